@@ -1,0 +1,136 @@
+# SPDX-License-Identifier: Apache-2.0
+# cubebus - `make` builds everything into build/; see README.md.
+.DEFAULT_GOAL := all
+SHELL := /bin/bash
+
+B        := build
+GEN      := $(B)/gen
+OBJ      := $(B)/obj
+BIN      := $(B)/bin
+SHARE    := $(B)/share/cubebus
+PREFIX   ?= /usr/local
+
+CC       ?= gcc
+CLANG    ?= clang
+BPFTOOL  ?= bpftool
+ARCH     := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
+
+PKGS     := libczmq libzmq libbpf libprotobuf-c libyang sqlite3 json-c
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wno-format-truncation \
+            -D_GNU_SOURCE -Iproto -I$(GEN) -Ibpf/include -Istate -Icube-services/lib -Icli -Ibroker \
+            $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lelf -lz -lpthread
+BPFCFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ibpf/include -I$(GEN) \
+             -I/usr/include/$(shell uname -m)-linux-gnu -Wall -Wno-unused-function
+
+SERVICES := simplebridge simpleforwarder helloworld
+
+all: $(BIN)/cubebusd $(BIN)/cubectl $(BIN)/polycubectl \
+     $(foreach s,$(SERVICES),$(BIN)/cube-$(s) $(SHARE)/yang/$(s).yang) \
+     $(SHARE)/yang/cubebus-base.yang tests-build
+
+# ---- generated code -------------------------------------------------------
+$(GEN)/cubebus.pb-c.c $(GEN)/cubebus.pb-c.h: proto/cubebus.proto
+	@mkdir -p $(GEN)
+	protoc-c --proto_path=proto --c_out=$(GEN) $<
+
+# BPF objects: each service builds once for TC and once for XDP.
+BPF_HDRS := $(wildcard bpf/include/cubebus/*.h)
+$(OBJ)/bpf/cubebus.bpf.o: bpf/cubebus.bpf.c $(BPF_HDRS)
+	@mkdir -p $(@D)
+	$(CLANG) $(BPFCFLAGS) -c $< -o $@
+define SERVICE_BPF
+$(OBJ)/bpf/$(1)_tc.bpf.o: cube-services/$(1)/$(1).bpf.c $(wildcard cube-services/$(1)/*.h) $(BPF_HDRS)
+	@mkdir -p $$(@D)
+	$(CLANG) $(BPFCFLAGS) -DCUBE_TC -c $$< -o $$@
+$(OBJ)/bpf/$(1)_xdp.bpf.o: cube-services/$(1)/$(1).bpf.c $(wildcard cube-services/$(1)/*.h) $(BPF_HDRS)
+	@mkdir -p $$(@D)
+	$(CLANG) $(BPFCFLAGS) -DCUBE_XDP -c $$< -o $$@
+endef
+$(foreach s,$(SERVICES),$(eval $(call SERVICE_BPF,$(s))))
+$(OBJ)/bpf/%.bpf.o: tests/bpf/%.bpf.c $(BPF_HDRS)
+	@mkdir -p $(@D)
+	$(CLANG) $(BPFCFLAGS) -c $< -o $@
+$(OBJ)/bpf/bench_%.bpf.o: bench/%.bpf.c $(BPF_HDRS)
+	@mkdir -p $(@D)
+	$(CLANG) $(BPFCFLAGS) -c $< -o $@
+$(GEN)/%.skel.h: $(OBJ)/bpf/%.bpf.o
+	@mkdir -p $(@D)
+	$(BPFTOOL) gen skeleton $< name $(subst .,_,$*) > $@
+
+# ---- libraries ------------------------------------------------------------
+$(OBJ)/%.o: %.c $(GEN)/cubebus.pb-c.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+$(OBJ)/gen/cubebus.pb-c.o: $(GEN)/cubebus.pb-c.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+COMMON_OBJS := $(OBJ)/gen/cubebus.pb-c.o $(OBJ)/proto/bus.o
+STATE_OBJS  := $(OBJ)/state/store.o
+CLI_OBJS    := $(OBJ)/cli/cliparse.o $(OBJ)/cli/output.o
+LIBCUBE_OBJS := $(patsubst %.c,$(OBJ)/%.o,$(wildcard cube-services/lib/*.c))
+BROKER_OBJS := $(patsubst %.c,$(OBJ)/%.o,$(wildcard broker/*.c))
+
+# Objects whose sources include skeletons depend on them.
+$(OBJ)/broker/dataplane.o: $(GEN)/cubebus.skel.h
+$(OBJ)/cube-services/simplebridge/simplebridge.o: $(GEN)/simplebridge_tc.skel.h $(GEN)/simplebridge_xdp.skel.h
+$(OBJ)/cube-services/simpleforwarder/simpleforwarder.o: $(GEN)/simpleforwarder_tc.skel.h $(GEN)/simpleforwarder_xdp.skel.h
+$(OBJ)/cube-services/helloworld/helloworld.o: $(GEN)/helloworld_tc.skel.h $(GEN)/helloworld_xdp.skel.h
+
+$(BIN)/cubebusd: $(BROKER_OBJS) $(STATE_OBJS) $(COMMON_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+$(BIN)/cubectl: $(OBJ)/cli/cubectl.o $(CLI_OBJS) $(COMMON_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+$(BIN)/polycubectl: $(BIN)/cubectl
+	ln -sf cubectl $@
+define SERVICE_BIN
+$(BIN)/cube-$(1): $(OBJ)/cube-services/$(1)/$(1).o $(LIBCUBE_OBJS) $(COMMON_OBJS)
+	@mkdir -p $$(@D)
+	$(CC) $(CFLAGS) -o $$@ $$^ $(LDLIBS)
+endef
+$(foreach s,$(SERVICES),$(eval $(call SERVICE_BIN,$(s))))
+define SERVICE_YANG
+$(SHARE)/yang/$(1).yang: cube-services/$(1)/$(1).yang
+	@mkdir -p $$(@D)
+	cp $$< $$@
+endef
+$(foreach s,$(SERVICES),$(eval $(call SERVICE_YANG,$(s))))
+$(SHARE)/yang/cubebus-base.yang: cube-services/lib/cubebus-base.yang
+	@mkdir -p $(@D)
+	cp $< $@
+
+-include $(shell find $(OBJ) -name '*.d' 2>/dev/null)
+-include tests/tests.mk
+-include bench/bench.mk
+
+# ---- entry points ---------------------------------------------------------
+deps:
+	bash scripts/deps.sh
+
+test: all
+	bash tests/run.sh
+
+demo: deps all
+	bash scripts/demo.sh
+
+demo-clean:
+	bash scripts/demo.sh clean
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/cubebus/yang
+	install -m 0755 $(BIN)/cubebusd $(BIN)/cubectl $(foreach s,$(SERVICES),$(BIN)/cube-$(s)) $(DESTDIR)$(PREFIX)/bin/
+	ln -sf cubectl $(DESTDIR)$(PREFIX)/bin/polycubectl
+	install -m 0644 $(SHARE)/yang/*.yang $(DESTDIR)$(PREFIX)/share/cubebus/yang/
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf $(B)
+
+.PHONY: all deps test demo demo-clean install format clean tests-build
+.SECONDARY:

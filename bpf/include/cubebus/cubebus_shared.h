@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * cubebus_shared.h - constants and fixed-width structs shared by the data
+ * plane (BPF) and user space (broker, libcube, tests).
+ *
+ * Only plain types live here: maps and helpers are in the BPF-only headers.
+ * Every capacity is a named constant so that a test can shrink it.
+ */
+#ifndef CUBEBUS_SHARED_H
+#define CUBEBUS_SHARED_H
+
+#include <linux/types.h>
+
+/* Slots per hook program array; slot 0 is never given to a cube. */
+#define CB_MAX_CUBES 256
+/* Ports per cube; the hop is a switch over this many constant keys. */
+#define CB_MAX_PORTS 32
+/* Slow-path reasons counted per cube. */
+#define CB_MAX_REASONS 8
+
+/* Index of (cube, port) in the link table and in the port counters. */
+#define CB_LINK_KEY(cube, port) ((__u32)(cube) * CB_MAX_PORTS + (__u32)(port))
+#define CB_LINK_ENTRIES (CB_MAX_CUBES * CB_MAX_PORTS)
+
+enum cb_link_kind {
+	CB_LINK_NONE = 0,   /* port without a peer: packets sent to it drop */
+	CB_LINK_NETDEV = 1, /* egress to a Linux netdev (ifindex) */
+	CB_LINK_CUBE = 2,   /* tail call into peer_cube with in-port peer_port */
+};
+
+struct cb_link {
+	__u32 kind;
+	__u32 ifindex;
+	__u16 peer_cube;
+	__u16 peer_port;
+	__u32 flags;
+};
+
+struct cb_port_stats {
+	__u64 rx_packets;
+	__u64 rx_bytes;
+	__u64 tx_packets;
+	__u64 tx_bytes;
+	__u64 drops;
+};
+
+/* Global configuration written by the broker (array of one entry). */
+struct cb_gconf {
+	__u32 inj_ifindex; /* the injector veth end user space writes to */
+	__u32 pad;
+};
+
+/* Per-packet metadata. TC keeps it in skb->cb[], XDP in a per-CPU map. */
+struct cb_md {
+	__u16 in_port;
+	__u16 cube_id;
+	__u32 reason;
+	__u32 words[2];
+};
+
+/* Slow-path reasons understood by the framework; services use >= 4. */
+enum cb_reason {
+	CB_REASON_NONE = 0,
+	CB_REASON_FLOOD = 1,  /* copy for cube peers the kernel cannot reach */
+	CB_REASON_SERVICE = 4 /* first reason free for services */
+};
+
+/* Header of a packet sent to the slow path; the frame follows it. */
+struct cb_pktin_hdr {
+	__u16 cube_id;
+	__u16 in_port;
+	__u32 reason;
+	__u32 words[2];
+	__u32 len; /* length of the frame on the wire */
+	__u32 pad;
+};
+
+/*
+ * Packet-out target carried with the frame, never in a side table:
+ * TC frames carry it in skb->mark, XDP frames in an envelope in front
+ * of the frame.
+ */
+#define CB_MARK_MAGIC 0xCB100000u
+#define CB_MARK_MAGIC_MASK 0xFFF00000u
+#define CB_DIR_IN 0  /* enter the cube's fast path on this in-port */
+#define CB_DIR_OUT 1 /* leave the cube through this port */
+#define CB_MARK(dir, cube, port)                                            \
+	(CB_MARK_MAGIC | ((__u32)(dir) << 16) | (((__u32)(cube) & 0xff) << 8) | \
+	 ((__u32)(port) & 0xff))
+#define CB_MARK_DIR(m) (((m) >> 16) & 1)
+#define CB_MARK_CUBE(m) (((m) >> 8) & 0xff)
+#define CB_MARK_PORT(m) ((m)&0xff)
+
+#define CB_ENV_PROTO 0x88B5 /* IEEE local experimental ethertype */
+#define CB_ENV_MAGIC 0xCB01
+struct cb_envelope {
+	__u8 dst[6];
+	__u8 src[6];
+	__u16 proto; /* network order CB_ENV_PROTO */
+	__u16 magic; /* network order CB_ENV_MAGIC */
+	__u8 dir;
+	__u8 port;
+	__u16 cube; /* host order */
+} __attribute__((packed));
+
+/* Names of the pinned global objects under the bpffs root. */
+#define CB_PIN_TC_SLOTS "cb_g_tc_slots"
+#define CB_PIN_XDP_SLOTS "cb_g_xdp_slots"
+#define CB_PIN_LINKS "cb_g_links"
+#define CB_PIN_STATS "cb_g_stats"
+#define CB_PIN_MD "cb_g_md"
+#define CB_PIN_CONF "cb_g_conf"
+/* Per-cube objects under <bpffs>/cubes/<name>/ */
+#define CB_PIN_NEXT "cb_next"
+#define CB_PIN_FLOOD "cb_flood"
+
+#endif /* CUBEBUS_SHARED_H */

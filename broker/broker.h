@@ -1,0 +1,200 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * broker.h - the state cubebusd keeps in memory, shared by its modules:
+ *   main.c      paths, lock, sockets, the loop
+ *   schema.c    YANG models (libyang): services, paths, validation
+ *   dataplane.c pinned maps, netdev attachment, link table (the kernel)
+ *   cubes.c     cube processes: spawn, hello, config, reads, supervision
+ *   requests.c  ctl requests: the verbs and aliases of DESIGN §4-5
+ *   topo.c      ports and peers -> desired links, applied to the kernel
+ *
+ * The database (state/) is the truth; this is its cache plus what only
+ * exists at run time (pids, sockets, applied kernel state).
+ */
+#ifndef CUBEBUS_BROKER_H
+#define CUBEBUS_BROKER_H
+
+#include <stdint.h>
+#include <sys/types.h>
+#include <json-c/json.h>
+#include <czmq.h>
+
+#include "bus.h"
+#include "store.h"
+#include "cubebus/cubebus_shared.h"
+
+#define BK_ERR_MAX 512
+#define BK_NAME_MAX 64
+#define BK_PEER_MAX 160
+
+enum bk_cube_state {
+	BK_CUBE_STOPPED = 0, /* no process (yet) */
+	BK_CUBE_STARTING,    /* spawned, no hello yet */
+	BK_CUBE_CONFIGURING, /* hello received, config sent */
+	BK_CUBE_RUNNING,
+	BK_CUBE_FAILED, /* gave up restarting */
+};
+
+/* What the kernel currently has for one (cube, port): the applied state. */
+struct bk_applied {
+	struct cb_link link;
+	int attached_ifindex; /* netdev carrying our ingress stub, 0 none */
+	int attached_xdp_flags;
+	uint32_t next_prog_id; /* program in cb_next[port], 0 none */
+	int flood_ifindex;     /* entry in the XDP flood devmap, 0 none */
+};
+
+struct bk_port {
+	int used;
+	char name[BK_NAME_MAX];
+	char uuid[40];
+	char peer[BK_PEER_MAX];
+	struct bk_applied applied;
+};
+
+struct bk_cube {
+	int used;
+	int deleting; /* links to it are torn down */
+	char name[BK_NAME_MAX];
+	char service[BK_NAME_MAX];
+	char type[16];
+	char uuid[40];
+	int id; /* slot in the hook's program array, index in the link table */
+	int xdp;
+	unsigned generation;
+	struct json_object *config; /* the cube's YANG JSON, no module prefix */
+	struct bk_port ports[CB_MAX_PORTS];
+
+	enum bk_cube_state state;
+	pid_t pid;
+	int child;     /* pid is our child (else adopted) */
+	uint32_t prog_id;
+	uint64_t started_ms, last_seen_ms;
+	unsigned restarts, failures;
+	uint64_t restart_at_ms;
+
+	/* the one outstanding exchange with the process */
+	uint64_t wait_seq;
+	int reply_ready;
+	int reply_status;
+	char reply_error[BK_ERR_MAX];
+	char *reply_body;
+	char exit_reason[128];
+};
+
+struct broker {
+	char run_dir[512];
+	char state_dir[512];
+	char bpffs[512];
+	char bin_dir[512];
+	char yang_dir[512];
+	int debug;
+
+	struct store *store;
+	struct ly_ctx *yang;
+	zsock_t *ctl, *cubes, *events;
+	zloop_t *loop;
+	int lock_fd;
+
+	struct bk_cube cubes_tab[CB_MAX_CUBES]; /* indexed by cube id */
+	uint64_t next_seq;
+
+	/* kernel objects */
+	int tc_slots_fd, xdp_slots_fd, links_fd, stats_fd, md_fd, conf_fd;
+	int inj_ifindex;
+	char inj_name[2][16];
+	uint64_t bad_messages;
+};
+
+/* main.c */
+uint64_t bk_now_ms(void);
+void bk_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void bk_event(struct broker *b, const char *cube, const char *kind, const char *body);
+void bk_uuid(char *buf, size_t size);
+
+/* schema.c */
+int schema_init(struct broker *b, char *err, size_t errlen);
+void schema_fini(struct broker *b);
+int schema_has_service(struct broker *b, const char *service);
+/* JSON array of service names. */
+struct json_object *schema_services(struct broker *b);
+/* Validates cfg as the configuration of cube name of service. On success,
+ * if normalized is non-NULL, sets it to a new canonical copy (no defaults,
+ * values typed per the model). Returns 0 or -EINVAL with err. */
+int schema_validate(struct broker *b, const char *service, struct json_object *cfg,
+		    struct json_object **normalized, char *err, size_t errlen);
+/* cfg with every default filled in (new object). */
+struct json_object *schema_with_defaults(struct broker *b, const char *service, struct json_object *cfg);
+
+enum schema_target_kind { ST_CUBE, ST_CONTAINER, ST_LIST, ST_ENTRY, ST_LEAF, ST_LEAFLIST, ST_ACTION };
+struct schema_target {
+	enum schema_target_kind kind;
+	const void *snode;	/* const struct lysc_node * */
+	char rel[1024];		/* path inside the cube, "fdb/flush", for actions */
+};
+/*
+ * Applies verb (CREATE/UPDATE/REPLACE/DELETE) with body at the path segments
+ * segs[0..n) inside the cube config cfg (modified in place). READ fills
+ * *out with a new reference to the node at path inside cfg (which should
+ * then be the merged config+state). For an action path returns -EOPNOTSUPP
+ * with target->rel set. Returns 0 or -errno with err.
+ */
+int schema_edit(struct broker *b, const char *service, struct json_object *cfg, int verb, char **segs, int n,
+		struct json_object *body, struct json_object **out, struct schema_target *target, char *err,
+		size_t errlen);
+/* Help text for the node at path: a JSON object. */
+struct json_object *schema_help(struct broker *b, const char *service, char **segs, int n, char *err, size_t errlen);
+
+/* dataplane.c */
+int dp_init(struct broker *b, char *err, size_t errlen);
+void dp_fini(struct broker *b);
+/* Creates the per-cube pinned maps that are missing; fresh: removes any
+ * leftovers of an older cube of the same name first. */
+int dp_cube_prepare(struct broker *b, struct bk_cube *c, int fresh, char *err, size_t errlen);
+/* Removes the cube's slot program, counters and pins. */
+void dp_cube_remove(struct broker *b, struct bk_cube *c);
+/* Applies the link of (c, port) to desired; returns 0 or -errno with err. */
+int dp_port_apply(struct broker *b, struct bk_cube *c, int port, const struct bk_applied *desired, char *err,
+		  size_t errlen);
+/* Program id in the cube's slot, 0 if empty. */
+uint32_t dp_slot_prog_id(struct broker *b, struct bk_cube *c);
+int dp_port_stats(struct broker *b, struct bk_cube *c, int port, struct cb_port_stats *out);
+/* Removes everything this instance put in the kernel (--cleanup). */
+void dp_purge(struct broker *b);
+
+/* topo.c */
+/* Makes the kernel match the in-memory topology; err names the first failure. */
+int topo_sync(struct broker *b, char *err, size_t errlen);
+/* Checks a peer string for port (c, port): exists, compatible, unused. */
+int topo_check_peer(struct broker *b, struct bk_cube *c, const char *port, const char *peer, char *err,
+		    size_t errlen);
+/* Port of the cube by name, or NULL. */
+struct bk_port *topo_port(struct bk_cube *c, const char *name);
+struct bk_cube *topo_cube(struct broker *b, const char *name);
+/* Rebuilds c->ports from c->config's "ports" list keeping known indices.
+ * -ENOSPC when a cube has more than CB_MAX_PORTS ports. */
+int topo_ports_from_config(struct bk_cube *c, char *err, size_t errlen);
+int topo_port_up(struct bk_cube *c, int port);
+
+/* cubes.c */
+int cubes_spawn(struct broker *b, struct bk_cube *c, char *err, size_t errlen);
+/* Waits until the cube runs (or fails) within timeout_ms. */
+int cubes_wait_running(struct broker *b, struct bk_cube *c, int timeout_ms, char *err, size_t errlen);
+/* Sends CONFIG and waits for the result. */
+int cubes_configure(struct broker *b, struct bk_cube *c, char *err, size_t errlen);
+/* READ: sets *state to the cube's operational JSON. */
+int cubes_read(struct broker *b, struct bk_cube *c, struct json_object **state, char *err, size_t errlen);
+int cubes_action(struct broker *b, struct bk_cube *c, const char *path, const char *body, char **result,
+		 char *err, size_t errlen);
+void cubes_stop(struct broker *b, struct bk_cube *c);
+int cubes_on_message(zloop_t *loop, zsock_t *sock, void *arg);
+/* Periodic: reap children, restart dead cubes, time out silent ones. */
+void cubes_tick(struct broker *b);
+/* At start: adopt live processes of known cubes, spawn the others. */
+void cubes_restore(struct broker *b);
+const char *cubes_state_name(enum bk_cube_state s);
+
+/* requests.c */
+int requests_on_ctl(zloop_t *loop, zsock_t *sock, void *arg);
+
+#endif

@@ -1,0 +1,591 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * cubes.c - the life of cube processes: spawn, hello, configuration, reads
+ * and actions over the cubes endpoint, death, restart with back-off, and
+ * adoption of processes that outlived a broker.
+ *
+ * Exchanges with a cube are request/response with a sequence number. A
+ * ctl request that needs a cube's answer waits in cubes_wait(), which keeps
+ * serving the cubes endpoint (hellos, heartbeats) while it waits.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "broker.h"
+
+#define CUBES_HELLO_TIMEOUT_MS 10000
+#define CUBES_SILENT_MS 3000
+#define CUBES_MAX_FAILURES 5
+#define CUBES_STABLE_MS 5000
+
+extern char **environ;
+
+const char *cubes_state_name(enum bk_cube_state s)
+{
+	static const char *const names[] = { [BK_CUBE_STOPPED] = "stopped", [BK_CUBE_STARTING] = "starting",
+					     [BK_CUBE_CONFIGURING] = "configuring", [BK_CUBE_RUNNING] = "running",
+					     [BK_CUBE_FAILED] = "failed" };
+
+	return s <= BK_CUBE_FAILED ? names[s] : "?";
+}
+
+static void cubes_pidfile(struct broker *b, struct bk_cube *c, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s/cubes/%s.pid", b->run_dir, c->name);
+}
+
+static void cubes_write_pidfile(struct broker *b, struct bk_cube *c)
+{
+	char path[700];
+	FILE *f;
+
+	cubes_pidfile(b, c, path, sizeof(path));
+	f = fopen(path, "we");
+	if (f) {
+		fprintf(f, "%d\n", c->pid);
+		fclose(f);
+	}
+}
+
+int cubes_spawn(struct broker *b, struct bk_cube *c, char *err, size_t errlen)
+{
+	char bin[700], id[16], gen[16];
+	posix_spawnattr_t attr;
+	pid_t pid;
+	int r;
+
+	snprintf(bin, sizeof(bin), "%s/cube-%s", b->bin_dir, c->service);
+	if (access(bin, X_OK) < 0) {
+		snprintf(err, errlen, "service %s has no program %s", c->service, bin);
+		return -ENOENT;
+	}
+	snprintf(id, sizeof(id), "%d", c->id);
+	c->generation++;
+	snprintf(gen, sizeof(gen), "%u", c->generation);
+	char *argv[] = { bin,	   "--name",	c->name,  "--id",    id,       "--type",
+			 c->type,  "--generation", gen,	  "--run-dir", b->run_dir, "--bpffs",
+			 b->bpffs, b->debug ? "-d" : NULL, NULL };
+
+	posix_spawnattr_init(&attr);
+	/* its own session: a terminal's Ctrl-C to the broker spares the cubes */
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK);
+	{
+		sigset_t none;
+
+		sigemptyset(&none);
+		posix_spawnattr_setsigmask(&attr, &none);
+	}
+	r = posix_spawn(&pid, bin, NULL, &attr, argv, environ);
+	posix_spawnattr_destroy(&attr);
+	if (r) {
+		snprintf(err, errlen, "cannot start %s: %s", bin, strerror(r));
+		return -r;
+	}
+	c->pid = pid;
+	c->child = 1;
+	c->state = BK_CUBE_STARTING;
+	c->started_ms = c->last_seen_ms = bk_now_ms();
+	c->exit_reason[0] = 0;
+	c->restart_at_ms = 0;
+	cubes_write_pidfile(b, c);
+	bk_log(6, "started cube-%s for %s (pid %d, generation %u)", c->service, c->name, pid, c->generation);
+	return 0;
+}
+
+static int cubes_send(struct broker *b, struct bk_cube *c, Cubebus__CubeMsg *m)
+{
+	zframe_t *f;
+
+	m->version = BUS_VERSION;
+	m->cube = c->name;
+	m->generation = c->generation;
+	f = bus_encode_cube(m);
+	if (!f)
+		return -EMSGSIZE;
+	if (zsock_send(b->cubes, "sf", c->name, f) < 0) {
+		zframe_destroy(&f);
+		return -EHOSTUNREACH;
+	}
+	zframe_destroy(&f);
+	return 0;
+}
+
+static char *cubes_config_body(struct bk_cube *c)
+{
+	struct json_object *o = json_object_new_object(), *ports = json_object_new_array();
+	char *s;
+
+	json_object_object_add(o, "config", json_object_get(c->config));
+	for (int i = 0; i < CB_MAX_PORTS; i++) {
+		struct json_object *p;
+
+		if (!c->ports[i].used)
+			continue;
+		p = json_object_new_object();
+		json_object_object_add(p, "name", json_object_new_string(c->ports[i].name));
+		json_object_object_add(p, "index", json_object_new_int(i));
+		json_object_object_add(p, "peer", json_object_new_string(c->ports[i].peer));
+		json_object_array_add(ports, p);
+	}
+	json_object_object_add(o, "ports", ports);
+	s = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	json_object_put(o);
+	return s;
+}
+
+static int cubes_send_config(struct broker *b, struct bk_cube *c)
+{
+	Cubebus__CubeMsg m = CUBEBUS__CUBE_MSG__INIT;
+	char *body = cubes_config_body(c);
+	int r;
+
+	if (!body)
+		return -ENOMEM;
+	m.kind = CUBEBUS__CUBE_MSG__KIND__CONFIG;
+	m.seq = ++b->next_seq;
+	m.body = body;
+	c->wait_seq = m.seq;
+	c->reply_ready = 0;
+	r = cubes_send(b, c, &m);
+	free(body);
+	return r;
+}
+
+static void cubes_simple(struct broker *b, const char *identity, int kind)
+{
+	Cubebus__CubeMsg m = CUBEBUS__CUBE_MSG__INIT;
+	zframe_t *f;
+
+	m.version = BUS_VERSION;
+	m.kind = kind;
+	m.cube = (char *)identity;
+	f = bus_encode_cube(&m);
+	if (f && zsock_send(b->cubes, "sf", identity, f) < 0)
+		bk_log(7, "cannot reach %s", identity);
+	zframe_destroy(&f);
+}
+
+static void cubes_died(struct broker *b, struct bk_cube *c, const char *why)
+{
+	uint64_t now = bk_now_ms();
+	int was_running = c->state == BK_CUBE_RUNNING;
+
+	snprintf(c->exit_reason, sizeof(c->exit_reason), "%s", why);
+	c->pid = 0;
+	c->child = 0;
+	if (now - c->started_ms > CUBES_STABLE_MS)
+		c->failures = 0;
+	c->failures++;
+	c->reply_ready = 1; /* wake a waiter */
+	c->reply_status = -ECHILD;
+	snprintf(c->reply_error, sizeof(c->reply_error), "cube-%s for %s %s", c->service, c->name, why);
+	if (c->failures > CUBES_MAX_FAILURES) {
+		c->state = BK_CUBE_FAILED;
+		bk_log(3, "%s: %s; failed %u times in a row, left stopped", c->name, why, c->failures);
+		bk_event(b, c->name, "failed", why);
+		return;
+	}
+	c->state = BK_CUBE_STOPPED;
+	/* back-off: 0, 100, 200, 400, 800 ms */
+	c->restart_at_ms = now + (c->failures > 1 ? 100u << (c->failures - 2) : 0);
+	bk_log(was_running ? 4 : 6, "%s: %s; restarting", c->name, why);
+	bk_event(b, c->name, "down", why);
+}
+
+static void cubes_reap(struct broker *b)
+{
+	int st;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+		char why[96];
+
+		if (WIFSIGNALED(st))
+			snprintf(why, sizeof(why), "was killed by signal %d", WTERMSIG(st));
+		else
+			snprintf(why, sizeof(why), "exited with status %d", WEXITSTATUS(st));
+		for (int id = 1; id < CB_MAX_CUBES; id++) {
+			struct bk_cube *c = &b->cubes_tab[id];
+
+			if (c->used && c->pid == pid && c->child)
+				cubes_died(b, c, why);
+		}
+	}
+}
+
+void cubes_tick(struct broker *b)
+{
+	uint64_t now = bk_now_ms();
+	char err[BK_ERR_MAX];
+
+	cubes_reap(b);
+	for (int id = 1; id < CB_MAX_CUBES; id++) {
+		struct bk_cube *c = &b->cubes_tab[id];
+
+		if (!c->used || c->deleting)
+			continue;
+		if (c->state == BK_CUBE_STOPPED && c->restart_at_ms && now >= c->restart_at_ms) {
+			c->restarts++;
+			if (cubes_spawn(b, c, err, sizeof(err)) < 0) {
+				bk_log(3, "%s: %s", c->name, err);
+				c->state = BK_CUBE_FAILED;
+				bk_event(b, c->name, "failed", err);
+			}
+			continue;
+		}
+		/* adopted processes are not our children: watch them by heartbeat */
+		if (c->pid && !c->child && now - c->last_seen_ms > CUBES_SILENT_MS && kill(c->pid, 0) < 0)
+			cubes_died(b, c, "disappeared");
+		else if ((c->state == BK_CUBE_STARTING || c->state == BK_CUBE_CONFIGURING) &&
+			 now - c->started_ms > CUBES_HELLO_TIMEOUT_MS && c->pid) {
+			bk_log(4, "%s: no hello from pid %d, killing it", c->name, c->pid);
+			kill(c->pid, SIGKILL);
+			if (!c->child)
+				cubes_died(b, c, "never said hello");
+		}
+	}
+}
+
+static void cubes_on_hello(struct broker *b, struct bk_cube *c, Cubebus__CubeMsg *m)
+{
+	char err[BK_ERR_MAX];
+
+	if (m->generation < c->generation && c->pid && c->pid != (pid_t)m->pid) {
+		bk_log(4, "%s: refusing stale process pid %u (generation %u < %u)", c->name, m->pid, m->generation,
+		       c->generation);
+		cubes_simple(b, c->name, CUBEBUS__CUBE_MSG__KIND__STOP);
+		return;
+	}
+	if (strcmp(m->service, c->service)) {
+		bk_log(4, "%s: refusing a %s process for a %s cube", c->name, m->service, c->service);
+		cubes_simple(b, c->name, CUBEBUS__CUBE_MSG__KIND__STOP);
+		return;
+	}
+	if (c->pid != (pid_t)m->pid) {
+		/* a process we did not start (operator's supervisor, or a broker before us) */
+		c->pid = m->pid;
+		c->child = 0;
+		cubes_write_pidfile(b, c);
+	}
+	if (m->generation > c->generation)
+		c->generation = m->generation;
+	c->prog_id = m->prog_id;
+	c->last_seen_ms = bk_now_ms();
+	c->state = BK_CUBE_CONFIGURING;
+	if (cubes_send_config(b, c) < 0)
+		bk_log(4, "%s: cannot send its configuration", c->name);
+	/* a new program is in the slot: rewire the peers' next hops to it */
+	if (topo_sync(b, err, sizeof(err)) < 0)
+		bk_log(4, "%s: %s", c->name, err);
+}
+
+static void cubes_on_result(struct broker *b, struct bk_cube *c, Cubebus__CubeMsg *m)
+{
+	if (m->seq != c->wait_seq)
+		return; /* late answer to something we gave up on */
+	c->reply_ready = 1;
+	c->reply_status = m->status;
+	snprintf(c->reply_error, sizeof(c->reply_error), "%s", m->error);
+	free(c->reply_body);
+	c->reply_body = strdup(m->body);
+	if (c->state == BK_CUBE_CONFIGURING) {
+		if (m->status == 0) {
+			c->state = BK_CUBE_RUNNING;
+			bk_log(6, "%s: running (pid %d)", c->name, c->pid);
+			bk_event(b, c->name, "up", NULL);
+		} else {
+			bk_log(3, "%s: its configuration failed: %s", c->name, m->error);
+			/* keep it: the data plane runs; a later change may fix it */
+			c->state = BK_CUBE_RUNNING;
+		}
+	}
+}
+
+int cubes_on_message(zloop_t *loop, zsock_t *sock, void *arg)
+{
+	struct broker *b = arg;
+	char *identity = NULL;
+	zframe_t *f = NULL;
+	Cubebus__CubeMsg *m = NULL;
+	struct bk_cube *c;
+
+	if (zsock_recv(sock, "sf", &identity, &f) < 0 || !identity || !f) {
+		b->bad_messages++;
+		goto out;
+	}
+	if (bus_decode_cube(f, &m) < 0) {
+		b->bad_messages++;
+		bk_log(4, "dropped a malformed message from cube %.64s", identity);
+		goto out;
+	}
+	c = topo_cube(b, identity);
+	if (!c || c->deleting) {
+		if (m->kind == CUBEBUS__CUBE_MSG__KIND__HELLO || m->kind == CUBEBUS__CUBE_MSG__KIND__HEARTBEAT)
+			cubes_simple(b, identity, CUBEBUS__CUBE_MSG__KIND__STOP);
+		goto out;
+	}
+	switch (m->kind) {
+	case CUBEBUS__CUBE_MSG__KIND__HELLO:
+		cubes_on_hello(b, c, m);
+		break;
+	case CUBEBUS__CUBE_MSG__KIND__HEARTBEAT:
+		c->last_seen_ms = bk_now_ms();
+		if (c->state == BK_CUBE_STOPPED || c->state == BK_CUBE_FAILED || c->pid != (pid_t)m->pid ||
+		    c->state == BK_CUBE_STARTING)
+			cubes_simple(b, identity, CUBEBUS__CUBE_MSG__KIND__REHELLO);
+		break;
+	case CUBEBUS__CUBE_MSG__KIND__RESULT:
+		cubes_on_result(b, c, m);
+		break;
+	case CUBEBUS__CUBE_MSG__KIND__EVENT:
+		bk_event(b, c->name, m->topic, m->body);
+		break;
+	default:
+		b->bad_messages++;
+		break;
+	}
+out:
+	if (m)
+		cubebus__cube_msg__free_unpacked(m, NULL);
+	zframe_destroy(&f);
+	free(identity);
+	return 0;
+}
+
+/* Serves the cubes endpoint until done(c) or timeout. */
+static int cubes_wait(struct broker *b, struct bk_cube *c, int (*done)(struct bk_cube *c), int timeout_ms)
+{
+	zpoller_t *p = zpoller_new(b->cubes, NULL);
+	uint64_t end = bk_now_ms() + timeout_ms;
+	int r = -ETIMEDOUT;
+
+	while (bk_now_ms() < end) {
+		if (done(c)) {
+			r = 0;
+			break;
+		}
+		if (zpoller_wait(p, 20))
+			cubes_on_message(NULL, b->cubes, b);
+		else if (zpoller_terminated(p)) {
+			r = -EINTR;
+			break;
+		}
+		cubes_reap(b);
+	}
+	if (r == -ETIMEDOUT && done(c))
+		r = 0;
+	zpoller_destroy(&p);
+	return r;
+}
+
+static int cubes_done_running(struct bk_cube *c)
+{
+	return c->state == BK_CUBE_RUNNING || c->state == BK_CUBE_FAILED || c->state == BK_CUBE_STOPPED;
+}
+
+int cubes_wait_running(struct broker *b, struct bk_cube *c, int timeout_ms, char *err, size_t errlen)
+{
+	int r = cubes_wait(b, c, cubes_done_running, timeout_ms);
+
+	if (r == 0 && c->state == BK_CUBE_RUNNING) {
+		if (c->reply_ready && c->reply_status) {
+			snprintf(err, errlen, "%s", c->reply_error);
+			return c->reply_status;
+		}
+		return 0;
+	}
+	if (c->state == BK_CUBE_STOPPED || c->state == BK_CUBE_FAILED)
+		snprintf(err, errlen, "cube-%s for %s %s", c->service, c->name,
+			 c->exit_reason[0] ? c->exit_reason : "stopped");
+	else
+		snprintf(err, errlen, "cube-%s for %s did not say hello within %d ms", c->service, c->name,
+			 timeout_ms);
+	return r < 0 ? r : -ECHILD;
+}
+
+static int cubes_done_reply(struct bk_cube *c)
+{
+	return c->reply_ready;
+}
+
+static int cubes_exchange(struct broker *b, struct bk_cube *c, Cubebus__CubeMsg *m, char **body, char *err,
+			  size_t errlen)
+{
+	int r;
+
+	if (c->state != BK_CUBE_RUNNING && c->state != BK_CUBE_CONFIGURING) {
+		snprintf(err, errlen, "cube %s is %s", c->name, cubes_state_name(c->state));
+		return -EAGAIN;
+	}
+	m->seq = ++b->next_seq;
+	c->wait_seq = m->seq;
+	c->reply_ready = 0;
+	r = cubes_send(b, c, m);
+	if (r < 0) {
+		snprintf(err, errlen, "cube %s is not connected", c->name);
+		return r;
+	}
+	r = cubes_wait(b, c, cubes_done_reply, 5000);
+	if (r < 0) {
+		snprintf(err, errlen, "cube %s did not answer within 5 s", c->name);
+		return r;
+	}
+	if (c->reply_status) {
+		snprintf(err, errlen, "%s: %s", c->name, c->reply_error);
+		return c->reply_status;
+	}
+	if (body) {
+		*body = c->reply_body;
+		c->reply_body = NULL;
+	}
+	return 0;
+}
+
+int cubes_configure(struct broker *b, struct bk_cube *c, char *err, size_t errlen)
+{
+	Cubebus__CubeMsg m = CUBEBUS__CUBE_MSG__INIT;
+	char *body = cubes_config_body(c);
+	int r;
+
+	if (!body)
+		return -ENOMEM;
+	if (c->state != BK_CUBE_RUNNING) {
+		/* it gets the whole configuration when it says hello */
+		free(body);
+		return 0;
+	}
+	m.kind = CUBEBUS__CUBE_MSG__KIND__CONFIG;
+	m.body = body;
+	r = cubes_exchange(b, c, &m, NULL, err, errlen);
+	free(body);
+	return r;
+}
+
+int cubes_read(struct broker *b, struct bk_cube *c, struct json_object **state, char *err, size_t errlen)
+{
+	Cubebus__CubeMsg m = CUBEBUS__CUBE_MSG__INIT;
+	char *body = NULL;
+	int r;
+
+	m.kind = CUBEBUS__CUBE_MSG__KIND__READ;
+	m.path = "";
+	r = cubes_exchange(b, c, &m, &body, err, errlen);
+	if (r == 0) {
+		*state = body && *body ? json_tokener_parse(body) : json_object_new_object();
+		if (!*state) {
+			snprintf(err, errlen, "cube %s answered a read with invalid JSON", c->name);
+			r = -EBADMSG;
+		}
+	}
+	free(body);
+	return r;
+}
+
+int cubes_action(struct broker *b, struct bk_cube *c, const char *path, const char *body, char **result,
+		 char *err, size_t errlen)
+{
+	Cubebus__CubeMsg m = CUBEBUS__CUBE_MSG__INIT;
+
+	m.kind = CUBEBUS__CUBE_MSG__KIND__ACTION;
+	m.path = (char *)path;
+	m.body = (char *)(body ? body : "");
+	return cubes_exchange(b, c, &m, result, err, errlen);
+}
+
+void cubes_stop(struct broker *b, struct bk_cube *c)
+{
+	char path[700];
+	pid_t pid = c->pid;
+
+	c->restart_at_ms = 0;
+	if (pid > 0) {
+		cubes_simple(b, c->name, CUBEBUS__CUBE_MSG__KIND__STOP);
+		kill(pid, SIGTERM);
+		for (int i = 0; i < 100; i++) {
+			if (c->child ? waitpid(pid, NULL, WNOHANG) == pid : kill(pid, 0) < 0)
+				break;
+			usleep(10000);
+			if (i == 99) {
+				kill(pid, SIGKILL);
+				if (c->child)
+					waitpid(pid, NULL, 0);
+			}
+		}
+	}
+	c->pid = 0;
+	c->child = 0;
+	c->state = BK_CUBE_STOPPED;
+	cubes_pidfile(b, c, path, sizeof(path));
+	unlink(path);
+}
+
+/* The pid in the cube's pid file if it is still that cube's process. */
+static pid_t cubes_live_pid(struct broker *b, struct bk_cube *c)
+{
+	char path[700], cmd[4096], want[128];
+	pid_t pid = 0;
+	ssize_t n;
+	FILE *f;
+	int fd;
+
+	cubes_pidfile(b, c, path, sizeof(path));
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	if (fscanf(f, "%d", &pid) != 1)
+		pid = 0;
+	fclose(f);
+	if (pid <= 0 || kill(pid, 0) < 0)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, cmd, sizeof(cmd) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	cmd[n] = 0;
+	snprintf(want, sizeof(want), "cube-%s", c->service);
+	if (!strstr(cmd, want))
+		return 0;
+	for (ssize_t i = 0; i + 1 < n; i++) /* argv is NUL separated */
+		if (!strcmp(cmd + i, "--name") && i + 7 < n && !strcmp(cmd + i + 7, c->name))
+			return pid;
+	return 0;
+}
+
+void cubes_restore(struct broker *b)
+{
+	char err[BK_ERR_MAX];
+
+	for (int id = 1; id < CB_MAX_CUBES; id++) {
+		struct bk_cube *c = &b->cubes_tab[id];
+		pid_t pid;
+
+		if (!c->used)
+			continue;
+		pid = cubes_live_pid(b, c);
+		if (pid) {
+			/* it keeps forwarding; it will say hello when it hears us */
+			c->pid = pid;
+			c->child = 0;
+			c->state = BK_CUBE_STARTING;
+			c->started_ms = c->last_seen_ms = bk_now_ms();
+			bk_log(6, "%s: adopting running process %d", c->name, pid);
+			continue;
+		}
+		if (cubes_spawn(b, c, err, sizeof(err)) < 0) {
+			bk_log(3, "%s: %s", c->name, err);
+			c->state = BK_CUBE_FAILED;
+		}
+	}
+}

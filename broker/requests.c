@@ -1,0 +1,928 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * requests.c - ctl requests (DESIGN §4.1, §5): a (verb, path, body) becomes
+ * a validated change of one or more cubes, written in one transaction,
+ * sent to the cubes, applied to the kernel; or a read, an action, help, or
+ * one of the aliases (cubes, netdevs, connect, ...).
+ *
+ * A change either happens entirely or not at all: on any failure the
+ * database is rolled back, the cubes get their old configuration back and
+ * the kernel is synced to the old topology.
+ */
+#include <errno.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <regex.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker.h"
+
+#define RQ_MAX_SEGS 32
+#define CUBEBUS_VERSION "0.1.0"
+
+struct rq {
+	struct broker *b;
+	int verb;
+	char *segs[RQ_MAX_SEGS];
+	int nsegs;
+	struct json_object *body;
+	/* reply */
+	int status;
+	char err[BK_ERR_MAX];
+	struct json_object *out;
+};
+
+static int rq_fail(struct rq *q, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int rq_fail(struct rq *q, int status, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(q->err, sizeof(q->err), fmt, ap);
+	va_end(ap);
+	q->status = status;
+	return status;
+}
+
+/* ---- the change set ---------------------------------------------------------- */
+
+struct rq_change {
+	struct bk_cube *cube;
+	struct json_object *config; /* new, validated */
+	/* saved for rollback */
+	struct json_object *old_config;
+	struct bk_port old_ports[CB_MAX_PORTS];
+	int configured;
+};
+
+static int rq_store_cube(struct broker *b, struct bk_cube *c, int insert)
+{
+	struct store_cube sc = { 0 };
+	int r;
+
+	snprintf(sc.name, sizeof(sc.name), "%s", c->name);
+	snprintf(sc.service, sizeof(sc.service), "%s", c->service);
+	snprintf(sc.type, sizeof(sc.type), "%s", c->type);
+	snprintf(sc.uuid, sizeof(sc.uuid), "%s", c->uuid);
+	sc.id = c->id;
+	sc.generation = c->generation;
+	sc.config = (char *)json_object_to_json_string_ext(c->config, JSON_C_TO_STRING_PLAIN);
+	r = insert ? store_cube_insert(b->store, &sc) : store_cube_update(b->store, &sc);
+	if (r < 0)
+		return r;
+	/* ports: the indices the data plane uses */
+	for (int i = 0; i < CB_MAX_PORTS; i++) {
+		struct store_port sp = { 0 };
+
+		if (!c->ports[i].used) {
+			if (c->ports[i].name[0])
+				store_port_delete(b->store, c->name, c->ports[i].name);
+			continue;
+		}
+		snprintf(sp.cube, sizeof(sp.cube), "%s", c->name);
+		snprintf(sp.name, sizeof(sp.name), "%s", c->ports[i].name);
+		snprintf(sp.uuid, sizeof(sp.uuid), "%s", c->ports[i].uuid);
+		snprintf(sp.peer, sizeof(sp.peer), "%s", c->ports[i].peer);
+		sp.index = i;
+		r = store_port_upsert(b->store, &sp);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static void rq_restore(struct rq_change *ch)
+{
+	struct bk_cube *c = ch->cube;
+
+	json_object_put(c->config);
+	c->config = ch->old_config;
+	ch->old_config = NULL;
+	for (int i = 0; i < CB_MAX_PORTS; i++) {
+		struct bk_applied applied = c->ports[i].applied;
+
+		c->ports[i] = ch->old_ports[i];
+		c->ports[i].applied = applied; /* the kernel state is what it is */
+	}
+}
+
+/* Applies changes (taking ownership of each ->config) or nothing. */
+static int rq_commit(struct rq *q, struct rq_change *chs, int n)
+{
+	struct broker *b = q->b;
+	char err[BK_ERR_MAX];
+	int r = 0, i;
+
+	/* 1. checks that need no change of anything */
+	for (i = 0; i < n; i++) {
+		struct bk_cube *c = chs[i].cube;
+		const char *type = "TC";
+		struct json_object *v;
+
+		if (json_object_object_get_ex(chs[i].config, "type", &v))
+			type = json_object_get_string(v);
+		if (strcmp(type, c->type)) {
+			r = rq_fail(q, -EINVAL, "%s: the type of a cube is fixed at creation (%s)", c->name, c->type);
+			goto free_new;
+		}
+	}
+	/* 2. the new topology in memory, checked */
+	for (i = 0; i < n; i++) {
+		struct bk_cube *c = chs[i].cube;
+
+		chs[i].old_config = json_object_get(c->config);
+		memcpy(chs[i].old_ports, c->ports, sizeof(c->ports));
+		json_object_put(c->config);
+		c->config = json_object_get(chs[i].config);
+		r = topo_ports_from_config(c, err, sizeof(err));
+		if (r < 0) {
+			rq_fail(q, r, "%s", err);
+			goto undo_memory;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		struct bk_cube *c = chs[i].cube;
+
+		for (int p = 0; p < CB_MAX_PORTS; p++) {
+			if (!c->ports[p].used || !strcmp(c->ports[p].peer, chs[i].old_ports[p].peer))
+				continue;
+			r = topo_check_peer(b, c, c->ports[p].name, c->ports[p].peer, err, sizeof(err));
+			if (r < 0) {
+				rq_fail(q, r, "%s", err);
+				goto undo_memory;
+			}
+		}
+	}
+	/* 3. database, cubes, kernel */
+	r = store_begin(b->store);
+	if (r < 0) {
+		rq_fail(q, r, "database: cannot begin: %s", store_errmsg(b->store));
+		goto undo_memory;
+	}
+	for (i = 0; i < n; i++) {
+		r = rq_store_cube(b, chs[i].cube, 0);
+		if (r < 0) {
+			rq_fail(q, r, "database: cannot store %s: %s", chs[i].cube->name, store_errmsg(b->store));
+			goto undo_store;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		r = cubes_configure(b, chs[i].cube, err, sizeof(err));
+		if (r < 0) {
+			rq_fail(q, r, "%s", err);
+			goto undo_cubes;
+		}
+		chs[i].configured = 1;
+	}
+	r = topo_sync(b, err, sizeof(err));
+	if (r < 0) {
+		rq_fail(q, r, "%s", err);
+		goto undo_cubes;
+	}
+	r = store_commit(b->store);
+	if (r < 0) {
+		rq_fail(q, r, "database: cannot commit: %s", store_errmsg(b->store));
+		goto undo_cubes;
+	}
+	for (i = 0; i < n; i++) {
+		json_object_put(chs[i].old_config);
+		json_object_put(chs[i].config);
+		bk_event(b, chs[i].cube->name, "config", NULL);
+	}
+	return 0;
+
+undo_cubes:
+	for (i = 0; i < n; i++)
+		rq_restore(&chs[i]);
+	for (i = 0; i < n; i++)
+		if (chs[i].configured)
+			cubes_configure(b, chs[i].cube, err, sizeof(err));
+	topo_sync(b, err, sizeof(err));
+	store_rollback(b->store);
+	goto free_new;
+undo_store:
+	store_rollback(b->store);
+undo_memory:
+	for (i = 0; i < n; i++)
+		if (chs[i].old_config)
+			rq_restore(&chs[i]);
+free_new:
+	for (i = 0; i < n; i++)
+		json_object_put(chs[i].config);
+	return r;
+}
+
+/* ---- cubes --------------------------------------------------------------------- */
+
+static const char *const rq_reserved[] = { "cubes", "netdevs", "services", "version", "connect", "disconnect",
+					   "attach", "detach", "topology", "help", NULL };
+
+static int rq_name_ok(struct rq *q, const char *name)
+{
+	regex_t re;
+	int ok;
+
+	regcomp(&re, "^[A-Za-z][A-Za-z0-9_.-]{0,31}$", REG_EXTENDED | REG_NOSUB);
+	ok = regexec(&re, name, 0, NULL, 0) == 0;
+	regfree(&re);
+	if (!ok)
+		return rq_fail(q, -EINVAL,
+			       "invalid cube name '%s': a letter, then up to 31 letters, digits, '_', '.' or '-'",
+			       name);
+	for (int i = 0; rq_reserved[i]; i++)
+		if (!strcmp(name, rq_reserved[i]))
+			return rq_fail(q, -EINVAL, "'%s' is a command word, not a cube name", name);
+	if (schema_has_service(q->b, name))
+		return rq_fail(q, -EINVAL, "'%s' is a service name, not a cube name", name);
+	return 0;
+}
+
+static int rq_cube_create(struct rq *q, const char *service, const char *name)
+{
+	struct broker *b = q->b;
+	struct json_object *cfg = NULL, *norm = NULL, *v;
+	struct bk_cube *c = NULL;
+	char err[BK_ERR_MAX];
+	int r, id;
+
+	if (rq_name_ok(q, name) < 0)
+		return q->status;
+	if (topo_cube(b, name))
+		return rq_fail(q, -EEXIST, "cube %s already exists", name);
+	if (q->body && !json_object_is_type(q->body, json_type_object))
+		return rq_fail(q, -EINVAL, "the body of a new cube must be a JSON object");
+	json_object_deep_copy(q->body ? q->body : NULL, &cfg, NULL);
+	if (!cfg)
+		cfg = json_object_new_object();
+	json_object_object_add(cfg, "name", json_object_new_string(name));
+	r = schema_validate(b, service, cfg, &norm, err, sizeof(err));
+	json_object_put(cfg);
+	if (r < 0)
+		return rq_fail(q, r, "%s", err);
+	for (id = 1; id < CB_MAX_CUBES && b->cubes_tab[id].used; id++)
+		;
+	if (id >= CB_MAX_CUBES) {
+		json_object_put(norm);
+		return rq_fail(q, -ENOSPC, "no free cube slot: at most %d cubes", CB_MAX_CUBES - 1);
+	}
+	c = &b->cubes_tab[id];
+	memset(c, 0, sizeof(*c));
+	c->used = 1;
+	c->id = id;
+	snprintf(c->name, sizeof(c->name), "%s", name);
+	snprintf(c->service, sizeof(c->service), "%s", service);
+	snprintf(c->type, sizeof(c->type), "%s",
+		 json_object_object_get_ex(norm, "type", &v) ? json_object_get_string(v) : "TC");
+	c->xdp = strcmp(c->type, "TC") != 0;
+	bk_uuid(c->uuid, sizeof(c->uuid));
+	c->config = norm;
+	r = topo_ports_from_config(c, err, sizeof(err));
+	for (int p = 0; r == 0 && p < CB_MAX_PORTS; p++)
+		if (c->ports[p].used)
+			r = topo_check_peer(b, c, c->ports[p].name, c->ports[p].peer, err, sizeof(err));
+	if (r < 0) {
+		rq_fail(q, r, "%s", err);
+		goto free_cube;
+	}
+	r = dp_cube_prepare(b, c, 1, err, sizeof(err));
+	if (r < 0) {
+		rq_fail(q, r, "%s", err);
+		goto remove_dp;
+	}
+	r = store_begin(b->store);
+	if (r == 0)
+		r = rq_store_cube(b, c, 1);
+	if (r < 0) {
+		rq_fail(q, r, "database: cannot store %s: %s", name, store_errmsg(b->store));
+		goto rollback;
+	}
+	r = cubes_spawn(b, c, err, sizeof(err));
+	if (r == 0)
+		r = cubes_wait_running(b, c, 10000, err, sizeof(err));
+	if (r < 0) {
+		rq_fail(q, r, "cannot create %s: %s", name, err);
+		goto stop;
+	}
+	r = rq_store_cube(b, c, 0); /* generation moved on spawn */
+	if (r == 0)
+		r = topo_sync(b, err, sizeof(err));
+	if (r < 0) {
+		rq_fail(q, r, "cannot create %s: %s", name, err[0] ? err : "database");
+		goto stop;
+	}
+	r = store_commit(b->store);
+	if (r < 0) {
+		rq_fail(q, r, "database: cannot commit %s: %s", name, store_errmsg(b->store));
+		goto stop;
+	}
+	bk_event(b, name, "created", NULL);
+	return 0;
+
+stop:
+	c->deleting = 1;
+	cubes_stop(b, c);
+	topo_sync(b, err, sizeof(err));
+rollback:
+	store_rollback(b->store);
+remove_dp:
+	dp_cube_remove(b, c);
+free_cube:
+	json_object_put(c->config);
+	free(c->reply_body);
+	memset(c, 0, sizeof(*c));
+	return q->status;
+}
+
+static int rq_cube_delete(struct rq *q, struct bk_cube *c)
+{
+	struct broker *b = q->b;
+	char err[BK_ERR_MAX], name[BK_NAME_MAX];
+	int r;
+
+	r = store_begin(b->store);
+	if (r == 0)
+		r = store_cube_delete(b->store, c->name);
+	if (r < 0) {
+		store_rollback(b->store);
+		return rq_fail(q, r, "database: cannot delete %s: %s", c->name, store_errmsg(b->store));
+	}
+	c->deleting = 1;
+	r = topo_sync(b, err, sizeof(err)); /* detaches its netdevs, unlinks its peers */
+	if (r < 0)
+		bk_log(4, "deleting %s: %s", c->name, err);
+	cubes_stop(b, c);
+	dp_cube_remove(b, c);
+	r = store_commit(b->store);
+	if (r < 0)
+		bk_log(3, "database: cannot commit the deletion of %s: %s", c->name, store_errmsg(b->store));
+	snprintf(name, sizeof(name), "%s", c->name);
+	json_object_put(c->config);
+	free(c->reply_body);
+	memset(c, 0, sizeof(*c));
+	bk_event(b, name, "deleted", NULL);
+	return 0;
+}
+
+/* ---- reads --------------------------------------------------------------------- */
+
+static void rq_merge_state(struct json_object *dst, struct json_object *src)
+{
+	struct json_object_iterator it = json_object_iter_begin(src), end = json_object_iter_end(src);
+
+	while (!json_object_iter_equal(&it, &end)) {
+		const char *k = json_object_iter_peek_name(&it);
+		struct json_object *v = json_object_iter_peek_value(&it), *d;
+
+		json_object_iter_next(&it);
+		if (!strncmp(k, "cubebus:", 8))
+			continue;
+		if (json_object_object_get_ex(dst, k, &d) && json_object_is_type(d, json_type_object) &&
+		    json_object_is_type(v, json_type_object))
+			rq_merge_state(d, v);
+		else
+			json_object_object_add(dst, k, json_object_get(v));
+	}
+}
+
+/* The cube as a user reads it: config with defaults, identity, port status, state. */
+static struct json_object *rq_cube_view(struct rq *q, struct bk_cube *c, int with_state)
+{
+	struct json_object *o = schema_with_defaults(q->b, c->service, c->config), *ports, *state = NULL;
+	char err[BK_ERR_MAX];
+
+	json_object_object_add(o, "uuid", json_object_new_string(c->uuid));
+	json_object_object_add(o, "service-name", json_object_new_string(c->service));
+	if (json_object_object_get_ex(o, "ports", &ports)) {
+		for (size_t i = 0; i < json_object_array_length(ports); i++) {
+			struct json_object *p = json_object_array_get_idx(ports, i), *n;
+			struct bk_port *bp;
+
+			if (!json_object_object_get_ex(p, "name", &n) || !(bp = topo_port(c, json_object_get_string(n))))
+				continue;
+			json_object_object_add(p, "uuid", json_object_new_string(bp->uuid));
+			json_object_object_add(p, "status",
+					       json_object_new_string(topo_port_up(c, bp - c->ports) ? "UP" : "DOWN"));
+		}
+	}
+	if (with_state && c->state == BK_CUBE_RUNNING) {
+		if (cubes_read(q->b, c, &state, err, sizeof(err)) == 0) {
+			rq_merge_state(o, state);
+			json_object_put(state);
+		} else {
+			bk_log(4, "%s", err);
+		}
+	}
+	return o;
+}
+
+static int rq_read(struct rq *q, struct bk_cube *c, char **segs, int n)
+{
+	struct json_object *view = rq_cube_view(q, c, 1), *out = NULL;
+	struct schema_target t;
+	char err[BK_ERR_MAX];
+	int r;
+
+	if (n == 0) {
+		q->out = view;
+		return 0;
+	}
+	r = schema_edit(q->b, c->service, view, CUBEBUS__VERB__READ, segs, n, NULL, &out, &t, err, sizeof(err));
+	json_object_put(view);
+	if (r < 0)
+		return rq_fail(q, r, "%s: %s", c->name, err);
+	q->out = out;
+	return 0;
+}
+
+static int rq_action(struct rq *q, struct bk_cube *c, const char *rel)
+{
+	char err[BK_ERR_MAX], *result = NULL;
+	const char *body = q->body ? json_object_to_json_string_ext(q->body, JSON_C_TO_STRING_PLAIN) : "";
+	int r = cubes_action(q->b, c, rel, body, &result, err, sizeof(err));
+
+	if (r < 0)
+		return rq_fail(q, r, "%s", err);
+	if (result && *result)
+		q->out = json_tokener_parse(result);
+	free(result);
+	return 0;
+}
+
+static int rq_edit(struct rq *q, struct bk_cube *c, char **segs, int n)
+{
+	struct json_object *cfg = NULL, *norm = NULL;
+	struct schema_target t;
+	struct rq_change ch = { 0 };
+	char err[BK_ERR_MAX];
+	int r;
+
+	json_object_deep_copy(c->config, &cfg, NULL);
+	r = schema_edit(q->b, c->service, cfg, q->verb, segs, n, q->body, NULL, &t, err, sizeof(err));
+	if (r == -EOPNOTSUPP && t.kind == ST_ACTION) {
+		json_object_put(cfg);
+		return rq_action(q, c, t.rel);
+	}
+	if (r < 0) {
+		json_object_put(cfg);
+		return rq_fail(q, r, "%s: %s", c->name, err);
+	}
+	json_object_object_add(cfg, "name", json_object_new_string(c->name));
+	r = schema_validate(q->b, c->service, cfg, &norm, err, sizeof(err));
+	json_object_put(cfg);
+	if (r < 0)
+		return rq_fail(q, r, "%s: %s", c->name, err);
+	ch.cube = c;
+	ch.config = norm;
+	return rq_commit(q, &ch, 1);
+}
+
+/* ---- aliases ------------------------------------------------------------------- */
+
+static int rq_cubes(struct rq *q)
+{
+	struct json_object *a = json_object_new_array();
+
+	for (int id = 1; id < CB_MAX_CUBES; id++) {
+		struct bk_cube *c = &q->b->cubes_tab[id];
+		struct json_object *o;
+		int nports = 0;
+
+		if (!c->used)
+			continue;
+		for (int p = 0; p < CB_MAX_PORTS; p++)
+			nports += c->ports[p].used;
+		o = json_object_new_object();
+		json_object_object_add(o, "name", json_object_new_string(c->name));
+		json_object_object_add(o, "service", json_object_new_string(c->service));
+		json_object_object_add(o, "type", json_object_new_string(c->type));
+		json_object_object_add(o, "status", json_object_new_string(cubes_state_name(c->state)));
+		json_object_object_add(o, "pid", json_object_new_int(c->pid));
+		json_object_object_add(o, "ports", json_object_new_int(nports));
+		json_object_object_add(o, "restarts", json_object_new_int(c->restarts));
+		json_object_object_add(o, "uuid", json_object_new_string(c->uuid));
+		json_object_array_add(a, o);
+	}
+	q->out = a;
+	return 0;
+}
+
+static void rq_read_file(const char *path, char *buf, size_t size)
+{
+	FILE *f = fopen(path, "re");
+
+	buf[0] = 0;
+	if (f) {
+		if (fgets(buf, size, f))
+			buf[strcspn(buf, "\n")] = 0;
+		fclose(f);
+	}
+}
+
+static int rq_netdevs(struct rq *q)
+{
+	struct if_nameindex *ifs = if_nameindex(), *i;
+	struct json_object *a = json_object_new_array();
+
+	for (i = ifs; i && i->if_index; i++) {
+		struct json_object *o;
+		char path[128], val[64], peer[2 * BK_NAME_MAX + 2] = "";
+
+		if (!strcmp(i->if_name, q->b->inj_name[0]) || !strcmp(i->if_name, q->b->inj_name[1]))
+			continue;
+		for (int id = 1; id < CB_MAX_CUBES && !peer[0]; id++) {
+			struct bk_cube *c = &q->b->cubes_tab[id];
+
+			for (int p = 0; c->used && p < CB_MAX_PORTS; p++)
+				if (c->ports[p].used && !strcmp(c->ports[p].peer, i->if_name))
+					snprintf(peer, sizeof(peer), "%s:%s", c->name, c->ports[p].name);
+		}
+		o = json_object_new_object();
+		json_object_object_add(o, "name", json_object_new_string(i->if_name));
+		json_object_object_add(o, "ifindex", json_object_new_int(i->if_index));
+		snprintf(path, sizeof(path), "/sys/class/net/%s/address", i->if_name);
+		rq_read_file(path, val, sizeof(val));
+		json_object_object_add(o, "mac", json_object_new_string(val));
+		snprintf(path, sizeof(path), "/sys/class/net/%s/operstate", i->if_name);
+		rq_read_file(path, val, sizeof(val));
+		json_object_object_add(o, "status", json_object_new_string(val));
+		json_object_object_add(o, "peer", json_object_new_string(peer));
+		json_object_array_add(a, o);
+	}
+	if (ifs)
+		if_freenameindex(ifs);
+	q->out = a;
+	return 0;
+}
+
+static int rq_topology(struct rq *q)
+{
+	struct json_object *a = json_object_new_array();
+
+	for (int id = 1; id < CB_MAX_CUBES; id++) {
+		struct bk_cube *c = &q->b->cubes_tab[id];
+
+		for (int p = 0; c->used && p < CB_MAX_PORTS; p++) {
+			struct json_object *o;
+			char from[2 * BK_NAME_MAX + 2];
+
+			if (!c->ports[p].used || !c->ports[p].peer[0])
+				continue;
+			snprintf(from, sizeof(from), "%s:%s", c->name, c->ports[p].name);
+			o = json_object_new_object();
+			json_object_object_add(o, "port", json_object_new_string(from));
+			json_object_object_add(o, "peer", json_object_new_string(c->ports[p].peer));
+			json_object_object_add(o, "status", json_object_new_string(topo_port_up(c, p) ? "UP" : "DOWN"));
+			json_object_array_add(a, o);
+		}
+	}
+	q->out = a;
+	return 0;
+}
+
+/* Adds or updates port `port` of the change's config with peer. */
+static void rq_set_peer(struct json_object *cfg, const char *port, const char *peer)
+{
+	struct json_object *ports, *p;
+
+	if (!json_object_object_get_ex(cfg, "ports", &ports)) {
+		ports = json_object_new_array();
+		json_object_object_add(cfg, "ports", ports);
+	}
+	for (size_t i = 0; i < json_object_array_length(ports); i++) {
+		struct json_object *n;
+
+		p = json_object_array_get_idx(ports, i);
+		if (json_object_object_get_ex(p, "name", &n) && !strcmp(json_object_get_string(n), port)) {
+			if (peer[0])
+				json_object_object_add(p, "peer", json_object_new_string(peer));
+			else
+				json_object_object_del(p, "peer");
+			return;
+		}
+	}
+	p = json_object_new_object();
+	json_object_object_add(p, "name", json_object_new_string(port));
+	if (peer[0])
+		json_object_object_add(p, "peer", json_object_new_string(peer));
+	json_object_array_add(ports, p);
+}
+
+static const char *rq_port_peer(struct bk_cube *c, const char *port)
+{
+	struct bk_port *p = topo_port(c, port);
+
+	return p ? p->peer : NULL;
+}
+
+static int rq_connect(struct rq *q)
+{
+	struct broker *b = q->b;
+	const char *p1 = NULL, *p2 = NULL;
+	char c1[BK_NAME_MAX], c2[BK_NAME_MAX] = "", err[BK_ERR_MAX];
+	const char *port1, *port2 = NULL, *colon;
+	struct bk_cube *a, *z = NULL;
+	struct rq_change chs[2] = { 0 };
+	int n = 1, disconnect = q->verb == CUBEBUS__VERB__DELETE, r;
+	struct json_object *v;
+
+	if (q->body && json_object_object_get_ex(q->body, "peer1", &v))
+		p1 = json_object_get_string(v);
+	if (q->body && json_object_object_get_ex(q->body, "peer2", &v))
+		p2 = json_object_get_string(v);
+	if (!p1 || !p2)
+		return rq_fail(q, -EINVAL, "connect needs peer1 and peer2 (CUBE:PORT and CUBE:PORT or NETDEV)");
+	if (!strchr(p1, ':') && strchr(p2, ':')) {
+		const char *t = p1;
+
+		p1 = p2;
+		p2 = t;
+	}
+	colon = strchr(p1, ':');
+	if (!colon || colon == p1 || !colon[1] || (size_t)(colon - p1) >= sizeof(c1))
+		return rq_fail(q, -EINVAL, "%s: expected CUBE:PORT", p1);
+	snprintf(c1, sizeof(c1), "%.*s", (int)(colon - p1), p1);
+	port1 = colon + 1;
+	a = topo_cube(b, c1);
+	if (!a)
+		return rq_fail(q, -ENOENT, "%s: there is no cube %s", p1, c1);
+	colon = strchr(p2, ':');
+	if (colon) {
+		if (colon == p2 || !colon[1] || (size_t)(colon - p2) >= sizeof(c2))
+			return rq_fail(q, -EINVAL, "%s: expected CUBE:PORT", p2);
+		snprintf(c2, sizeof(c2), "%.*s", (int)(colon - p2), p2);
+		port2 = colon + 1;
+		z = topo_cube(b, c2);
+		if (!z)
+			return rq_fail(q, -ENOENT, "%s: there is no cube %s", p2, c2);
+	}
+	if (disconnect) {
+		const char *peer = rq_port_peer(a, port1);
+
+		if (!peer || strcmp(peer, p2))
+			return rq_fail(q, -ENOENT, "%s is not connected to %s", p1, p2);
+	}
+	json_object_deep_copy(a->config, &chs[0].config, NULL);
+	chs[0].cube = a;
+	rq_set_peer(chs[0].config, port1, disconnect ? "" : p2);
+	if (z) {
+		struct json_object *zc = chs[0].config;
+
+		if (z != a) {
+			json_object_deep_copy(z->config, &chs[1].config, NULL);
+			chs[1].cube = z;
+			zc = chs[1].config;
+			n = 2;
+		}
+		if (!disconnect || (rq_port_peer(z, port2) && !strcmp(rq_port_peer(z, port2), p1)))
+			rq_set_peer(zc, port2, disconnect ? "" : p1);
+	}
+	for (int i = 0; i < n; i++) {
+		struct json_object *norm = NULL;
+
+		r = schema_validate(b, chs[i].cube->service, chs[i].config, &norm, err, sizeof(err));
+		json_object_put(chs[i].config);
+		chs[i].config = norm;
+		if (r < 0) {
+			for (int k = 0; k < n; k++)
+				json_object_put(chs[k].config);
+			return rq_fail(q, r, "%s: %s", chs[i].cube->name, err);
+		}
+	}
+	return rq_commit(q, chs, n);
+}
+
+static int rq_version(struct rq *q)
+{
+	q->out = json_object_new_object();
+	json_object_object_add(q->out, "version", json_object_new_string(CUBEBUS_VERSION));
+	json_object_object_add(q->out, "bus", json_object_new_int(BUS_VERSION));
+	return 0;
+}
+
+static int rq_services(struct rq *q)
+{
+	q->out = schema_services(q->b);
+	return 0;
+}
+
+struct rq_alias {
+	const char *word;
+	int verbs; /* bit mask of allowed verbs */
+	int (*fn)(struct rq *q);
+};
+
+#define V(x) (1 << CUBEBUS__VERB__##x)
+static const struct rq_alias rq_aliases[] = {
+	{ "cubes", V(READ), rq_cubes },
+	{ "netdevs", V(READ), rq_netdevs },
+	{ "services", V(READ), rq_services },
+	{ "version", V(READ), rq_version },
+	{ "topology", V(READ), rq_topology },
+	{ "connect", V(CREATE) | V(DELETE), rq_connect },
+};
+
+/* ---- dispatch ------------------------------------------------------------------- */
+
+static int rq_hex(int ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	ch |= 0x20;
+	return ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
+}
+
+/* Splits path into percent-decoded segments (in place). */
+static int rq_split(struct rq *q, char *path)
+{
+	char *save = NULL;
+
+	for (char *s = strtok_r(path, "/", &save); s; s = strtok_r(NULL, "/", &save)) {
+		char *w = s;
+
+		if (q->nsegs >= RQ_MAX_SEGS)
+			return rq_fail(q, -E2BIG, "path has more than %d parts", RQ_MAX_SEGS);
+		for (char *r = s; *r; r++) {
+			if (r[0] == '%' && rq_hex(r[1]) >= 0 && rq_hex(r[2]) >= 0) {
+				*w++ = rq_hex(r[1]) * 16 + rq_hex(r[2]);
+				r += 2;
+			} else {
+				*w++ = *r;
+			}
+		}
+		*w = 0;
+		q->segs[q->nsegs++] = s;
+	}
+	return 0;
+}
+
+static int rq_service_list(struct rq *q, const char *service)
+{
+	struct json_object *a = json_object_new_array();
+
+	for (int id = 1; id < CB_MAX_CUBES; id++) {
+		struct bk_cube *c = &q->b->cubes_tab[id];
+
+		if (c->used && !strcmp(c->service, service))
+			json_object_array_add(a, rq_cube_view(q, c, 0));
+	}
+	q->out = a;
+	return 0;
+}
+
+static int rq_dispatch(struct rq *q)
+{
+	struct broker *b = q->b;
+	struct bk_cube *c;
+	const char *service = NULL;
+	char err[BK_ERR_MAX];
+	int rest;
+
+	if (q->nsegs == 0)
+		return rq_fail(q, -EINVAL, "empty path: name a cube, a service or a command (cubes, netdevs, ...)");
+	for (size_t i = 0; i < sizeof(rq_aliases) / sizeof(rq_aliases[0]); i++) {
+		if (strcmp(q->segs[0], rq_aliases[i].word))
+			continue;
+		if (!(rq_aliases[i].verbs & (1 << q->verb)))
+			return rq_fail(q, -EINVAL, "%s does not take %s", q->segs[0], bus_verb_name(q->verb));
+		return rq_aliases[i].fn(q);
+	}
+	if (schema_has_service(b, q->segs[0])) {
+		service = q->segs[0];
+		if (q->nsegs == 1) {
+			if (q->verb == CUBEBUS__VERB__READ)
+				return rq_service_list(q, service);
+			if (q->verb == CUBEBUS__VERB__HELP) {
+				q->out = schema_help(b, service, NULL, 0, err, sizeof(err));
+				return q->out ? 0 : rq_fail(q, -ENOENT, "%s", err);
+			}
+			return rq_fail(q, -EINVAL, "give the cube a name: %s add NAME", service);
+		}
+		c = topo_cube(b, q->segs[1]);
+		if (!c && q->nsegs == 2 && q->verb == CUBEBUS__VERB__CREATE)
+			return rq_cube_create(q, service, q->segs[1]);
+		if (!c)
+			return rq_fail(q, -ENOENT, "there is no %s cube %s", service, q->segs[1]);
+		if (strcmp(c->service, service))
+			return rq_fail(q, -ENOENT, "%s is a %s cube, not a %s cube", c->name, c->service, service);
+		if (q->nsegs == 2 && q->verb == CUBEBUS__VERB__CREATE && !q->body)
+			return rq_fail(q, -EEXIST, "cube %s already exists", c->name);
+		rest = 2;
+	} else {
+		c = topo_cube(b, q->segs[0]);
+		if (!c)
+			return rq_fail(q, -ENOENT, "there is no cube or service named %s (see: cubectl cubes, cubectl services)",
+				       q->segs[0]);
+		rest = 1;
+	}
+	switch (q->verb) {
+	case CUBEBUS__VERB__READ:
+		return rq_read(q, c, q->segs + rest, q->nsegs - rest);
+	case CUBEBUS__VERB__HELP:
+		q->out = schema_help(b, c->service, q->segs + rest, q->nsegs - rest, err, sizeof(err));
+		return q->out ? 0 : rq_fail(q, -ENOENT, "%s", err);
+	case CUBEBUS__VERB__DELETE:
+		if (q->nsegs == rest)
+			return rq_cube_delete(q, c);
+		return rq_edit(q, c, q->segs + rest, q->nsegs - rest);
+	case CUBEBUS__VERB__ACTION: {
+		char rel[1024] = "";
+
+		for (int i = rest; i < q->nsegs; i++)
+			snprintf(rel + strlen(rel), sizeof(rel) - strlen(rel), "%s%s", i > rest ? "/" : "", q->segs[i]);
+		return rq_action(q, c, rel);
+	}
+	case CUBEBUS__VERB__CREATE:
+	case CUBEBUS__VERB__UPDATE:
+	case CUBEBUS__VERB__REPLACE:
+		return rq_edit(q, c, q->segs + rest, q->nsegs - rest);
+	default:
+		return rq_fail(q, -EINVAL, "unknown verb %d", q->verb);
+	}
+}
+
+static void rq_reply(struct broker *b, zsock_t *sock, zframe_t *identity, uint64_t id, struct rq *q)
+{
+	Cubebus__Reply rep = CUBEBUS__REPLY__INIT;
+	zframe_t *f;
+
+	rep.version = BUS_VERSION;
+	rep.id = id;
+	rep.status = q->status;
+	rep.error = q->err;
+	rep.body = q->out ? (char *)json_object_to_json_string_ext(q->out, JSON_C_TO_STRING_PLAIN) : "";
+	f = bus_encode_reply(&rep);
+	if (!f) {
+		Cubebus__Reply small = CUBEBUS__REPLY__INIT;
+
+		small.version = BUS_VERSION;
+		small.id = id;
+		small.status = -EMSGSIZE;
+		small.error = "the reply is larger than the bus allows";
+		small.body = "";
+		f = bus_encode_reply(&small);
+	}
+	zframe_send(&identity, sock, ZFRAME_MORE | ZFRAME_REUSE);
+	zframe_send(&f, sock, 0);
+}
+
+int requests_on_ctl(zloop_t *loop, zsock_t *sock, void *arg)
+{
+	struct broker *b = arg;
+	zmsg_t *msg = zmsg_recv(sock);
+	zframe_t *identity, *payload;
+	Cubebus__Request *req = NULL;
+	struct rq q = { .b = b };
+	char *path = NULL;
+	int r;
+
+	if (!msg)
+		return 0;
+	identity = zmsg_pop(msg);
+	payload = zmsg_pop(msg);
+	if (!identity || !payload || zmsg_size(msg) != 0) {
+		b->bad_messages++;
+		goto out;
+	}
+	r = bus_decode_request(payload, &req);
+	if (r < 0) {
+		b->bad_messages++;
+		rq_fail(&q, r, "malformed request: %s", r == -EPROTO ? "unsupported bus version" : strerror(-r));
+		rq_reply(b, sock, identity, 0, &q);
+		goto out;
+	}
+	q.verb = req->verb;
+	if (req->body && *req->body) {
+		enum json_tokener_error jerr = json_tokener_success;
+
+		q.body = json_tokener_parse_verbose(req->body, &jerr);
+		if (!q.body) {
+			rq_fail(&q, -EINVAL, "request body is not JSON: %s", json_tokener_error_desc(jerr));
+			goto reply;
+		}
+	}
+	path = strdup(req->path ? req->path : "");
+	if (!path || rq_split(&q, path) < 0)
+		goto reply;
+	if (q.verb <= CUBEBUS__VERB__VERB_NONE || q.verb > CUBEBUS__VERB__HELP) {
+		rq_fail(&q, -EINVAL, "unknown verb %d", q.verb);
+		goto reply;
+	}
+	rq_dispatch(&q);
+	if (b->debug)
+		bk_log(7, "%s %s -> %d %s", bus_verb_name(req->verb), req->path, q.status, q.err);
+reply:
+	rq_reply(b, sock, identity, req->id, &q);
+out:
+	json_object_put(q.body);
+	json_object_put(q.out);
+	free(path);
+	if (req)
+		cubebus__request__free_unpacked(req, NULL);
+	zframe_destroy(&identity);
+	zframe_destroy(&payload);
+	zmsg_destroy(&msg);
+	return 0;
+}

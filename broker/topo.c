@@ -1,0 +1,243 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * topo.c - ports and peers. A link between two cubes exists when both ends
+ * name each other; a netdev peer gets the ingress stub. topo_sync() computes
+ * the desired kernel state of every port from the in-memory topology and
+ * applies the difference: it is used after every change, at start-up (to
+ * restore or adopt) and when a cube publishes a new program.
+ */
+#include <errno.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <string.h>
+#include <linux/if_link.h>
+
+#include "broker.h"
+
+struct bk_cube *topo_cube(struct broker *b, const char *name)
+{
+	for (int i = 1; i < CB_MAX_CUBES; i++)
+		if (b->cubes_tab[i].used && !strcmp(b->cubes_tab[i].name, name))
+			return &b->cubes_tab[i];
+	return NULL;
+}
+
+struct bk_port *topo_port(struct bk_cube *c, const char *name)
+{
+	for (int i = 0; i < CB_MAX_PORTS; i++)
+		if (c->ports[i].used && !strcmp(c->ports[i].name, name))
+			return &c->ports[i];
+	return NULL;
+}
+
+int topo_port_up(struct bk_cube *c, int port)
+{
+	return c->ports[port].used && c->ports[port].applied.link.kind != CB_LINK_NONE;
+}
+
+int topo_ports_from_config(struct bk_cube *c, char *err, size_t errlen)
+{
+	struct json_object *ports = NULL;
+	int seen[CB_MAX_PORTS] = { 0 };
+	size_t n = 0;
+
+	if (c->config && json_object_object_get_ex(c->config, "ports", &ports))
+		n = json_object_array_length(ports);
+	if (n > CB_MAX_PORTS) {
+		snprintf(err, errlen, "%s: at most %d ports", c->name, CB_MAX_PORTS);
+		return -ENOSPC;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *p = json_object_array_get_idx(ports, i), *v;
+		const char *name = "", *peer = "";
+		struct bk_port *bp;
+
+		if (json_object_object_get_ex(p, "name", &v))
+			name = json_object_get_string(v);
+		if (json_object_object_get_ex(p, "peer", &v))
+			peer = json_object_get_string(v);
+		bp = topo_port(c, name);
+		if (!bp) {
+			for (int k = 0; k < CB_MAX_PORTS && !bp; k++)
+				if (!c->ports[k].used && !c->ports[k].applied.link.kind &&
+				    !c->ports[k].applied.attached_ifindex && !seen[k])
+					bp = &c->ports[k];
+			if (!bp) {
+				snprintf(err, errlen, "%s: no free port index", c->name);
+				return -ENOSPC;
+			}
+			memset(bp->uuid, 0, sizeof(bp->uuid));
+			bk_uuid(bp->uuid, sizeof(bp->uuid));
+			bp->used = 1;
+			snprintf(bp->name, sizeof(bp->name), "%s", name);
+		}
+		snprintf(bp->peer, sizeof(bp->peer), "%s", peer);
+		seen[bp - c->ports] = 1;
+	}
+	for (int k = 0; k < CB_MAX_PORTS; k++)
+		if (c->ports[k].used && !seen[k]) {
+			c->ports[k].used = 0; /* applied state stays until topo_sync tears it down */
+			c->ports[k].peer[0] = 0;
+		}
+	return 0;
+}
+
+/* Splits "cube:port"; returns 0 if peer has that form. */
+static int topo_split(const char *peer, char *cube, size_t csize, const char **port)
+{
+	const char *colon = strchr(peer, ':');
+
+	if (!colon || colon == peer || !colon[1] || (size_t)(colon - peer) >= csize)
+		return -EINVAL;
+	memcpy(cube, peer, colon - peer);
+	cube[colon - peer] = 0;
+	*port = colon + 1;
+	return 0;
+}
+
+static void topo_desired(struct broker *b, struct bk_cube *c, int i, struct bk_applied *want)
+{
+	struct bk_port *p = &c->ports[i];
+	char cname[BK_NAME_MAX];
+	const char *pname;
+
+	memset(want, 0, sizeof(*want));
+	if (!c->used || !p->used || !p->peer[0] || c->deleting)
+		return;
+	if (topo_split(p->peer, cname, sizeof(cname), &pname) == 0) {
+		struct bk_cube *pc = topo_cube(b, cname);
+		struct bk_port *pp = pc ? topo_port(pc, pname) : NULL;
+		char back[2 * BK_NAME_MAX + 2];
+		uint32_t prog;
+
+		if (!pp || pc->deleting || pc->xdp != c->xdp)
+			return;
+		snprintf(back, sizeof(back), "%s:%s", c->name, p->name);
+		if (strcmp(pp->peer, back))
+			return;
+		prog = dp_slot_prog_id(b, pc);
+		if (!prog)
+			return;
+		want->link.kind = CB_LINK_CUBE;
+		want->link.peer_cube = pc->id;
+		want->link.peer_port = pp - pc->ports;
+		want->next_prog_id = prog;
+		return;
+	}
+	{
+		int ifindex = if_nametoindex(p->peer);
+
+		if (!ifindex)
+			return;
+		want->link.kind = CB_LINK_NETDEV;
+		want->link.ifindex = ifindex;
+		want->attached_ifindex = ifindex;
+		if (c->xdp) {
+			want->attached_xdp_flags = strcmp(c->type, "XDP_DRV") ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
+			want->flood_ifindex = ifindex;
+		}
+	}
+}
+
+int topo_sync(struct broker *b, char *err, size_t errlen)
+{
+	struct bk_applied want;
+	int first = 0;
+	char e[BK_ERR_MAX];
+
+	/* phase 1: detach what moves, so a netdev that changes port is never
+	 * detached after its new owner attached */
+	for (int id = 1; id < CB_MAX_CUBES; id++) {
+		struct bk_cube *c = &b->cubes_tab[id];
+
+		if (!c->used)
+			continue;
+		for (int i = 0; i < CB_MAX_PORTS; i++) {
+			struct bk_applied *cur = &c->ports[i].applied;
+
+			if (!cur->attached_ifindex)
+				continue;
+			topo_desired(b, c, i, &want);
+			if (want.attached_ifindex == cur->attached_ifindex &&
+			    want.attached_xdp_flags == cur->attached_xdp_flags)
+				continue;
+			want = *cur;
+			want.attached_ifindex = 0;
+			want.attached_xdp_flags = 0;
+			dp_port_apply(b, c, i, &want, e, sizeof(e));
+		}
+	}
+	for (int id = 1; id < CB_MAX_CUBES; id++) {
+		struct bk_cube *c = &b->cubes_tab[id];
+
+		if (!c->used)
+			continue;
+		for (int i = 0; i < CB_MAX_PORTS; i++) {
+			int r;
+
+			topo_desired(b, c, i, &want);
+			r = dp_port_apply(b, c, i, &want, e, sizeof(e));
+			if (r < 0 && !first) {
+				first = r;
+				snprintf(err, errlen, "%s", e);
+			}
+		}
+	}
+	return first;
+}
+
+int topo_check_peer(struct broker *b, struct bk_cube *c, const char *port, const char *peer, char *err,
+		    size_t errlen)
+{
+	char cname[BK_NAME_MAX];
+	const char *pname;
+
+	if (!peer[0])
+		return 0;
+	if (strchr(peer, ':')) {
+		struct bk_cube *pc;
+
+		if (topo_split(peer, cname, sizeof(cname), &pname) < 0) {
+			snprintf(err, errlen, "%s ports %s: peer '%s' is not CUBE:PORT", c->name, port, peer);
+			return -EINVAL;
+		}
+		pc = topo_cube(b, cname);
+		if (!pc) {
+			snprintf(err, errlen, "%s ports %s: peer %s: there is no cube %s", c->name, port, peer, cname);
+			return -ENOENT;
+		}
+		if (pc == c && !strcmp(pname, port)) {
+			snprintf(err, errlen, "%s ports %s: a port cannot be its own peer", c->name, port);
+			return -EINVAL;
+		}
+		if (pc->xdp != c->xdp) {
+			snprintf(err, errlen,
+				 "cannot connect %s:%s (%s) to %s (%s): TC ports connect only to TC ports, XDP to XDP",
+				 c->name, port, c->type, peer, pc->type);
+			return -EINVAL;
+		}
+		return 0;
+	}
+	if (strlen(peer) >= IF_NAMESIZE || !if_nametoindex(peer)) {
+		snprintf(err, errlen, "%s ports %s: peer %s: no such network device", c->name, port, peer);
+		return -ENODEV;
+	}
+	if (!strcmp(peer, b->inj_name[0]) || !strcmp(peer, b->inj_name[1])) {
+		snprintf(err, errlen, "%s ports %s: %s is cubebus's own injector device", c->name, port, peer);
+		return -EBUSY;
+	}
+	for (int id = 1; id < CB_MAX_CUBES; id++) {
+		struct bk_cube *o = &b->cubes_tab[id];
+
+		if (!o->used)
+			continue;
+		for (int i = 0; i < CB_MAX_PORTS; i++)
+			if (o->ports[i].used && !strcmp(o->ports[i].peer, peer) &&
+			    !(o == c && !strcmp(o->ports[i].name, port))) {
+				snprintf(err, errlen, "%s ports %s: %s is already the peer of %s:%s", c->name, port,
+					 peer, o->name, o->ports[i].name);
+				return -EBUSY;
+			}
+	}
+	return 0;
+}

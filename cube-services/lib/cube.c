@@ -1,0 +1,654 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * libcube: see cube.h. One zloop per process: the bus socket, the
+ * packet-in perf buffer and a heartbeat timer.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <net/if.h>
+#include <linux/if_packet.h>
+#include <linux/if_ether.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+
+#include "bus.h"
+#include "cube.h"
+
+#define CUBE_HEARTBEAT_MS 500
+
+struct cube_port {
+	char name[64];
+	int index; /* -1: free */
+};
+
+struct cube {
+	const struct cube_ops *ops;
+	char name[64];
+	unsigned id;
+	unsigned generation;
+	char type[16];
+	int xdp;
+	int debug;
+	char run_dir[512];
+	char bpffs[512];
+	void *skel;
+	struct bpf_object *obj;
+	int prog_fd;
+	int links_fd;
+	struct perf_buffer *pb;
+	zsock_t *bus;
+	zloop_t *loop;
+	int pkt_fd;
+	int inj_ifindex;
+	struct cube_port ports[CB_MAX_PORTS];
+	void *priv;
+	uint64_t pktin_lost;
+};
+
+static volatile sig_atomic_t cube_stop;
+
+void cube_log(const struct cube *c, int level, const char *fmt, ...)
+{
+	static const char *const names[] = { "emerg", "alert", "crit", "error",
+					     "warn",  "notice", "info", "debug" };
+	va_list ap;
+
+	if (level == LOG_DEBUG && !(c && c->debug))
+		return;
+	fprintf(stderr, "cube-%s[%s] %s: ", c && c->ops ? c->ops->service : "?", c ? c->name : "?",
+		names[level & 7]);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+void *cube_priv(struct cube *c) { return c->priv; }
+void *cube_skel(struct cube *c) { return c->skel; }
+int cube_is_xdp(const struct cube *c) { return c->xdp; }
+const char *cube_name(const struct cube *c) { return c->name; }
+unsigned cube_id(const struct cube *c) { return c->id; }
+
+int cube_port_index(const struct cube *c, const char *name)
+{
+	for (int i = 0; i < CB_MAX_PORTS; i++)
+		if (c->ports[i].index >= 0 && !strcmp(c->ports[i].name, name))
+			return c->ports[i].index;
+	return -ENOENT;
+}
+
+const char *cube_port_name(const struct cube *c, int index)
+{
+	if (index < 0 || index >= CB_MAX_PORTS || c->ports[index].index < 0)
+		return NULL;
+	return c->ports[index].name;
+}
+
+void cube_port_foreach(const struct cube *c, void (*cb)(struct cube *c, const char *name, int index, void *arg),
+		       void *arg)
+{
+	for (int i = 0; i < CB_MAX_PORTS; i++)
+		if (c->ports[i].index >= 0)
+			cb((struct cube *)c, c->ports[i].name, i, arg);
+}
+
+const char *cube_json_str(struct json_object *o, const char *key, const char *def)
+{
+	struct json_object *v;
+
+	if (!o || !json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
+		return def;
+	return json_object_get_string(v);
+}
+
+int64_t cube_json_int(struct json_object *o, const char *key, int64_t def)
+{
+	struct json_object *v;
+
+	if (!o || !json_object_object_get_ex(o, key, &v))
+		return def;
+	return json_object_get_int64(v);
+}
+
+/* ---- packet-out ---------------------------------------------------------- */
+
+static int cube_pkt_open(struct cube *c)
+{
+	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = 0 };
+	struct cb_gconf g;
+	__u32 zero = 0;
+	char path[600];
+	int fd, r;
+
+	snprintf(path, sizeof(path), "%s/%s", c->bpffs, CB_PIN_CONF);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return -errno;
+	r = bpf_map_lookup_elem(fd, &zero, &g);
+	close(fd);
+	if (r < 0)
+		return -errno;
+	if (!g.inj_ifindex)
+		return -ENODEV;
+	c->inj_ifindex = g.inj_ifindex;
+	/* protocol 0: this socket only sends */
+	fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	sll.sll_ifindex = g.inj_ifindex;
+	if (bind(fd, (struct sockaddr *)&sll, sizeof(sll)) < 0) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	c->pkt_fd = fd;
+	return 0;
+}
+
+int cube_packet_out(struct cube *c, int dir, int port, const void *frame, size_t len)
+{
+	unsigned char buf[sizeof(struct cb_envelope) + 9216];
+	struct iovec iov;
+	struct msghdr msg = { 0 };
+	union {
+		char b[CMSG_SPACE(sizeof(uint32_t))];
+		struct cmsghdr align;
+	} ctl;
+	ssize_t n;
+
+	if (c->pkt_fd < 0)
+		return -ENOTCONN;
+	if (port < 0 || port >= CB_MAX_PORTS || len < ETH_HLEN || len > 9216)
+		return -EINVAL;
+	if (c->xdp) {
+		/* XDP cannot read skb->mark: the target rides in an envelope */
+		struct cb_envelope env = { .proto = htons(CB_ENV_PROTO), .magic = htons(CB_ENV_MAGIC),
+					   .dir = dir, .port = port, .cube = c->id };
+
+		memcpy(buf, &env, sizeof(env));
+		memcpy(buf + sizeof(env), frame, len);
+		iov.iov_base = buf;
+		iov.iov_len = len + sizeof(env);
+	} else {
+		struct cmsghdr *cm;
+
+		iov.iov_base = (void *)frame;
+		iov.iov_len = len;
+		msg.msg_control = ctl.b;
+		msg.msg_controllen = sizeof(ctl.b);
+		cm = CMSG_FIRSTHDR(&msg);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SO_MARK;
+		cm->cmsg_len = CMSG_LEN(sizeof(uint32_t));
+		*(uint32_t *)CMSG_DATA(cm) = CB_MARK(dir, c->id, port);
+	}
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	n = sendmsg(c->pkt_fd, &msg, MSG_DONTWAIT);
+	return n < 0 ? -errno : 0;
+}
+
+/* ---- packet-in ----------------------------------------------------------- */
+
+static void cube_flood_peers(struct cube *c, const struct cb_pktin_hdr *h, const void *frame, size_t len)
+{
+	for (int p = 0; p < CB_MAX_PORTS; p++) {
+		__u32 key = CB_LINK_KEY(c->id, p);
+		struct cb_link l;
+
+		if (p == h->in_port || c->ports[p].index < 0)
+			continue;
+		if (bpf_map_lookup_elem(c->links_fd, &key, &l) < 0 || l.kind != CB_LINK_CUBE)
+			continue;
+		cube_packet_out(c, CB_DIR_OUT, p, frame, len);
+	}
+}
+
+static void cube_on_sample(void *ctx, int cpu, void *data, __u32 size)
+{
+	struct cube *c = ctx;
+	const struct cb_pktin_hdr *h = data;
+	size_t len;
+
+	if (size < sizeof(*h))
+		return;
+	len = size - sizeof(*h);
+	if (len > h->len)
+		len = h->len;
+	if (h->reason == CB_REASON_FLOOD)
+		cube_flood_peers(c, h, h + 1, len);
+	else if (c->ops->pktin)
+		c->ops->pktin(c, h, h + 1, len);
+}
+
+static void cube_on_lost(void *ctx, int cpu, __u64 cnt)
+{
+	struct cube *c = ctx;
+
+	c->pktin_lost += cnt;
+}
+
+static int cube_on_perf(zloop_t *loop, zmq_pollitem_t *item, void *arg)
+{
+	struct cube *c = arg;
+
+	perf_buffer__consume(c->pb);
+	return 0;
+}
+
+/* ---- loading ------------------------------------------------------------- */
+
+/* Sets a const volatile u32 of .rodata by name, through the object's BTF. */
+static int cube_set_rodata(struct bpf_object *obj, const char *var, __u32 val)
+{
+	struct btf *btf = bpf_object__btf(obj);
+	struct bpf_map *map;
+	const struct btf_type *sec;
+	const struct btf_var_secinfo *vs;
+	size_t size;
+	void *data;
+	int id;
+
+	bpf_object__for_each_map(map, obj)
+		if (bpf_map__is_internal(map) && strstr(bpf_map__name(map), ".rodata"))
+			break;
+	if (!map || !btf)
+		return -ENOENT;
+	id = btf__find_by_name_kind(btf, ".rodata", BTF_KIND_DATASEC);
+	if (id < 0)
+		return -ENOENT;
+	sec = btf__type_by_id(btf, id);
+	vs = btf_var_secinfos(sec);
+	data = (void *)bpf_map__initial_value(map, &size);
+	for (int i = 0; i < btf_vlen(sec); i++, vs++) {
+		const struct btf_type *t = btf__type_by_id(btf, vs->type);
+
+		if (strcmp(btf__name_by_offset(btf, t->name_off), var))
+			continue;
+		if (!data || vs->offset + sizeof(val) > size)
+			return -EINVAL;
+		memcpy((char *)data + vs->offset, &val, sizeof(val));
+		return 0;
+	}
+	return -ENOENT;
+}
+
+static int cube_load(struct cube *c, char *err, size_t errlen)
+{
+	struct bpf_program *prog;
+	struct bpf_map *map;
+	char path[600];
+	int r, slots = -1;
+
+	c->obj = c->ops->open(&c->skel, c->xdp);
+	if (!c->obj) {
+		snprintf(err, errlen, "cannot open the %s program: %s", c->xdp ? "XDP" : "TC", strerror(errno));
+		return -EINVAL;
+	}
+	r = cube_set_rodata(c->obj, "cb_cube_id", c->id);
+	if (r < 0) {
+		snprintf(err, errlen, "program has no cb_cube_id: %s", strerror(-r));
+		return r;
+	}
+	snprintf(path, sizeof(path), "%s/cubes/%s", c->bpffs, c->name);
+	if (mkdir(path, 0700) < 0 && errno != EEXIST) {
+		r = -errno;
+		snprintf(err, errlen, "cannot create %s: %s", path, strerror(errno));
+		return r;
+	}
+	bpf_object__for_each_map(map, c->obj) {
+		const char *name = bpf_map__name(map);
+
+		if (bpf_map__is_internal(map))
+			continue;
+		if (!strncmp(name, "cb_g_", 5))
+			snprintf(path, sizeof(path), "%s/%s", c->bpffs, name);
+		else
+			snprintf(path, sizeof(path), "%s/cubes/%s/%s", c->bpffs, c->name, name);
+		r = bpf_map__set_pin_path(map, path);
+		if (r < 0) {
+			snprintf(err, errlen, "cannot pin map %s: %s", name, strerror(-r));
+			return r;
+		}
+	}
+	r = c->ops->load(c->skel, c->xdp);
+	if (r < 0) {
+		snprintf(err, errlen, "cannot load the %s program (verifier or map mismatch): %s",
+			 c->xdp ? "XDP" : "TC", strerror(-r));
+		return r;
+	}
+	prog = bpf_object__find_program_by_name(c->obj, "cube_entry");
+	c->prog_fd = prog ? bpf_program__fd(prog) : -1;
+	if (c->prog_fd < 0) {
+		snprintf(err, errlen, "no cube_entry program");
+		return -ENOENT;
+	}
+	map = bpf_object__find_map_by_name(c->obj, "cb_g_links");
+	c->links_fd = map ? bpf_map__fd(map) : -1;
+	map = bpf_object__find_map_by_name(c->obj, "cb_pktin");
+	if (map) {
+		c->pb = perf_buffer__new(bpf_map__fd(map), 16, cube_on_sample, cube_on_lost, c, NULL);
+		if (!c->pb) {
+			r = -errno;
+			snprintf(err, errlen, "cannot open the packet-in channel: %s", strerror(errno));
+			return r;
+		}
+	}
+	/* publish: one map update swaps the new program in for the old */
+	snprintf(path, sizeof(path), "%s/%s", c->bpffs, c->xdp ? CB_PIN_XDP_SLOTS : CB_PIN_TC_SLOTS);
+	slots = bpf_obj_get(path);
+	if (slots < 0) {
+		r = -errno;
+		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+		return r;
+	}
+	r = bpf_map_update_elem(slots, &c->id, &c->prog_fd, BPF_ANY);
+	if (r < 0)
+		r = -errno;
+	close(slots);
+	if (r < 0) {
+		snprintf(err, errlen, "cannot publish into slot %u: %s", c->id, strerror(-r));
+		return r;
+	}
+	r = cube_pkt_open(c);
+	if (r < 0)
+		cube_log(c, LOG_WARNING, "packet-out unavailable: %s", strerror(-r));
+	return 0;
+}
+
+/* ---- bus ------------------------------------------------------------------ */
+
+static int cube_send(struct cube *c, Cubebus__CubeMsg *m)
+{
+	zframe_t *f;
+
+	m->version = BUS_VERSION;
+	m->cube = c->name;
+	m->generation = c->generation;
+	f = bus_encode_cube(m);
+	if (!f)
+		return -EMSGSIZE;
+	return zframe_send(&f, c->bus, ZFRAME_DONTWAIT) < 0 ? -EIO : 0;
+}
+
+static int cube_hello(struct cube *c)
+{
+	Cubebus__CubeMsg m = CUBEBUS__CUBE_MSG__INIT;
+	struct bpf_prog_info info = { 0 };
+	__u32 len = sizeof(info);
+
+	m.kind = CUBEBUS__CUBE_MSG__KIND__HELLO;
+	m.service = (char *)c->ops->service;
+	m.pid = getpid();
+	if (bpf_obj_get_info_by_fd(c->prog_fd, &info, &len) == 0)
+		m.prog_id = info.id;
+	return cube_send(c, &m);
+}
+
+static void cube_reply(struct cube *c, uint64_t seq, int status, const char *error, const char *body)
+{
+	Cubebus__CubeMsg m = CUBEBUS__CUBE_MSG__INIT;
+
+	m.kind = CUBEBUS__CUBE_MSG__KIND__RESULT;
+	m.seq = seq;
+	m.status = status;
+	m.error = (char *)(error ? error : "");
+	m.body = (char *)(body ? body : "");
+	cube_send(c, &m);
+}
+
+/* body: {"config": {...}, "ports": [{"name": "p1", "index": 0}, ...]} */
+static int cube_on_config(struct cube *c, const char *body, char *err, size_t errlen)
+{
+	struct json_object *root = json_tokener_parse(body), *ports, *config;
+	int r = 0;
+
+	if (!root || !json_object_is_type(root, json_type_object)) {
+		snprintf(err, errlen, "configuration is not a JSON object");
+		r = -EINVAL;
+		goto out;
+	}
+	if (json_object_object_get_ex(root, "ports", &ports) && json_object_is_type(ports, json_type_array)) {
+		for (int i = 0; i < CB_MAX_PORTS; i++)
+			c->ports[i].index = -1;
+		for (size_t i = 0; i < json_object_array_length(ports); i++) {
+			struct json_object *p = json_object_array_get_idx(ports, i);
+			int64_t idx = cube_json_int(p, "index", -1);
+			const char *name = cube_json_str(p, "name", NULL);
+
+			if (idx < 0 || idx >= CB_MAX_PORTS || !name || strlen(name) >= sizeof(c->ports[0].name))
+				continue;
+			snprintf(c->ports[idx].name, sizeof(c->ports[idx].name), "%s", name);
+			c->ports[idx].index = idx;
+		}
+	}
+	if (!json_object_object_get_ex(root, "config", &config))
+		config = NULL;
+	r = c->ops->apply(c, config, err, errlen);
+out:
+	json_object_put(root);
+	return r;
+}
+
+static int cube_on_read(struct cube *c, char **body, char *err, size_t errlen)
+{
+	struct json_object *out = json_object_new_object();
+	int r = 0;
+
+	if (c->ops->read)
+		r = c->ops->read(c, out, err, errlen);
+	if (r == 0) {
+		json_object_object_add(out, "cubebus:slowpath-lost", json_object_new_int64(c->pktin_lost));
+		*body = strdup(json_object_to_json_string_ext(out, JSON_C_TO_STRING_PLAIN));
+	}
+	json_object_put(out);
+	return r;
+}
+
+static int cube_on_action(struct cube *c, const char *path, const char *body, char **result, char *err,
+			  size_t errlen)
+{
+	struct json_object *in = body && *body ? json_tokener_parse(body) : NULL, *out = NULL;
+	int r;
+
+	if (!c->ops->action) {
+		snprintf(err, errlen, "service %s has no action %s", c->ops->service, path);
+		r = -ENOENT;
+		goto out;
+	}
+	r = c->ops->action(c, path, in, &out, err, errlen);
+	if (r == 0 && out)
+		*result = strdup(json_object_to_json_string_ext(out, JSON_C_TO_STRING_PLAIN));
+out:
+	json_object_put(in);
+	json_object_put(out);
+	return r;
+}
+
+static int cube_on_bus(zloop_t *loop, zsock_t *sock, void *arg)
+{
+	struct cube *c = arg;
+	zframe_t *f = zframe_recv(sock);
+	Cubebus__CubeMsg *m = NULL;
+	char err[512] = "";
+	char *body = NULL;
+	int r;
+
+	if (!f)
+		return 0;
+	r = bus_decode_cube(f, &m);
+	zframe_destroy(&f);
+	if (r < 0) {
+		cube_log(c, LOG_WARNING, "dropped a malformed message from the broker: %s", strerror(-r));
+		return 0;
+	}
+	switch (m->kind) {
+	case CUBEBUS__CUBE_MSG__KIND__CONFIG:
+		r = cube_on_config(c, m->body, err, sizeof(err));
+		cube_reply(c, m->seq, r, err, NULL);
+		break;
+	case CUBEBUS__CUBE_MSG__KIND__READ:
+		r = cube_on_read(c, &body, err, sizeof(err));
+		cube_reply(c, m->seq, r, err, body);
+		break;
+	case CUBEBUS__CUBE_MSG__KIND__ACTION:
+		r = cube_on_action(c, m->path, m->body, &body, err, sizeof(err));
+		cube_reply(c, m->seq, r, err, body);
+		break;
+	case CUBEBUS__CUBE_MSG__KIND__REHELLO:
+		cube_hello(c);
+		break;
+	case CUBEBUS__CUBE_MSG__KIND__STOP:
+		cube_stop = 1;
+		break;
+	default:
+		break;
+	}
+	free(body);
+	cubebus__cube_msg__free_unpacked(m, NULL);
+	return cube_stop ? -1 : 0;
+}
+
+static int cube_on_timer(zloop_t *loop, int timer_id, void *arg)
+{
+	struct cube *c = arg;
+	Cubebus__CubeMsg m = CUBEBUS__CUBE_MSG__INIT;
+
+	if (cube_stop)
+		return -1;
+	m.kind = CUBEBUS__CUBE_MSG__KIND__HEARTBEAT;
+	m.pid = getpid();
+	cube_send(c, &m);
+	return 0;
+}
+
+static void cube_on_signal(int sig)
+{
+	cube_stop = 1;
+}
+
+static int cube_libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level == LIBBPF_DEBUG && !getenv("CUBEBUS_BPF_DEBUG"))
+		return 0;
+	fprintf(stderr, "libbpf: ");
+	return vfprintf(stderr, fmt, ap);
+}
+
+static void cube_usage(const char *prog)
+{
+	fprintf(stderr,
+		"usage: %s --name NAME --id N --type TC|XDP_SKB|XDP_DRV [--generation G]\n"
+		"          [--run-dir DIR] [--bpffs DIR] [-d]\n"
+		"A cube process is started by cubebusd (or by an operator's supervisor).\n",
+		prog);
+}
+
+int cube_main(int argc, char **argv, const struct cube_ops *ops)
+{
+	static const struct option opts[] = {
+		{ "name", required_argument, NULL, 'n' },   { "id", required_argument, NULL, 'i' },
+		{ "type", required_argument, NULL, 't' },   { "generation", required_argument, NULL, 'g' },
+		{ "run-dir", required_argument, NULL, 'r' }, { "bpffs", required_argument, NULL, 'b' },
+		{ "debug", no_argument, NULL, 'd' },	    { "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	struct cube c = { .ops = ops, .prog_fd = -1, .links_fd = -1, .pkt_fd = -1 };
+	char endpoint[600], err[512];
+	int opt, r, status = 1;
+
+	snprintf(c.run_dir, sizeof(c.run_dir), "%s", bus_env("CUBEBUS_RUN_DIR", BUS_DEFAULT_RUN_DIR));
+	snprintf(c.bpffs, sizeof(c.bpffs), "%s", bus_env("CUBEBUS_BPFFS", BUS_DEFAULT_BPFFS));
+	snprintf(c.type, sizeof(c.type), "TC");
+	while ((opt = getopt_long(argc, argv, "dh", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'n': snprintf(c.name, sizeof(c.name), "%s", optarg); break;
+		case 'i': c.id = strtoul(optarg, NULL, 10); break;
+		case 't': snprintf(c.type, sizeof(c.type), "%s", optarg); break;
+		case 'g': c.generation = strtoul(optarg, NULL, 10); break;
+		case 'r': snprintf(c.run_dir, sizeof(c.run_dir), "%s", optarg); break;
+		case 'b': snprintf(c.bpffs, sizeof(c.bpffs), "%s", optarg); break;
+		case 'd': c.debug = 1; break;
+		default: cube_usage(argv[0]); return opt == 'h' ? 0 : 2;
+		}
+	}
+	if (!c.name[0] || c.id == 0 || c.id >= CB_MAX_CUBES) {
+		cube_usage(argv[0]);
+		return 2;
+	}
+	if (!strcmp(c.type, "TC"))
+		c.xdp = 0;
+	else if (!strcmp(c.type, "XDP_SKB") || !strcmp(c.type, "XDP_DRV"))
+		c.xdp = 1;
+	else {
+		fprintf(stderr, "%s: unknown type %s (TC, XDP_SKB or XDP_DRV)\n", argv[0], c.type);
+		return 2;
+	}
+	for (int i = 0; i < CB_MAX_PORTS; i++)
+		c.ports[i].index = -1;
+	if (ops->priv_size) {
+		c.priv = calloc(1, ops->priv_size);
+		if (!c.priv)
+			return 1;
+	}
+	libbpf_set_print(cube_libbpf_print);
+	signal(SIGTERM, cube_on_signal);
+	signal(SIGINT, cube_on_signal);
+	signal(SIGPIPE, SIG_IGN);
+	zsys_handler_set(NULL);
+
+	r = cube_load(&c, err, sizeof(err));
+	if (r < 0) {
+		cube_log(&c, LOG_ERR, "%s", err);
+		goto out;
+	}
+	c.bus = zsock_new(ZMQ_DEALER);
+	if (!c.bus)
+		goto out;
+	zsock_set_identity(c.bus, c.name);
+	zsock_set_linger(c.bus, 100);
+	zsock_set_maxmsgsize(c.bus, BUS_MAX_MSG);
+	bus_ipc_endpoint(endpoint, sizeof(endpoint), c.run_dir, "cubes");
+	if (zsock_connect(c.bus, "%s", endpoint) < 0) {
+		cube_log(&c, LOG_ERR, "cannot connect to %s", endpoint);
+		goto out;
+	}
+	cube_hello(&c);
+	c.loop = zloop_new();
+	zloop_reader(c.loop, c.bus, cube_on_bus, &c);
+	if (c.pb) {
+		zmq_pollitem_t item = { .fd = perf_buffer__epoll_fd(c.pb), .events = ZMQ_POLLIN };
+
+		zloop_poller(c.loop, &item, cube_on_perf, &c);
+	}
+	zloop_timer(c.loop, CUBE_HEARTBEAT_MS, 0, cube_on_timer, &c);
+	cube_log(&c, LOG_INFO, "running (id %u, %s, pid %d)", c.id, c.type, getpid());
+	while (!cube_stop) {
+		if (zloop_start(c.loop) != 0 || zsys_interrupted)
+			if (cube_stop || zsys_interrupted)
+				break;
+	}
+	status = 0;
+out:
+	/* Programs stay in the slot and maps stay pinned: packets keep flowing
+	 * until the next process of this cube swaps its programs in. */
+	zloop_destroy(&c.loop);
+	zsock_destroy(&c.bus);
+	perf_buffer__free(c.pb);
+	if (c.pkt_fd >= 0)
+		close(c.pkt_fd);
+	if (c.skel)
+		ops->destroy(c.skel, c.xdp);
+	free(c.priv);
+	return status;
+}

@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * simplebridge fast path: learning bridge. Learns source MACs per in-port,
+ * forwards to the learned port while the entry is younger than aging-time,
+ * floods unknown, broadcast and multicast destinations in the kernel.
+ */
+#include "cubebus/cube.bpf.h"
+#include "cubebus/parsing.bpf.h"
+#include "simplebridge_shared.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SB_FDB_MAX);
+	__type(key, __u64);
+	__type(value, struct sb_fdb_val);
+} sb_fdb SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sb_conf);
+} sb_conf SEC(".maps");
+
+static __always_inline __u64 sb_mac_key(const __u8 *mac)
+{
+	__u64 k = 0;
+
+	__builtin_memcpy(&k, mac, 6);
+	return k;
+}
+
+/* Re-learn at most once a second per MAC: a hash update per packet costs. */
+#define SB_REFRESH_NS 1000000000ULL
+
+static __always_inline int handle_rx(struct cube_ctx *ctx, struct cb_md *md)
+{
+	void *end = cube_data_end(ctx);
+	struct cb_cursor c = { .pos = cube_data(ctx) };
+	struct ethhdr *eth = cb_parse_eth(&c, end);
+	struct sb_fdb_val *v;
+	struct sb_conf *conf;
+	__u32 zero = 0;
+	__u64 now, key;
+
+	if (!eth)
+		return cube_drop(ctx, md);
+	now = bpf_ktime_get_ns();
+	if (!cb_mac_is_multicast(eth->h_source)) {
+		key = sb_mac_key(eth->h_source);
+		v = bpf_map_lookup_elem(&sb_fdb, &key);
+		if (!v || (!v->is_static && (v->port != md->in_port || now - v->seen_ns > SB_REFRESH_NS))) {
+			struct sb_fdb_val nv = { .port = md->in_port, .seen_ns = now };
+
+			bpf_map_update_elem(&sb_fdb, &key, &nv, BPF_ANY);
+		}
+	}
+	if (cb_mac_is_multicast(eth->h_dest))
+		return cube_flood(ctx, md);
+	key = sb_mac_key(eth->h_dest);
+	v = bpf_map_lookup_elem(&sb_fdb, &key);
+	conf = bpf_map_lookup_elem(&sb_conf, &zero);
+	if (!v || (!v->is_static && conf && conf->aging_ns && now - v->seen_ns > conf->aging_ns))
+		return cube_flood(ctx, md);
+	if (v->port == md->in_port)
+		return cube_drop(ctx, md);
+	return cube_redirect(ctx, md, v->port);
+}
