@@ -360,9 +360,8 @@ int dp_cube_prepare(struct broker *b, struct bk_cube *c, int fresh, char *err, s
 		if (r < 0)
 			return r;
 	}
-	snprintf(path, sizeof(path), "%s/%s", dir, CB_PIN_FLOOD);
-	if (c->xdp && stat(path, &st) < 0)
-		r = dp_create_pinned(path, BPF_MAP_TYPE_DEVMAP_HASH, sizeof(__u32), CB_MAX_PORTS, err, errlen);
+	/* cb_flood is created by the cube's first load: the kernel marks devmaps
+	 * read-only for programs, which libbpf's reuse check would refuse */
 	return r;
 }
 
@@ -472,7 +471,7 @@ int dp_port_apply(struct broker *b, struct bk_cube *c, int port, const struct bk
 	}
 	if (c->xdp && cur->flood_ifindex != want->flood_ifindex) {
 		fd = dp_cube_map(b, c, CB_PIN_FLOOD);
-		if (fd >= 0) {
+		if (fd >= 0) { /* absent until the cube's first load; synced again at its hello */
 			__u32 v = want->flood_ifindex;
 
 			if (v)
@@ -480,8 +479,8 @@ int dp_port_apply(struct broker *b, struct bk_cube *c, int port, const struct bk
 			else
 				bpf_map_delete_elem(fd, &pkey);
 			close(fd);
+			cur->flood_ifindex = want->flood_ifindex;
 		}
-		cur->flood_ifindex = want->flood_ifindex;
 	}
 	/* 3. start new traffic last */
 	if (want->attached_ifindex && !cur->attached_ifindex) {

@@ -409,6 +409,16 @@ int main(int argc, char **argv)
 		if (pid > 0)
 			return 0;
 		setsid();
+		/* let whoever started us see end-of-file: a daemon keeps no pipe open */
+		{
+			int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+			if (nul >= 0) {
+				dup2(nul, 0);
+				dup2(nul, 1);
+				close(nul);
+			}
+		}
 		/* the lock is an flock: it follows the open file, held by the child too */
 		snprintf(path, sizeof(path), "%s/cubebusd.pid", b->run_dir);
 		FILE *f = fopen(path, "we");

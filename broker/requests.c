@@ -402,9 +402,17 @@ static struct json_object *rq_cube_view(struct rq *q, struct bk_cube *c, int wit
 
 			if (!json_object_object_get_ex(p, "name", &n) || !(bp = topo_port(c, json_object_get_string(n))))
 				continue;
+			struct cb_port_stats st;
+
 			json_object_object_add(p, "uuid", json_object_new_string(bp->uuid));
 			json_object_object_add(p, "status",
 					       json_object_new_string(topo_port_up(c, bp - c->ports) ? "UP" : "DOWN"));
+			/* beyond the reference tree: the framework's per-port counters */
+			if (dp_port_stats(q->b, c, bp - c->ports, &st) == 0) {
+				json_object_object_add(p, "rx-packets", json_object_new_int64(st.rx_packets));
+				json_object_object_add(p, "tx-packets", json_object_new_int64(st.tx_packets));
+				json_object_object_add(p, "drops", json_object_new_int64(st.drops));
+			}
 		}
 	}
 	if (with_state && c->state == BK_CUBE_RUNNING) {

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -521,6 +522,14 @@ static int cli_stdin_body(struct cli_state *st, int fd, json_object **body)
 
 	if (fstat(fd, &sb) < 0 || !(S_ISFIFO(sb.st_mode) || S_ISREG(sb.st_mode)))
 		return 0;
+	if (S_ISFIFO(sb.st_mode)) {
+		/* A pipe nobody writes to (a script's inherited stdin) must not
+		 * hang the command: a piped body is there at once. */
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+		if (poll(&pfd, 1, 200) <= 0)
+			return 0;
+	}
 	for (;;) {
 		if (len == cap) {
 			if (cap > CLI_MAX_STDIN_BODY) {

@@ -1,1 +1,22 @@
-tests-build:
+# SPDX-License-Identifier: Apache-2.0
+# Test programs: built by `make`, run by tests/run.sh (`make test`).
+TB := $(B)/tests
+
+$(TB)/unit/test_store: tests/unit/test_store.c $(STATE_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+$(TB)/unit/test_cliparse: tests/unit/test_cliparse.c $(CLI_OBJS) $(COMMON_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+$(TB)/unit/test_output: tests/unit/test_output.c $(CLI_OBJS) $(COMMON_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+$(TB)/unit/test_bus: tests/unit/test_bus.c $(COMMON_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(TB)/unit/%,$(wildcard tests/unit/test_*.c))
+tests-build: $(UNIT_TESTS)
+
+-include tests/bpf/bpf.mk
+-include tests/net/net.mk

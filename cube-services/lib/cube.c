@@ -259,9 +259,14 @@ static int cube_set_rodata(struct bpf_object *obj, const char *var, __u32 val)
 	void *data;
 	int id;
 
-	bpf_object__for_each_map(map, obj)
-		if (bpf_map__is_internal(map) && strstr(bpf_map__name(map), ".rodata"))
+	bpf_object__for_each_map(map, obj) {
+		const char *n = bpf_map__name(map);
+		size_t len = strlen(n);
+
+		/* "<obj>.rodata", not ".rodata.str1.1" (string constants) */
+		if (bpf_map__is_internal(map) && len >= 7 && !strcmp(n + len - 7, ".rodata"))
 			break;
+	}
 	if (!map || !btf)
 		return -ENOENT;
 	id = btf__find_by_name_kind(btf, ".rodata", BTF_KIND_DATASEC);

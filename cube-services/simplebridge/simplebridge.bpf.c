@@ -46,10 +46,16 @@ static __always_inline int handle_rx(struct cube_ctx *ctx, struct cb_md *md)
 	if (!eth)
 		return cube_drop(ctx, md);
 	now = bpf_ktime_get_ns();
+	conf = bpf_map_lookup_elem(&sb_conf, &zero);
 	if (!cb_mac_is_multicast(eth->h_source)) {
+		/* refresh often enough that an active MAC never ages out */
+		__u64 refresh = SB_REFRESH_NS;
+
+		if (conf && conf->aging_ns && conf->aging_ns / 2 < refresh)
+			refresh = conf->aging_ns / 2;
 		key = sb_mac_key(eth->h_source);
 		v = bpf_map_lookup_elem(&sb_fdb, &key);
-		if (!v || (!v->is_static && (v->port != md->in_port || now - v->seen_ns > SB_REFRESH_NS))) {
+		if (!v || (!v->is_static && (v->port != md->in_port || now - v->seen_ns > refresh))) {
 			struct sb_fdb_val nv = { .port = md->in_port, .seen_ns = now };
 
 			bpf_map_update_elem(&sb_fdb, &key, &nv, BPF_ANY);
@@ -59,7 +65,6 @@ static __always_inline int handle_rx(struct cube_ctx *ctx, struct cb_md *md)
 		return cube_flood(ctx, md);
 	key = sb_mac_key(eth->h_dest);
 	v = bpf_map_lookup_elem(&sb_fdb, &key);
-	conf = bpf_map_lookup_elem(&sb_conf, &zero);
 	if (!v || (!v->is_static && conf && conf->aging_ns && now - v->seen_ns > conf->aging_ns))
 		return cube_flood(ctx, md);
 	if (v->port == md->in_port)

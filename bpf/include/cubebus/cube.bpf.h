@@ -177,9 +177,16 @@ static __always_inline int cube_redirect(struct cube_ctx *ctx, struct cb_md *md,
 		return bpf_redirect(l->ifindex, 0);
 	}
 	if (l->kind == CB_LINK_CUBE) {
+		struct cb_port_stats *st = cb_port_stats(port);
+
 		cb_count_tx(ctx, port);
 		cb_md_store(ctx, l->peer_port);
 		cb_hop(ctx, port);
+		/* the hop returns only when it failed: the packet did not leave */
+		if (st) {
+			st->tx_packets--;
+			st->tx_bytes -= cube_len(ctx);
+		}
 	}
 	/* no peer, or the peer's program is not there (yet) */
 	return cube_drop(ctx, md);
@@ -201,13 +208,23 @@ static __always_inline int cube_pktin(struct cube_ctx *ctx, struct cb_md *md, __
 	__u32 r = reason < CB_MAX_REASONS ? reason : CB_MAX_REASONS - 1;
 	__u64 *cnt = bpf_map_lookup_elem(&cb_spstats, &r);
 	__u64 len = cube_len(ctx);
+	long err;
 
 	if (cnt)
 		(*cnt)++;
 	if (len > 0xffff)
 		len = 0xffff;
 	h.len = len;
-	return bpf_perf_event_output(ctx, &cb_pktin, BPF_F_CURRENT_CPU | (len << 32), &h, sizeof(h));
+	err = bpf_perf_event_output(ctx, &cb_pktin, BPF_F_CURRENT_CPU | (len << 32), &h, sizeof(h));
+	if (err) {
+		/* no reader, or its buffer is full: counted as lost (reason 0) */
+		__u32 lost = CB_REASON_NONE;
+
+		cnt = bpf_map_lookup_elem(&cb_spstats, &lost);
+		if (cnt)
+			(*cnt)++;
+	}
+	return err;
 }
 
 /* Hands the packet to the slow path; the fast path is done with it. */

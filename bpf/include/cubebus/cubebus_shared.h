@@ -60,7 +60,7 @@ struct cb_md {
 
 /* Slow-path reasons understood by the framework; services use >= 4. */
 enum cb_reason {
-	CB_REASON_NONE = 0,
+	CB_REASON_NONE = 0,   /* counter slot 0: packets the channel lost */
 	CB_REASON_FLOOD = 1,  /* copy for cube peers the kernel cannot reach */
 	CB_REASON_SERVICE = 4 /* first reason free for services */
 };

@@ -1,0 +1,596 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * hops - what one cubebus hop costs, in ns per packet, against hand-written
+ * single programs doing the same work, on this machine, in one run.
+ *
+ * Every number is the median over --runs runs of bpf_prog_test_run_opts()
+ * with --repeat repetitions of one 64-byte UDP frame, as the kernel times
+ * its loop (whole ns per packet). Not the wall clock of the call: with
+ * repeat > 1, XDP's test_run first puts the program in the XDP dispatcher
+ * and waits for an RCU grace period (~20 ms here), which would add tens of
+ * ns per packet at random; the wall-clock figures are in --json.
+ *
+ *   single vs cube-1:  bench/baseline.bpf.c single_{tc,xdp} (one learning
+ *                      bridge lookup and redirect) against the framework's
+ *                      ingress stub tail-calling into simplebridge with a
+ *                      known destination on a netdev link.
+ *   chain-N:           N dependent array lookups and a redirect in one
+ *                      program, against the ingress stub and N
+ *                      simpleforwarder cubes chained by cube links (the
+ *                      last one on a netdev link).
+ *
+ * A path of N cubes makes N tail calls (stub -> cube 1 -> ... -> cube N):
+ * "added ns per hop" is (cubebus - baseline) / N. Netdev links name
+ * ifindex 1 (lo): test_run only returns the redirect verdict, it sends
+ * nothing, and every case checks that verdict before it is measured.
+ *
+ * Usage: hops [--repeat N] [--runs N] [--quick] [--json]
+ */
+#include <errno.h>
+#include <sched.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/utsname.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "cbrig.h"
+#include "../cube-services/simplebridge/simplebridge_shared.h"
+#include "../cube-services/simpleforwarder/simpleforwarder_shared.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define MAX_RUNS 101
+#define MAX_CHAIN 16
+#define LO_IFINDEX 1
+
+static const __u8 MAC_A[6] = { 0x02, 0, 0, 0, 0, 0x0a }; /* source, on port 0 */
+static const __u8 MAC_B[6] = { 0x02, 0, 0, 0, 0, 0x0b }; /* destination, on port 1 */
+static const __u32 chain_lengths[] = { 1, 2, 3, 4, 8, 16 };
+
+struct opts {
+	__u32 repeat;
+	__u32 runs;
+	bool json;
+};
+
+struct measure {
+	double median;	/* ns per packet, as the kernel times it (whole ns) */
+	double wmedian; /* ns per packet, wall clock of the whole call */
+	double runs[MAX_RUNS];
+	double wall[MAX_RUNS];
+	int n;
+};
+
+struct result {
+	const char *hook;
+	char name[32];
+	__u32 hops;
+	struct measure base, cube;
+};
+
+/* Ids of the cubes; the hooks use separate ranges of the link table. */
+#define SB_ID(h) ((h) == CBRIG_TC ? 1u : 101u)
+#define SF_ID(h, i) (((h) == CBRIG_TC ? 10u : 110u) + (i)) /* i = 0..MAX_CHAIN-1 */
+
+struct bench {
+	struct cbrig rig;
+	struct opts o;
+	__u8 pkt[64];
+	__u32 len;
+	struct result res[2 * (1 + ARRAY_SIZE(chain_lengths))];
+	int nres;
+};
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+	double s[MAX_RUNS];
+
+	memcpy(s, v, n * sizeof(*v));
+	qsort(s, n, sizeof(*s), cmp_double);
+	return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+}
+
+/* One timed run of prog; checks the verdict stays want. */
+static int timed_run(struct bench *b, enum cbrig_hook hook, int prog_fd, __u32 repeat, __u32 want,
+		     struct cbrig_run *run, char *err, size_t errlen)
+{
+	int r;
+
+	*run = (struct cbrig_run){ .hook = hook, .in_port = 0, .pkt = b->pkt, .len = b->len,
+				   .repeat = repeat };
+	r = cbrig_run(&b->rig, prog_fd, run);
+	if (r < 0) {
+		snprintf(err, errlen, "test_run failed: %s", strerror(-r));
+		return r;
+	}
+	if (run->retval != want) {
+		snprintf(err, errlen, "verdict %u, expected %u: the path is not the one to measure",
+			 run->retval, want);
+		return -EPROTO;
+	}
+	return 0;
+}
+
+/*
+ * Checks that both programs return want for the packet, then measures them
+ * in alternation, so that a change of machine load during the runs weighs
+ * on both sides alike. Returns 0 or a negative errno (-EPROTO: verdict).
+ */
+static int measure_pair(struct bench *b, enum cbrig_hook hook, int base_fd, int cube_fd, __u32 want,
+			struct measure *base, struct measure *cube, char *err, size_t errlen)
+{
+	int fds[2] = { base_fd, cube_fd };
+	struct measure *m[2] = { base, cube };
+	struct cbrig_run run;
+	int r;
+
+	for (int s = 0; s < 2; s++) {
+		/* the verdict, then a warm-up */
+		r = timed_run(b, hook, fds[s], 1, want, &run, err, errlen);
+		if (r == 0)
+			r = timed_run(b, hook, fds[s], b->o.repeat / 10 ? b->o.repeat / 10 : 1, want,
+				      &run, err, errlen);
+		if (r < 0)
+			return r;
+		m[s]->n = (int)b->o.runs;
+	}
+	for (int i = 0; i < (int)b->o.runs; i++) {
+		for (int s = 0; s < 2; s++) {
+			r = timed_run(b, hook, fds[s], b->o.repeat, want, &run, err, errlen);
+			if (r < 0)
+				return r;
+			m[s]->runs[i] = run.duration_ns;
+			m[s]->wall[i] = run.wall_ns;
+		}
+	}
+	for (int s = 0; s < 2; s++) {
+		m[s]->median = median(m[s]->runs, m[s]->n);
+		m[s]->wmedian = median(m[s]->wall, m[s]->n);
+	}
+	return 0;
+}
+
+static const char *hook_name(enum cbrig_hook h)
+{
+	return h == CBRIG_TC ? "tc" : "xdp";
+}
+
+static __u32 redirect_verdict(enum cbrig_hook h)
+{
+	return h == CBRIG_TC ? CBRIG_TC_REDIRECT : CBRIG_XDP_REDIRECT;
+}
+
+static int load(struct bench *b, const char *file, const struct cbrig_var *vars, int n,
+		struct bpf_object **obj)
+{
+	char err[256];
+	int r = cbrig_load(&b->rig, file, vars, n, obj, err, sizeof(err));
+
+	if (r < 0)
+		fprintf(stderr, "hops: %s\n%s", err, cbrig_libbpf_log());
+	return r;
+}
+
+static int fdb_put(int fd, const __u8 *mac, const void *val)
+{
+	__u64 k = 0;
+
+	memcpy(&k, mac, 6);
+	return bpf_map_update_elem(fd, &k, val, BPF_ANY) ? -errno : 0;
+}
+
+/* single vs cube-1 */
+static int bench_single(struct bench *b, enum cbrig_hook hook)
+{
+	struct cbrig_var sb_var = { "cb_cube_id", SB_ID(hook) };
+	struct cbrig_var stub_vars[] = { { "cb_slot", SB_ID(hook) }, { "cb_in_port", 0 } };
+	struct bpf_object *base = NULL, *sb = NULL, *stub = NULL;
+	struct result *res = &b->res[b->nres];
+	int slots = hook == CBRIG_TC ? b->rig.tc_slots_fd : b->rig.xdp_slots_fd;
+	__u32 slot = SB_ID(hook), zero = 0;
+	char err[256];
+	int r, fd;
+
+	memset(res, 0, sizeof(*res));
+	res->hook = hook_name(hook);
+	snprintf(res->name, sizeof(res->name), "single / cube-1");
+	res->hops = 1;
+	r = load(b, "bench_baseline.bpf.o", NULL, 0, &base);
+	if (r < 0)
+		goto out;
+	r = load(b, hook == CBRIG_TC ? "simplebridge_tc.bpf.o" : "simplebridge_xdp.bpf.o", &sb_var,
+		 1, &sb);
+	if (r < 0)
+		goto out;
+	r = load(b, "cubebus.bpf.o", stub_vars, 2, &stub);
+	if (r < 0)
+		goto out;
+
+	/* the baseline's fdb: A learned on port 0, B on port 1 = lo */
+	{
+		struct { __u32 port, ifindex; __u64 seen_ns; } a = { 0, 0, 0 }, bb = { 1, LO_IFINDEX, 0 };
+
+		fd = cbrig_map_fd(base, "bl_fdb");
+		if ((r = fdb_put(fd, MAC_A, &a)) < 0 || (r = fdb_put(fd, MAC_B, &bb)) < 0)
+			goto out;
+	}
+	/* the bridge cube: same fdb, port 1 linked to lo, no aging */
+	{
+		struct sb_fdb_val a = { .port = 0 }, bb = { .port = 1 };
+		struct sb_conf conf = { 0 };
+
+		fd = cbrig_map_fd(sb, "sb_fdb");
+		if ((r = fdb_put(fd, MAC_A, &a)) < 0 || (r = fdb_put(fd, MAC_B, &bb)) < 0)
+			goto out;
+		if (bpf_map_update_elem(cbrig_map_fd(sb, "sb_conf"), &zero, &conf, BPF_ANY)) {
+			r = -errno;
+			goto out;
+		}
+		r = cbrig_set_link(&b->rig, SB_ID(hook), 0, CB_LINK_NETDEV, LO_IFINDEX, 0, 0);
+		if (r == 0)
+			r = cbrig_set_link(&b->rig, SB_ID(hook), 1, CB_LINK_NETDEV, LO_IFINDEX, 0, 0);
+		if (r < 0)
+			goto out;
+		fd = cbrig_prog_fd(sb, "cube_entry");
+		if (bpf_map_update_elem(slots, &slot, &fd, BPF_ANY)) {
+			r = -errno;
+			goto out;
+		}
+	}
+	r = measure_pair(b, hook, cbrig_prog_fd(base, hook == CBRIG_TC ? "single_tc" : "single_xdp"),
+			 cbrig_prog_fd(stub, hook == CBRIG_TC ? "cb_ingress_tc" : "cb_ingress_xdp"),
+			 redirect_verdict(hook), &res->base, &res->cube, err, sizeof(err));
+	if (r < 0)
+		fprintf(stderr, "hops: %s %s: %s\n", res->hook, res->name, err);
+	else
+		b->nres++;
+	bpf_map_delete_elem(slots, &slot);
+out:
+	if (r < 0 && r != -EPROTO)
+		fprintf(stderr, "hops: %s single: %s\n", hook_name(hook), strerror(-r));
+	bpf_object__close(stub);
+	bpf_object__close(sb);
+	bpf_object__close(base);
+	return r;
+}
+
+/* chain-N: N simpleforwarder cubes vs N lookups in one program */
+static int bench_chains(struct bench *b, enum cbrig_hook hook)
+{
+	struct cbrig_var stub_vars[] = { { "cb_slot", SF_ID(hook, 0) }, { "cb_in_port", 0 } };
+	struct bpf_object *sf[MAX_CHAIN] = { NULL }, *stub = NULL;
+	int slots = hook == CBRIG_TC ? b->rig.tc_slots_fd : b->rig.xdp_slots_fd;
+	const char *file = hook == CBRIG_TC ? "simpleforwarder_tc.bpf.o" : "simpleforwarder_xdp.bpf.o";
+	struct sf_entry fwd = { .action = SF_FORWARD, .outport = 1 };
+	__u32 slot = SF_ID(hook, 0), zero = 0, one = 1;
+	char err[256];
+	int r = 0, fd;
+
+	for (int i = 0; i < MAX_CHAIN && r == 0; i++) {
+		struct cbrig_var var = { "cb_cube_id", SF_ID(hook, i) };
+
+		r = load(b, file, &var, 1, &sf[i]);
+		if (r == 0 && bpf_map_update_elem(cbrig_map_fd(sf[i], "sf_actions"), &zero, &fwd,
+						  BPF_ANY))
+			r = -errno;
+	}
+	if (r == 0)
+		r = load(b, "cubebus.bpf.o", stub_vars, 2, &stub);
+	if (r < 0)
+		goto out;
+	/* cube i's port 1 -> cube i+1's port 0: the hop is cb_next[1] */
+	for (int i = 0; i + 1 < MAX_CHAIN; i++) {
+		fd = cbrig_prog_fd(sf[i + 1], "cube_entry");
+		if (bpf_map_update_elem(cbrig_map_fd(sf[i], "cb_next"), &one, &fd, BPF_ANY)) {
+			r = -errno;
+			goto out;
+		}
+	}
+	fd = cbrig_prog_fd(sf[0], "cube_entry");
+	if (bpf_map_update_elem(slots, &slot, &fd, BPF_ANY)) {
+		r = -errno;
+		goto out;
+	}
+
+	for (size_t c = 0; c < ARRAY_SIZE(chain_lengths); c++) {
+		__u32 n = chain_lengths[c];
+		struct cbrig_var bvars[] = { { "bl_hops", n }, { "bl_ifindex", LO_IFINDEX } };
+		struct result *res = &b->res[b->nres];
+		struct bpf_object *base = NULL;
+
+		memset(res, 0, sizeof(*res));
+		res->hook = hook_name(hook);
+		res->hops = n;
+		snprintf(res->name, sizeof(res->name), "chain-%u", n);
+		/* rewire: the chain ends at cube n-1, whose port 1 is lo */
+		for (__u32 i = 0; i < MAX_CHAIN && r == 0; i++) {
+			if (i + 1 < n)
+				r = cbrig_set_link(&b->rig, SF_ID(hook, i), 1, CB_LINK_CUBE, 0,
+						   (__u16)SF_ID(hook, i + 1), 0);
+			else
+				r = cbrig_set_link(&b->rig, SF_ID(hook, i), 1, CB_LINK_NETDEV,
+						   LO_IFINDEX, 0, 0);
+		}
+		if (r == 0)
+			r = load(b, "bench_baseline.bpf.o", bvars, ARRAY_SIZE(bvars), &base);
+		if (r < 0)
+			goto out;
+		for (__u32 p = 0; p < n && r == 0; p++) {
+			struct { __u32 forward, outport; } a = { 1, p + 1 };
+
+			if (bpf_map_update_elem(cbrig_map_fd(base, "bl_actions"), &p, &a, BPF_ANY))
+				r = -errno;
+		}
+		if (r == 0)
+			r = measure_pair(b, hook,
+					 cbrig_prog_fd(base, hook == CBRIG_TC ? "chain_tc" : "chain_xdp"),
+					 cbrig_prog_fd(stub, hook == CBRIG_TC ? "cb_ingress_tc"
+									      : "cb_ingress_xdp"),
+					 redirect_verdict(hook), &res->base, &res->cube, err,
+					 sizeof(err));
+		bpf_object__close(base);
+		if (r < 0) {
+			fprintf(stderr, "hops: %s %s: %s\n", res->hook, res->name, err);
+			goto out;
+		}
+		b->nres++;
+	}
+out:
+	if (r < 0 && r != -EPROTO)
+		fprintf(stderr, "hops: %s chains: %s\n", hook_name(hook), strerror(-r));
+	bpf_map_delete_elem(slots, &slot);
+	/* a prog array is emptied when its last user reference goes; close in order */
+	bpf_object__close(stub);
+	for (int i = 0; i < MAX_CHAIN; i++)
+		bpf_object__close(sf[i]);
+	return r;
+}
+
+static void cpu_model(char *buf, size_t n)
+{
+	FILE *f = fopen("/proc/cpuinfo", "r");
+	char line[256];
+
+	snprintf(buf, n, "unknown CPU");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		char *v = strchr(line, ':');
+
+		if (strncmp(line, "model name", 10) || !v)
+			continue;
+		v += 1 + strspn(v + 1, " \t");
+		v[strcspn(v, "\n")] = '\0';
+		snprintf(buf, n, "%s", v);
+		break;
+	}
+	fclose(f);
+}
+
+static void read_line(const char *path, char *buf, size_t n)
+{
+	FILE *f = fopen(path, "r");
+
+	snprintf(buf, n, "?");
+	if (!f)
+		return;
+	if (fgets(buf, (int)n, f))
+		buf[strcspn(buf, "\n")] = '\0';
+	fclose(f);
+}
+
+struct machine {
+	char kernel[128];
+	char cpu[128];
+	long ncpu;
+	int pinned;
+	char jit[16];
+	char spectre_v2[160];
+};
+
+static void machine_info(struct machine *m, int pinned)
+{
+	struct utsname u;
+
+	if (uname(&u) == 0)
+		snprintf(m->kernel, sizeof(m->kernel), "%s %s", u.sysname, u.release);
+	cpu_model(m->cpu, sizeof(m->cpu));
+	m->ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	m->pinned = pinned;
+	read_line("/proc/sys/net/core/bpf_jit_enable", m->jit, sizeof(m->jit));
+	read_line("/sys/devices/system/cpu/vulnerabilities/spectre_v2", m->spectre_v2,
+		  sizeof(m->spectre_v2));
+}
+
+static double added_per_hop(const struct result *r)
+{
+	return (r->cube.median - r->base.median) / r->hops;
+}
+
+/* Slope of cubebus / baseline ns between chain-1 and chain-16 of a hook. */
+static bool chain_slope(const struct bench *b, const char *hook, double *cube, double *base)
+{
+	const struct result *lo = NULL, *hi = NULL;
+
+	for (int i = 0; i < b->nres; i++) {
+		if (strcmp(b->res[i].hook, hook) || strncmp(b->res[i].name, "chain-", 6))
+			continue;
+		if (!lo || b->res[i].hops < lo->hops)
+			lo = &b->res[i];
+		if (!hi || b->res[i].hops > hi->hops)
+			hi = &b->res[i];
+	}
+	if (!lo || !hi || lo == hi)
+		return false;
+	*cube = (hi->cube.median - lo->cube.median) / (hi->hops - lo->hops);
+	*base = (hi->base.median - lo->base.median) / (hi->hops - lo->hops);
+	return true;
+}
+
+static void print_markdown(const struct bench *b, const struct machine *m)
+{
+	printf("Machine: %s, %s, %ld CPUs (pinned to CPU %d), bpf_jit_enable=%s, spectre_v2: %s\n\n",
+	       m->kernel, m->cpu, m->ncpu, m->pinned, m->jit, m->spectre_v2);
+	printf("64-byte UDP frame, bpf_prog_test_run_opts, ns per packet as the kernel times it, "
+	       "median of %u runs x %u packets.\n\n",
+	       b->o.runs, b->o.repeat);
+	printf("| hook | case | baseline ns | cubebus ns | ratio baseline/cubebus | added ns per hop |\n");
+	printf("|------|------|------------:|-----------:|-----------------------:|-----------------:|\n");
+	for (int i = 0; i < b->nres; i++) {
+		const struct result *r = &b->res[i];
+
+		printf("| %s | %s | %.0f | %.0f | %.2f | %.2f |\n", r->hook, r->name, r->base.median,
+		       r->cube.median, r->base.median / r->cube.median, added_per_hop(r));
+	}
+	printf("\n");
+	for (int h = 0; h < 2; h++) {
+		const char *hook = hook_name((enum cbrig_hook)h);
+		double cube, base;
+
+		if (chain_slope(b, hook, &cube, &base))
+			printf("%s: one more cube in a chain costs %.2f ns (one more lookup in the "
+			       "single program: %.2f ns; difference %.2f ns)\n",
+			       hook, cube, base, cube - base);
+	}
+}
+
+static void print_runs(const double *v, int n)
+{
+	printf("[");
+	for (int i = 0; i < n; i++)
+		printf("%s%.3f", i ? ", " : "", v[i]);
+	printf("]");
+}
+
+static void print_json(const struct bench *b, const struct machine *m)
+{
+	printf("{\n  \"machine\": {\"kernel\": \"%s\", \"cpu\": \"%s\", \"ncpu\": %ld, "
+	       "\"pinned_cpu\": %d, \"bpf_jit_enable\": \"%s\", \"spectre_v2\": \"%s\"},\n",
+	       m->kernel, m->cpu, m->ncpu, m->pinned, m->jit, m->spectre_v2);
+	printf("  \"packet_bytes\": %u, \"repeat\": %u, \"runs\": %u,\n", b->len, b->o.repeat,
+	       b->o.runs);
+	printf("  \"results\": [\n");
+	for (int i = 0; i < b->nres; i++) {
+		const struct result *r = &b->res[i];
+
+		printf("    {\"hook\": \"%s\", \"case\": \"%s\", \"hops\": %u, "
+		       "\"baseline_ns\": %.3f, \"cubebus_ns\": %.3f, \"ratio\": %.4f, "
+		       "\"added_ns_per_hop\": %.3f, \"baseline_wall_ns\": %.3f, "
+		       "\"cubebus_wall_ns\": %.3f, \"baseline_runs\": ",
+		       r->hook, r->name, r->hops, r->base.median, r->cube.median,
+		       r->base.median / r->cube.median, added_per_hop(r), r->base.wmedian,
+		       r->cube.wmedian);
+		print_runs(r->base.runs, r->base.n);
+		printf(", \"cubebus_runs\": ");
+		print_runs(r->cube.runs, r->cube.n);
+		printf(", \"baseline_wall_runs\": ");
+		print_runs(r->base.wall, r->base.n);
+		printf(", \"cubebus_wall_runs\": ");
+		print_runs(r->cube.wall, r->cube.n);
+		printf("}%s\n", i + 1 < b->nres ? "," : "");
+	}
+	printf("  ],\n  \"chain_slope\": {");
+	for (int h = 0; h < 2; h++) {
+		const char *hook = hook_name((enum cbrig_hook)h);
+		double cube = 0, base = 0;
+
+		chain_slope(b, hook, &cube, &base);
+		printf("%s\"%s\": {\"cubebus_ns\": %.3f, \"baseline_ns\": %.3f}", h ? ", " : "", hook,
+		       cube, base);
+	}
+	printf("}\n}\n");
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: hops [--repeat N] [--runs N] [--quick] [--json]\n"
+		   "  --repeat N  packets per run (default 1000000)\n"
+		   "  --runs N    runs per case, the median is reported (default 5, max %d)\n"
+		   "  --quick     --repeat 100000 --runs 3\n"
+		   "  --json      machine-readable output\n",
+		   MAX_RUNS);
+}
+
+static int parse_args(int argc, char **argv, struct opts *o)
+{
+	o->repeat = 1000000;
+	o->runs = 5;
+	o->json = false;
+	for (int i = 1; i < argc; i++) {
+		char *end;
+
+		if (!strcmp(argv[i], "--quick")) {
+			o->repeat = 100000;
+			o->runs = 3;
+		} else if (!strcmp(argv[i], "--json")) {
+			o->json = true;
+		} else if ((!strcmp(argv[i], "--repeat") || !strcmp(argv[i], "--runs")) &&
+			   i + 1 < argc) {
+			unsigned long v = strtoul(argv[i + 1], &end, 10);
+
+			if (*end || !v || v > 1000000000UL ||
+			    (!strcmp(argv[i], "--runs") && v > MAX_RUNS)) {
+				fprintf(stderr, "hops: bad value for %s: %s\n", argv[i], argv[i + 1]);
+				return -EINVAL;
+			}
+			if (!strcmp(argv[i], "--repeat"))
+				o->repeat = (__u32)v;
+			else
+				o->runs = (__u32)v;
+			i++;
+		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			usage(stdout);
+			exit(0);
+		} else {
+			usage(stderr);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static struct bench b;
+	struct machine m = { 0 };
+	cpu_set_t set;
+	int r, cpu, failed = 0;
+
+	if (parse_args(argc, argv, &b.o) < 0)
+		return 2;
+	/* test_run runs on the calling CPU: keep it on one */
+	cpu = sched_getcpu();
+	if (cpu >= 0) {
+		CPU_ZERO(&set);
+		CPU_SET(cpu, &set);
+		sched_setaffinity(0, sizeof(set), &set);
+	}
+	machine_info(&m, cpu);
+	r = cbrig_init(&b.rig, "../obj/bpf");
+	if (r < 0) {
+		fprintf(stderr, "hops: cannot create the BPF maps: %s (run as root)\n", strerror(-r));
+		return 1;
+	}
+	b.len = cbrig_udp_frame(b.pkt, MAC_B, MAC_A);
+	for (int h = 0; h < 2; h++) {
+		if (bench_single(&b, (enum cbrig_hook)h) < 0)
+			failed++;
+		if (bench_chains(&b, (enum cbrig_hook)h) < 0)
+			failed++;
+	}
+	if (b.o.json)
+		print_json(&b, &m);
+	else
+		print_markdown(&b, &m);
+	cbrig_fini(&b.rig);
+	return failed ? 1 : 0;
+}
