@@ -111,7 +111,7 @@ $(SHARE)/yang/cubebus-base.yang: cube-services/lib/cubebus-base.yang
 deps:
 	bash scripts/deps.sh
 
-test: all
+test: deps all
 	bash tests/run.sh
 
 demo: deps all

@@ -21,3 +21,7 @@ bench-build: $(BENCH)/hops
 tests-build: bench-build
 
 .PHONY: bench-build
+
+bench: all
+	bash bench/run.sh
+.PHONY: bench

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Control-plane figures: time from `cubectl simplebridge add` to a cube that
+# forwards (median and p99 of N), RSS of cube processes and of the broker.
+# Private broker, two hosts in namespaces; cleans up after itself.
+# Usage: bench/control.sh [N]   (default 20). Prints a Markdown table.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+top=$PWD
+export PATH="$top/build/bin:$PATH"
+N=${1:-20}
+id=cbb$(printf '%05x' $((RANDOM * 32 + RANDOM % 32)))
+tmp=$(mktemp -d /tmp/$id.XXXX)
+export CUBEBUS_RUN_DIR=$tmp/run CUBEBUS_STATE_DIR=$tmp/state CUBEBUS_BPFFS=/sys/fs/bpf/$id
+
+cleanup() {
+	[ -n "${bpid:-}" ] && kill -9 "$bpid" 2>/dev/null
+	cubebusd --cleanup >/dev/null 2>&1
+	ip netns del "$id-a" 2>/dev/null
+	ip netns del "$id-b" 2>/dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+for h in a b; do
+	ip netns add "$id-$h"
+	ip link add "${id}$h" type veth peer name eth0 netns "$id-$h"
+	ip -n "$id-$h" link set eth0 up
+	ip link set "${id}$h" up
+done
+ip -n "$id-a" addr add 10.77.0.1/24 dev eth0
+ip -n "$id-b" addr add 10.77.0.2/24 dev eth0
+# static neighbours: what is timed is the cube, not ARP
+mac_b=$(ip -n "$id-b" -o link show eth0 | grep -o 'link/ether [0-9a-f:]*' | cut -d' ' -f2)
+ip -n "$id-a" neigh add 10.77.0.2 lladdr "$mac_b" dev eth0
+
+cubebusd 2>"$tmp/broker.log" &
+bpid=$!
+for _ in $(seq 100); do cubectl version >/dev/null 2>&1 && break; sleep 0.05; done
+
+now_ns() { date +%s%N; }
+times=() cmd_times=()
+for i in $(seq "$N"); do
+	body="{\"ports\":[{\"name\":\"p1\",\"peer\":\"${id}a\"},{\"name\":\"p2\",\"peer\":\"${id}b\"}]}"
+	t0=$(now_ns)
+	echo "$body" | cubectl simplebridge add "b$i" >/dev/null || { echo "create failed"; exit 1; }
+	t1=$(now_ns)
+	# first probe that crosses the new cube (one UDP datagram, seen by tcpdump-free check: ping reply)
+	until ip netns exec "$id-a" ping -c 1 -W 0.02 -q 10.77.0.2 >/dev/null 2>&1; do :; done
+	t2=$(now_ns)
+	cmd_times+=($(((t1 - t0) / 1000)))
+	times+=($(((t2 - t0) / 1000)))
+	if [ "$i" -eq "$N" ]; then
+		cpid=$(cubectl cubes -json | grep -o '"pid": *[0-9]*' | tail -1 | grep -o '[0-9]*$')
+		rss_cube=$(awk '/VmRSS/ {print $2}' "/proc/$cpid/status")
+	fi
+	cubectl del "b$i" >/dev/null
+done
+# broker RSS with 20 cubes
+for i in $(seq 20); do cubectl simplebridge add "r$i" >/dev/null; done
+rss_broker=$(awk '/VmRSS/ {print $2}' "/proc/$bpid/status")
+rss_all=0
+for p in $(cubectl cubes -json | grep -o '"pid": *[0-9]*' | grep -o '[0-9]*$'); do
+	rss_all=$((rss_all + $(awk '/VmRSS/ {print $2}' "/proc/$p/status")))
+done
+
+stats() { # median and p99 in ms of the given microsecond values
+	printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {m=a[int((NR+1)/2)]; p=a[int(NR*0.99+0.999)]; printf "%.1f %.1f", m/1000, p/1000}'
+}
+read -r med p99 <<<"$(stats "${times[@]}")"
+read -r cmed cp99 <<<"$(stats "${cmd_times[@]}")"
+echo "| figure | value | target |"
+echo "|---|---:|---|"
+echo "| \`cubectl simplebridge add\` (with 2 ports) returns, median / p99 of $N | ${cmed} / ${cp99} ms | |"
+echo "| creation to first packet forwarded, median / p99 of $N | ${med} / ${p99} ms | < 10 ms median |"
+echo "| RSS of one cube process (simplebridge) | $((rss_cube / 1024)).$(((rss_cube % 1024) * 10 / 1024)) MiB | < 8 MiB |"
+echo "| RSS of 20 cube processes together | $((rss_all / 1024)) MiB | |"
+echo "| broker RSS with 20 cubes | $((rss_broker / 1024)).$(((rss_broker % 1024) * 10 / 1024)) MiB | |"
