@@ -125,6 +125,11 @@ install: all
 	install -m 0755 $(BIN)/cubebusd $(BIN)/cubectl $(foreach s,$(SERVICES),$(BIN)/cube-$(s)) $(DESTDIR)$(PREFIX)/bin/
 	ln -sf cubectl $(DESTDIR)$(PREFIX)/bin/polycubectl
 	install -m 0644 $(SHARE)/yang/*.yang $(DESTDIR)$(PREFIX)/share/cubebus/yang/
+	install -d $(DESTDIR)$(PREFIX)/share/cubebus/bpf $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+	install -m 0644 $(OBJ)/bpf/cubebus.bpf.o $(foreach s,$(SERVICES),$(OBJ)/bpf/$(s)_tc.bpf.o $(OBJ)/bpf/$(s)_xdp.bpf.o) \
+		$(DESTDIR)$(PREFIX)/share/cubebus/bpf/
+	install -m 0644 cli/cubectl.bash-completion $(DESTDIR)$(PREFIX)/share/bash-completion/completions/cubectl
+	ln -sf cubectl $(DESTDIR)$(PREFIX)/share/bash-completion/completions/polycubectl
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -66,6 +66,7 @@ struct bk_cube {
 	struct bk_port ports[CB_MAX_PORTS];
 
 	enum bk_cube_state state;
+	char ident[96]; /* bus identity of the accepted process: "name#pid" */
 	pid_t pid;
 	int child;     /* pid is our child (else adopted) */
 	uint32_t prog_id;

@@ -110,7 +110,7 @@ static int cubes_send(struct broker *b, struct bk_cube *c, Cubebus__CubeMsg *m)
 	f = bus_encode_cube(m);
 	if (!f)
 		return -EMSGSIZE;
-	if (zsock_send(b->cubes, "sf", c->name, f) < 0) {
+	if (!c->ident[0] || zsock_send(b->cubes, "sf", c->ident, f) < 0) {
 		zframe_destroy(&f);
 		return -EHOSTUNREACH;
 	}
@@ -181,6 +181,7 @@ static void cubes_died(struct broker *b, struct bk_cube *c, const char *why)
 	snprintf(c->exit_reason, sizeof(c->exit_reason), "%s", why);
 	c->pid = 0;
 	c->child = 0;
+	c->ident[0] = 0;
 	if (now - c->started_ms > CUBES_STABLE_MS)
 		c->failures = 0;
 	c->failures++;
@@ -254,19 +255,30 @@ void cubes_tick(struct broker *b)
 	}
 }
 
-static void cubes_on_hello(struct broker *b, struct bk_cube *c, Cubebus__CubeMsg *m)
+static int cubes_pid_alive(pid_t pid)
+{
+	return pid > 0 && kill(pid, 0) == 0;
+}
+
+static void cubes_on_hello(struct broker *b, struct bk_cube *c, const char *ident, Cubebus__CubeMsg *m)
 {
 	char err[BK_ERR_MAX];
 
-	if (m->generation < c->generation && c->pid && c->pid != (pid_t)m->pid) {
-		bk_log(4, "%s: refusing stale process pid %u (generation %u < %u)", c->name, m->pid, m->generation,
-		       c->generation);
-		cubes_simple(b, c->name, CUBEBUS__CUBE_MSG__KIND__STOP);
+	if (strcmp(m->service, c->service)) {
+		bk_log(4, "%s: refusing a %s process (pid %u) for a %s cube", c->name, m->service, m->pid,
+		       c->service);
+		cubes_simple(b, ident, CUBEBUS__CUBE_MSG__KIND__STOP);
 		return;
 	}
-	if (strcmp(m->service, c->service)) {
-		bk_log(4, "%s: refusing a %s process for a %s cube", c->name, m->service, c->service);
-		cubes_simple(b, c->name, CUBEBUS__CUBE_MSG__KIND__STOP);
+	if (c->pid != (pid_t)m->pid && cubes_pid_alive(c->pid)) {
+		/* one process per cube: the one we have stays, the other goes */
+		const char *why = m->generation < c->generation ? "a stale process of an older generation"
+								 : "a second process";
+
+		bk_log(4, "%s: refusing %s (pid %u, generation %u); pid %d (generation %u) runs it", c->name, why,
+		       m->pid, m->generation, c->pid, c->generation);
+		bk_event(b, c->name, "refused", why);
+		cubes_simple(b, ident, CUBEBUS__CUBE_MSG__KIND__STOP);
 		return;
 	}
 	if (c->pid != (pid_t)m->pid) {
@@ -274,7 +286,9 @@ static void cubes_on_hello(struct broker *b, struct bk_cube *c, Cubebus__CubeMsg
 		c->pid = m->pid;
 		c->child = 0;
 		cubes_write_pidfile(b, c);
+		bk_log(6, "%s: adopted pid %u", c->name, m->pid);
 	}
+	snprintf(c->ident, sizeof(c->ident), "%s", ident);
 	if (m->generation > c->generation)
 		c->generation = m->generation;
 	c->prog_id = m->prog_id;
@@ -312,7 +326,7 @@ static void cubes_on_result(struct broker *b, struct bk_cube *c, Cubebus__CubeMs
 int cubes_on_message(zloop_t *loop, zsock_t *sock, void *arg)
 {
 	struct broker *b = arg;
-	char *identity = NULL;
+	char *identity = NULL, name[BK_NAME_MAX];
 	zframe_t *f = NULL;
 	Cubebus__CubeMsg *m = NULL;
 	struct bk_cube *c;
@@ -326,20 +340,32 @@ int cubes_on_message(zloop_t *loop, zsock_t *sock, void *arg)
 		bk_log(4, "dropped a malformed message from cube %.64s", identity);
 		goto out;
 	}
-	c = topo_cube(b, identity);
+	/* identity is "name#pid" */
+	snprintf(name, sizeof(name), "%.*s", (int)strcspn(identity, "#"), identity);
+	c = topo_cube(b, name);
 	if (!c || c->deleting) {
 		if (m->kind == CUBEBUS__CUBE_MSG__KIND__HELLO || m->kind == CUBEBUS__CUBE_MSG__KIND__HEARTBEAT)
 			cubes_simple(b, identity, CUBEBUS__CUBE_MSG__KIND__STOP);
 		goto out;
 	}
+	if (m->kind == CUBEBUS__CUBE_MSG__KIND__HELLO) {
+		cubes_on_hello(b, c, identity, m);
+		goto out;
+	}
+	if (strcmp(identity, c->ident)) {
+		/* not the process we talk to: a cube that outlived a broker says hello
+		 * again; a duplicate is told to stop */
+		if (m->kind == CUBEBUS__CUBE_MSG__KIND__HEARTBEAT)
+			cubes_simple(b, identity,
+				     (c->pid == (pid_t)m->pid || !cubes_pid_alive(c->pid))
+					     ? CUBEBUS__CUBE_MSG__KIND__REHELLO
+					     : CUBEBUS__CUBE_MSG__KIND__STOP);
+		goto out;
+	}
 	switch (m->kind) {
-	case CUBEBUS__CUBE_MSG__KIND__HELLO:
-		cubes_on_hello(b, c, m);
-		break;
 	case CUBEBUS__CUBE_MSG__KIND__HEARTBEAT:
 		c->last_seen_ms = bk_now_ms();
-		if (c->state == BK_CUBE_STOPPED || c->state == BK_CUBE_FAILED || c->pid != (pid_t)m->pid ||
-		    c->state == BK_CUBE_STARTING)
+		if (c->state == BK_CUBE_STOPPED || c->state == BK_CUBE_FAILED || c->state == BK_CUBE_STARTING)
 			cubes_simple(b, identity, CUBEBUS__CUBE_MSG__KIND__REHELLO);
 		break;
 	case CUBEBUS__CUBE_MSG__KIND__RESULT:
@@ -507,7 +533,8 @@ void cubes_stop(struct broker *b, struct bk_cube *c)
 
 	c->restart_at_ms = 0;
 	if (pid > 0) {
-		cubes_simple(b, c->name, CUBEBUS__CUBE_MSG__KIND__STOP);
+		if (c->ident[0])
+			cubes_simple(b, c->ident, CUBEBUS__CUBE_MSG__KIND__STOP);
 		kill(pid, SIGTERM);
 		for (int i = 0; i < 100; i++) {
 			if (c->child ? waitpid(pid, NULL, WNOHANG) == pid : kill(pid, 0) < 0)
@@ -522,6 +549,7 @@ void cubes_stop(struct broker *b, struct bk_cube *c)
 	}
 	c->pid = 0;
 	c->child = 0;
+	c->ident[0] = 0;
 	c->state = BK_CUBE_STOPPED;
 	cubes_pidfile(b, c, path, sizeof(path));
 	unlink(path);

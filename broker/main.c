@@ -264,10 +264,8 @@ static zsock_t *bk_bind(struct broker *b, int type, const char *name)
 	bus_ipc_endpoint(endpoint, sizeof(endpoint), b->run_dir, name);
 	zsock_set_linger(s, 0);
 	zsock_set_maxmsgsize(s, BUS_MAX_MSG);
-	if (type == ZMQ_ROUTER && !strcmp(name, "cubes")) {
+	if (type == ZMQ_ROUTER && !strcmp(name, "cubes"))
 		zsock_set_router_mandatory(s, 1);
-		zsock_set_router_handover(s, 1); /* a restarted cube takes over its name */
-	}
 	if (type == ZMQ_XPUB)
 		zsock_set_sndhwm(s, 1000);
 	if (zsock_bind(s, "%s", endpoint) < 0) {
@@ -279,9 +277,11 @@ static zsock_t *bk_bind(struct broker *b, int type, const char *name)
 	return s;
 }
 
+static int bk_quiet_libbpf; /* --cleanup: detaching what is gone is not news */
+
 static int bk_libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-	if (level == LIBBPF_DEBUG && !getenv("CUBEBUS_BPF_DEBUG"))
+	if ((level == LIBBPF_DEBUG || bk_quiet_libbpf) && !getenv("CUBEBUS_BPF_DEBUG"))
 		return 0;
 	fprintf(stderr, "cubebusd libbpf: ");
 	return vfprintf(stderr, fmt, ap);
@@ -390,8 +390,10 @@ int main(int argc, char **argv)
 	libbpf_set_print(bk_libbpf_print);
 	zsys_handler_set(NULL);
 	signal(SIGPIPE, SIG_IGN);
-	if (cleanup)
+	if (cleanup) {
+		bk_quiet_libbpf = 1;
 		return bk_cleanup(b);
+	}
 
 	if (bk_mkdir_p(b->run_dir, 0750) < 0 || bk_mkdir_p(b->state_dir, 0700) < 0) {
 		bk_log(3, "cannot create %s or %s: %s", b->run_dir, b->state_dir, strerror(errno));

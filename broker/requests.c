@@ -487,6 +487,35 @@ static int rq_edit(struct rq *q, struct bk_cube *c, char **segs, int n)
 	return rq_commit(q, &ch, 1);
 }
 
+/*
+ * `cubectl CUBE restart`: a new process for the cube (also after a service
+ * upgrade: it runs the binary installed now). The old programs keep
+ * forwarding until the new process swaps its own in.
+ */
+static int rq_cube_restart(struct rq *q, struct bk_cube *c)
+{
+	char err[BK_ERR_MAX];
+	int r;
+
+	cubes_stop(q->b, c);
+	c->failures = 0;
+	c->restarts++;
+	r = cubes_spawn(q->b, c, err, sizeof(err));
+	if (r == 0)
+		r = cubes_wait_running(q->b, c, 10000, err, sizeof(err));
+	if (r < 0)
+		return rq_fail(q, r, "cannot restart %s: %s", c->name, err);
+	r = store_begin(q->b->store);
+	if (r == 0)
+		r = rq_store_cube(q->b, c, 0); /* its generation moved */
+	if (r == 0)
+		r = store_commit(q->b->store);
+	else
+		store_rollback(q->b->store);
+	bk_event(q->b, c->name, "restarted", NULL);
+	return 0;
+}
+
 /* ---- aliases ------------------------------------------------------------------- */
 
 static int rq_cubes(struct rq *q)
@@ -825,6 +854,9 @@ static int rq_dispatch(struct rq *q)
 				       q->segs[0]);
 		rest = 1;
 	}
+	if (q->nsegs == rest + 1 && !strcmp(q->segs[rest], "restart") &&
+	    (q->verb == CUBEBUS__VERB__CREATE || q->verb == CUBEBUS__VERB__ACTION))
+		return rq_cube_restart(q, c);
 	switch (q->verb) {
 	case CUBEBUS__VERB__READ:
 		return rq_read(q, c, q->segs + rest, q->nsegs - rest);

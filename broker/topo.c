@@ -8,6 +8,11 @@
  */
 #include <errno.h>
 #include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <linux/ethtool.h>
+#include <linux/sockios.h>
 #include <stdio.h>
 #include <string.h>
 #include <linux/if_link.h>
@@ -186,6 +191,22 @@ int topo_sync(struct broker *b, char *err, size_t errlen)
 	return first;
 }
 
+/* Whether netdev name is driven by veth (ETHTOOL_GDRVINFO). */
+static int topo_is_veth(const char *name)
+{
+	struct ethtool_drvinfo info = { .cmd = ETHTOOL_GDRVINFO };
+	struct ifreq ifr = { 0 };
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), r;
+
+	if (fd < 0)
+		return 0;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	ifr.ifr_data = (void *)&info;
+	r = ioctl(fd, SIOCETHTOOL, &ifr);
+	close(fd);
+	return r == 0 && !strcmp(info.driver, "veth");
+}
+
 int topo_check_peer(struct broker *b, struct bk_cube *c, const char *port, const char *peer, char *err,
 		    size_t errlen)
 {
@@ -221,6 +242,15 @@ int topo_check_peer(struct broker *b, struct bk_cube *c, const char *port, const
 	if (strlen(peer) >= IF_NAMESIZE || !if_nametoindex(peer)) {
 		snprintf(err, errlen, "%s ports %s: peer %s: no such network device", c->name, port, peer);
 		return -ENODEV;
+	}
+	if (!strcmp(c->type, "XDP_DRV") && topo_is_veth(peer)) {
+		/* a native XDP redirect into a veth is dropped unless its far end
+		 * runs XDP itself, which is not ours to set up in someone's namespace */
+		snprintf(err, errlen,
+			 "%s ports %s: %s is a veth: in XDP_DRV mode frames redirected to it are dropped unless "
+			 "its peer runs an XDP program; use type XDP_SKB for veths",
+			 c->name, port, peer);
+		return -EOPNOTSUPP;
 	}
 	if (!strcmp(peer, b->inj_name[0]) || !strcmp(peer, b->inj_name[1])) {
 		snprintf(err, errlen, "%s ports %s: %s is cubebus's own injector device", c->name, port, peer);

@@ -620,7 +620,14 @@ int cube_main(int argc, char **argv, const struct cube_ops *ops)
 	c.bus = zsock_new(ZMQ_DEALER);
 	if (!c.bus)
 		goto out;
-	zsock_set_identity(c.bus, c.name);
+	{
+		/* name#pid: two processes claiming one cube stay distinguishable,
+		 * so the broker can refuse the one it does not want */
+		char ident[96];
+
+		snprintf(ident, sizeof(ident), "%s#%d", c.name, getpid());
+		zsock_set_identity(c.bus, ident);
+	}
 	zsock_set_linger(c.bus, 100);
 	zsock_set_maxmsgsize(c.bus, BUS_MAX_MSG);
 	bus_ipc_endpoint(endpoint, sizeof(endpoint), c.run_dir, "cubes");
