@@ -24,9 +24,9 @@ LDLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lelf -lz -lpthread
 BPFCFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ibpf/include -I$(GEN) \
              -I/usr/include/$(shell uname -m)-linux-gnu -Wall -Wno-unused-function
 
-SERVICES := simplebridge simpleforwarder helloworld
+SERVICES := simplebridge simpleforwarder helloworld router
 
-all: $(BIN)/cubebusd $(BIN)/cubectl $(BIN)/polycubectl \
+all: $(BIN)/cubebusd $(BIN)/cubectl $(BIN)/polycubectl $(BIN)/cubebus-cube \
      $(foreach s,$(SERVICES),$(BIN)/cube-$(s) $(SHARE)/yang/$(s).yang) \
      $(SHARE)/yang/cubebus-base.yang tests-build
 
@@ -78,6 +78,7 @@ $(OBJ)/broker/dataplane.o: $(GEN)/cubebus.skel.h
 $(OBJ)/cube-services/simplebridge/simplebridge.o: $(GEN)/simplebridge_tc.skel.h $(GEN)/simplebridge_xdp.skel.h
 $(OBJ)/cube-services/simpleforwarder/simpleforwarder.o: $(GEN)/simpleforwarder_tc.skel.h $(GEN)/simpleforwarder_xdp.skel.h
 $(OBJ)/cube-services/helloworld/helloworld.o: $(GEN)/helloworld_tc.skel.h $(GEN)/helloworld_xdp.skel.h
+$(OBJ)/cube-services/router/router.o: $(GEN)/router_tc.skel.h $(GEN)/router_xdp.skel.h
 
 $(BIN)/cubebusd: $(BROKER_OBJS) $(STATE_OBJS) $(COMMON_OBJS)
 	@mkdir -p $(@D)
@@ -85,6 +86,9 @@ $(BIN)/cubebusd: $(BROKER_OBJS) $(STATE_OBJS) $(COMMON_OBJS)
 $(BIN)/cubectl: $(OBJ)/cli/cubectl.o $(CLI_OBJS) $(COMMON_OBJS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+$(BIN)/cubebus-cube: dist/cubebus-cube
+	@mkdir -p $(@D)
+	install -m 0755 $< $@
 $(BIN)/polycubectl: $(BIN)/cubectl
 	ln -sf cubectl $@
 define SERVICE_BIN
@@ -130,6 +134,10 @@ install: all
 		$(DESTDIR)$(PREFIX)/share/cubebus/bpf/
 	install -m 0644 cli/cubectl.bash-completion $(DESTDIR)$(PREFIX)/share/bash-completion/completions/cubectl
 	ln -sf cubectl $(DESTDIR)$(PREFIX)/share/bash-completion/completions/polycubectl
+	install -m 0755 dist/cubebus-cube $(DESTDIR)$(PREFIX)/bin/
+	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
+	sed 's|/usr/local|$(PREFIX)|g' dist/systemd/cubebusd.service > $(DESTDIR)$(PREFIX)/lib/systemd/system/cubebusd.service
+	sed 's|/usr/local|$(PREFIX)|g' dist/systemd/cubebus-cube@.service > $(DESTDIR)$(PREFIX)/lib/systemd/system/cubebus-cube@.service
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

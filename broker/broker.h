@@ -112,6 +112,8 @@ uint64_t bk_now_ms(void);
 void bk_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void bk_event(struct broker *b, const char *cube, const char *kind, const char *body);
 void bk_uuid(char *buf, size_t size);
+/* Silences libbpf's warnings while probing for objects that may be absent. */
+void bk_libbpf_quiet(int on);
 
 /* schema.c */
 int schema_init(struct broker *b, char *err, size_t errlen);
@@ -126,6 +128,11 @@ int schema_validate(struct broker *b, const char *service, struct json_object *c
 		    struct json_object **normalized, char *err, size_t errlen);
 /* cfg with every default filled in (new object). */
 struct json_object *schema_with_defaults(struct broker *b, const char *service, struct json_object *cfg);
+/* Merges a cube's operational state (its READ answer) into view, the cube
+ * as read: list entries meet by their keys (a port's state joins that
+ * port's entry), other members replace. Members "cubebus:..." are skipped. */
+void schema_merge_state(struct broker *b, const char *service, struct json_object *view,
+			struct json_object *state);
 
 enum schema_target_kind { ST_CUBE, ST_CONTAINER, ST_LIST, ST_ENTRY, ST_LEAF, ST_LEAFLIST, ST_ACTION };
 struct schema_target {
@@ -160,6 +167,10 @@ int dp_port_apply(struct broker *b, struct bk_cube *c, int port, const struct bk
 /* Program id in the cube's slot, 0 if empty. */
 uint32_t dp_slot_prog_id(struct broker *b, struct bk_cube *c);
 int dp_port_stats(struct broker *b, struct bk_cube *c, int port, struct cb_port_stats *out);
+/* After a restore: removes kernel objects of this instance that the
+ * database does not know (pins, slot programs, stubs on netdevs no port
+ * names). Returns how many. */
+int dp_reconcile(struct broker *b);
 /* Removes everything this instance put in the kernel (--cleanup). */
 void dp_purge(struct broker *b);
 

@@ -176,7 +176,7 @@ static void cubes_simple(struct broker *b, const char *identity, int kind)
 static void cubes_died(struct broker *b, struct bk_cube *c, const char *why)
 {
 	uint64_t now = bk_now_ms();
-	int was_running = c->state == BK_CUBE_RUNNING;
+	int was_running = c->state == BK_CUBE_RUNNING, was_child = c->child;
 
 	snprintf(c->exit_reason, sizeof(c->exit_reason), "%s", why);
 	c->pid = 0;
@@ -195,8 +195,9 @@ static void cubes_died(struct broker *b, struct bk_cube *c, const char *why)
 		return;
 	}
 	c->state = BK_CUBE_STOPPED;
-	/* back-off: 0, 100, 200, 400, 800 ms */
-	c->restart_at_ms = now + (c->failures > 1 ? 100u << (c->failures - 2) : 0);
+	/* back-off: 0, 100, 200, 400, 800 ms; a process someone else started
+	 * is first left to its own supervisor for 3 s */
+	c->restart_at_ms = now + (c->failures > 1 ? 100u << (c->failures - 2) : 0) + (was_child ? 0 : 3000);
 	bk_log(was_running ? 4 : 6, "%s: %s; restarting", c->name, why);
 	bk_event(b, c->name, "down", why);
 }
@@ -301,6 +302,36 @@ static void cubes_on_hello(struct broker *b, struct bk_cube *c, const char *iden
 		bk_log(4, "%s: %s", c->name, err);
 }
 
+/* A process started by someone else with only the cube's name. */
+static void cubes_on_whoami(struct broker *b, struct bk_cube *c, const char *ident, Cubebus__CubeMsg *m)
+{
+	Cubebus__CubeMsg r = CUBEBUS__CUBE_MSG__INIT;
+	char body[256];
+	zframe_t *f;
+
+	r.version = BUS_VERSION;
+	r.cube = c->name;
+	if (strcmp(m->service, c->service) || (c->pid != (pid_t)m->pid && cubes_pid_alive(c->pid))) {
+		snprintf(body, sizeof(body), "%s", strcmp(m->service, c->service) ? "cube of another service"
+										  : "another process runs this cube");
+		r.kind = CUBEBUS__CUBE_MSG__KIND__STOP;
+		r.error = body;
+		bk_log(4, "%s: refusing pid %u: %s", c->name, m->pid, body);
+	} else {
+		/* a new generation: an older process that comes back is stale */
+		c->generation++;
+		snprintf(body, sizeof(body), "{\"id\":%d,\"type\":\"%s\",\"service\":\"%s\",\"generation\":%u}",
+			 c->id, c->type, c->service, c->generation);
+		r.kind = CUBEBUS__CUBE_MSG__KIND__WHOAMI;
+		r.body = body;
+		r.generation = c->generation;
+	}
+	f = bus_encode_cube(&r);
+	if (f && zsock_send(b->cubes, "sf", ident, f) < 0)
+		bk_log(7, "cannot reach %s", ident);
+	zframe_destroy(&f);
+}
+
 static void cubes_on_result(struct broker *b, struct bk_cube *c, Cubebus__CubeMsg *m)
 {
 	if (m->seq != c->wait_seq)
@@ -350,6 +381,10 @@ int cubes_on_message(zloop_t *loop, zsock_t *sock, void *arg)
 	}
 	if (m->kind == CUBEBUS__CUBE_MSG__KIND__HELLO) {
 		cubes_on_hello(b, c, identity, m);
+		goto out;
+	}
+	if (m->kind == CUBEBUS__CUBE_MSG__KIND__WHOAMI) {
+		cubes_on_whoami(b, c, identity, m);
 		goto out;
 	}
 	if (strcmp(identity, c->ident)) {
@@ -611,9 +646,10 @@ void cubes_restore(struct broker *b)
 			bk_log(6, "%s: adopting running process %d", c->name, pid);
 			continue;
 		}
-		if (cubes_spawn(b, c, err, sizeof(err)) < 0) {
-			bk_log(3, "%s: %s", c->name, err);
-			c->state = BK_CUBE_FAILED;
-		}
+		/* its process is gone: give an outside supervisor a second to
+		 * bring its own back (it would be adopted), then start one */
+		c->state = BK_CUBE_STOPPED;
+		c->restart_at_ms = bk_now_ms() + 1000;
+		(void)err;
 	}
 }

@@ -518,6 +518,113 @@ int dp_port_stats(struct broker *b, struct bk_cube *c, int port, struct cb_port_
 	return 0;
 }
 
+/* Whether program id uses map id (our instance's slot array). */
+static int dp_prog_uses_map(__u32 prog_id, __u32 map_id)
+{
+	struct bpf_prog_info info = { 0 };
+	__u32 ids[16], len = sizeof(info);
+	int fd = bpf_prog_get_fd_by_id(prog_id), r = 0;
+
+	if (fd < 0)
+		return 0;
+	info.nr_map_ids = 16;
+	info.map_ids = (__u64)(unsigned long)ids;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0)
+		for (__u32 i = 0; i < info.nr_map_ids && i < 16; i++)
+			r |= ids[i] == map_id;
+	close(fd);
+	return r;
+}
+
+static __u32 dp_map_id(int fd)
+{
+	struct bpf_map_info info = { 0 };
+	__u32 len = sizeof(info);
+
+	return bpf_obj_get_info_by_fd(fd, &info, &len) == 0 ? info.id : 0;
+}
+
+/* Whether a port of a known cube names netdev ifindex as its peer. */
+static int dp_netdev_wanted(struct broker *b, int ifindex)
+{
+	for (int id = 1; id < CB_MAX_CUBES; id++) {
+		struct bk_cube *c = &b->cubes_tab[id];
+
+		for (int p = 0; c->used && p < CB_MAX_PORTS; p++)
+			if (c->ports[p].applied.attached_ifindex == ifindex)
+				return 1;
+	}
+	return 0;
+}
+
+int dp_reconcile(struct broker *b)
+{
+	__u32 tc_map = dp_map_id(b->tc_slots_fd), xdp_map = dp_map_id(b->xdp_slots_fd);
+	struct if_nameindex *ifs = if_nameindex(), *i;
+	char path[700];
+	DIR *d;
+	struct dirent *de;
+	int removed = 0;
+
+	/* pins of cubes the database does not know */
+	snprintf(path, sizeof(path), "%s/cubes", b->bpffs);
+	d = opendir(path);
+	while (d && (de = readdir(d))) {
+		if (de->d_name[0] == '.' || topo_cube(b, de->d_name))
+			continue;
+		snprintf(path, sizeof(path), "%s/cubes/%s", b->bpffs, de->d_name);
+		dp_rmtree(path);
+		bk_log(5, "reconcile: removed the pins of unknown cube %s", de->d_name);
+		removed++;
+	}
+	if (d)
+		closedir(d);
+	/* programs in slots no cube owns */
+	for (__u32 id = 1; id < CB_MAX_CUBES; id++) {
+		struct bk_cube *c = &b->cubes_tab[id];
+		__u32 prog;
+
+		if (!(c->used && !c->xdp) && bpf_map_lookup_elem(b->tc_slots_fd, &id, &prog) == 0) {
+			bpf_map_delete_elem(b->tc_slots_fd, &id);
+			removed++;
+		}
+		if (!(c->used && c->xdp) && bpf_map_lookup_elem(b->xdp_slots_fd, &id, &prog) == 0) {
+			bpf_map_delete_elem(b->xdp_slots_fd, &id);
+			removed++;
+		}
+	}
+	/* our stubs on netdevs no port names (ours: they use our slot arrays) */
+	for (i = ifs; i && i->if_index; i++) {
+		DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = i->if_index, .attach_point = BPF_TC_INGRESS);
+		DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = DP_TC_HANDLE, .priority = DP_TC_PRIO);
+		__u32 prog = 0;
+
+		if ((int)i->if_index == b->inj_ifindex || !strcmp(i->if_name, b->inj_name[1]) ||
+		    dp_netdev_wanted(b, i->if_index))
+			continue;
+		if (bpf_tc_query(&hook, &opts) == 0 && dp_prog_uses_map(opts.prog_id, tc_map)) {
+			dp_tc_detach(i->if_index);
+			bk_log(5, "reconcile: detached a stale TC stub from %s", i->if_name);
+			removed++;
+		}
+		if (bpf_xdp_query_id(i->if_index, XDP_FLAGS_SKB_MODE, &prog) == 0 && prog &&
+		    dp_prog_uses_map(prog, xdp_map)) {
+			bpf_xdp_detach(i->if_index, XDP_FLAGS_SKB_MODE, NULL);
+			bk_log(5, "reconcile: detached a stale XDP stub from %s", i->if_name);
+			removed++;
+		}
+		prog = 0;
+		if (bpf_xdp_query_id(i->if_index, XDP_FLAGS_DRV_MODE, &prog) == 0 && prog &&
+		    dp_prog_uses_map(prog, xdp_map)) {
+			bpf_xdp_detach(i->if_index, XDP_FLAGS_DRV_MODE, NULL);
+			removed++;
+		}
+	}
+	if (ifs)
+		if_freenameindex(ifs);
+	return removed;
+}
+
 void dp_purge(struct broker *b)
 {
 	dp_inj_names(b);

@@ -236,6 +236,11 @@ static int bk_restore(struct broker *b)
 	cubes_restore(b);
 	if (topo_sync(b, err, sizeof(err)) < 0)
 		bk_log(4, "restore: %s", err);
+	bk_libbpf_quiet(1);
+	n = dp_reconcile(b);
+	bk_libbpf_quiet(0);
+	if (n)
+		bk_log(5, "reconcile: removed %d stale kernel object%s", n, n > 1 ? "s" : "");
 	return 0;
 }
 
@@ -277,7 +282,12 @@ static zsock_t *bk_bind(struct broker *b, int type, const char *name)
 	return s;
 }
 
-static int bk_quiet_libbpf; /* --cleanup: detaching what is gone is not news */
+static int bk_quiet_libbpf; /* --cleanup, reconcile: probing what is not there is not news */
+
+void bk_libbpf_quiet(int on)
+{
+	bk_quiet_libbpf = on;
+}
 
 static int bk_libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {

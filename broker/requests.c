@@ -368,25 +368,6 @@ static int rq_cube_delete(struct rq *q, struct bk_cube *c)
 
 /* ---- reads --------------------------------------------------------------------- */
 
-static void rq_merge_state(struct json_object *dst, struct json_object *src)
-{
-	struct json_object_iterator it = json_object_iter_begin(src), end = json_object_iter_end(src);
-
-	while (!json_object_iter_equal(&it, &end)) {
-		const char *k = json_object_iter_peek_name(&it);
-		struct json_object *v = json_object_iter_peek_value(&it), *d;
-
-		json_object_iter_next(&it);
-		if (!strncmp(k, "cubebus:", 8))
-			continue;
-		if (json_object_object_get_ex(dst, k, &d) && json_object_is_type(d, json_type_object) &&
-		    json_object_is_type(v, json_type_object))
-			rq_merge_state(d, v);
-		else
-			json_object_object_add(dst, k, json_object_get(v));
-	}
-}
-
 /* The cube as a user reads it: config with defaults, identity, port status, state. */
 static struct json_object *rq_cube_view(struct rq *q, struct bk_cube *c, int with_state)
 {
@@ -417,7 +398,7 @@ static struct json_object *rq_cube_view(struct rq *q, struct bk_cube *c, int wit
 	}
 	if (with_state && c->state == BK_CUBE_RUNNING) {
 		if (cubes_read(q->b, c, &state, err, sizeof(err)) == 0) {
-			rq_merge_state(o, state);
+			schema_merge_state(q->b, c->service, o, state);
 			json_object_put(state);
 		} else {
 			bk_log(4, "%s", err);

@@ -290,6 +290,28 @@ static void schema_merge(const struct lysc_node *sn, struct json_object *dst, st
 	}
 }
 
+void schema_merge_state(struct broker *b, const char *service, struct json_object *view,
+			struct json_object *state)
+{
+	const struct lysc_node *sn = schema_top(b, service);
+	struct json_object *src;
+	struct json_object_iterator it, end;
+
+	if (!sn || !json_object_is_type(state, json_type_object))
+		return;
+	src = json_object_new_object();
+	it = json_object_iter_begin(state);
+	end = json_object_iter_end(state);
+	for (; !json_object_iter_equal(&it, &end); json_object_iter_next(&it)) {
+		const char *k = json_object_iter_peek_name(&it);
+
+		if (strncmp(k, "cubebus:", 8))
+			json_object_object_add(src, k, json_object_get(json_object_iter_peek_value(&it)));
+	}
+	schema_merge(sn, view, src);
+	json_object_put(src);
+}
+
 static const char *schema_kind_name(const struct lysc_node *sn)
 {
 	switch (sn->nodetype) {
@@ -400,6 +422,16 @@ int schema_edit(struct broker *b, const char *service, struct json_object *cfg, 
 			for (int k = 0; k < nk; k++) {
 				wl = strlen(where);
 				snprintf(where + wl, sizeof(where) - wl, " %s", segs[i + 1 + k]);
+			}
+			if (i + nk < n - 1) {
+				/* an entry on the way to a deeper node (ports p1
+				 * secondaryip ...): it must exist, whatever the verb */
+				if (!node) {
+					snprintf(err, errlen, "%s: not found", where);
+					return -ENOENT;
+				}
+				i += nk;
+				continue;
 			}
 			if (!node && (verb == CUBEBUS__VERB__CREATE || verb == CUBEBUS__VERB__REPLACE)) {
 				node = json_object_new_object();

@@ -20,3 +20,8 @@ tests-build: $(UNIT_TESTS)
 
 -include tests/bpf/bpf.mk
 -include tests/net/net.mk
+
+$(TB)/tools/probe: tests/tools/probe.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $<
+tests-build: $(TB)/tools/probe

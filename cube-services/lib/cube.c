@@ -288,6 +288,24 @@ static int cube_set_rodata(struct bpf_object *obj, const char *var, __u32 val)
 	return -ENOENT;
 }
 
+/*
+ * The kernel adds BPF_F_RDONLY_PROG to every devmap it creates (cb_flood),
+ * and refuses that flag at creation. libbpf reuses a pinned map only if its
+ * flags are the object's: a restarted process must take the pinned map's.
+ */
+static void cube_devmap_flags(struct bpf_map *map, const char *pin)
+{
+	struct bpf_map_info info = { 0 };
+	__u32 len = sizeof(info);
+	int fd = bpf_obj_get(pin);
+
+	if (fd < 0)
+		return; /* not pinned yet: created as the object says */
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0 && info.type == bpf_map__type(map))
+		bpf_map__set_map_flags(map, info.map_flags);
+	close(fd);
+}
+
 static int cube_load(struct cube *c, char *err, size_t errlen)
 {
 	struct bpf_program *prog;
@@ -325,6 +343,8 @@ static int cube_load(struct cube *c, char *err, size_t errlen)
 			snprintf(err, errlen, "cannot pin map %s: %s", name, strerror(-r));
 			return r;
 		}
+		if (bpf_map__type(map) == BPF_MAP_TYPE_DEVMAP || bpf_map__type(map) == BPF_MAP_TYPE_DEVMAP_HASH)
+			cube_devmap_flags(map, path);
 	}
 	r = c->ops->load(c->skel, c->xdp);
 	if (r < 0) {
@@ -537,6 +557,75 @@ static int cube_on_timer(zloop_t *loop, int timer_id, void *arg)
 	return 0;
 }
 
+static int cube_on_tick(zloop_t *loop, int timer_id, void *arg)
+{
+	struct cube *c = arg;
+
+	if (cube_stop)
+		return -1;
+	c->ops->tick(c);
+	return 0;
+}
+
+/*
+ * Started with only --name (by an operator's supervisor): asks the broker
+ * which cube this is. Waits for a broker as long as it takes, since a
+ * supervisor may start cubes before it.
+ */
+static int cube_whoami(struct cube *c)
+{
+	zpoller_t *poller = zpoller_new(c->bus, NULL);
+	int r = -ETIMEDOUT, asked = 0;
+
+	while (!cube_stop) {
+		Cubebus__CubeMsg m = CUBEBUS__CUBE_MSG__INIT, *in = NULL;
+		zframe_t *f;
+		struct json_object *o;
+
+		if (asked++ % 20 == 0) { /* every 2 s */
+			m.kind = CUBEBUS__CUBE_MSG__KIND__WHOAMI;
+			m.service = (char *)c->ops->service;
+			m.pid = getpid();
+			cube_send(c, &m);
+		}
+		if (!zpoller_wait(poller, 100)) {
+			if (zpoller_terminated(poller))
+				break;
+			continue;
+		}
+		f = zframe_recv(c->bus);
+		if (!f || bus_decode_cube(f, &in) < 0) {
+			zframe_destroy(&f);
+			continue;
+		}
+		zframe_destroy(&f);
+		if (in->kind == CUBEBUS__CUBE_MSG__KIND__STOP) {
+			cube_log(c, LOG_ERR, "the broker refused this process: %s", in->error[0] ? in->error : "stop");
+			cubebus__cube_msg__free_unpacked(in, NULL);
+			r = -EPERM;
+			break;
+		}
+		if (in->kind != CUBEBUS__CUBE_MSG__KIND__WHOAMI || !(o = json_tokener_parse(in->body))) {
+			cubebus__cube_msg__free_unpacked(in, NULL);
+			continue;
+		}
+		c->id = cube_json_int(o, "id", 0);
+		c->generation = cube_json_int(o, "generation", 0);
+		snprintf(c->type, sizeof(c->type), "%s", cube_json_str(o, "type", "TC"));
+		json_object_put(o);
+		cubebus__cube_msg__free_unpacked(in, NULL);
+		if (c->id == 0 || c->id >= CB_MAX_CUBES) {
+			cube_log(c, LOG_ERR, "the broker gave an invalid id");
+			r = -EINVAL;
+			break;
+		}
+		r = 0;
+		break;
+	}
+	zpoller_destroy(&poller);
+	return r;
+}
+
 static void cube_on_signal(int sig)
 {
 	cube_stop = 1;
@@ -553,9 +642,10 @@ static int cube_libbpf_print(enum libbpf_print_level level, const char *fmt, va_
 static void cube_usage(const char *prog)
 {
 	fprintf(stderr,
-		"usage: %s --name NAME --id N --type TC|XDP_SKB|XDP_DRV [--generation G]\n"
+		"usage: %s --name NAME [--id N --type TC|XDP_SKB|XDP_DRV --generation G]\n"
 		"          [--run-dir DIR] [--bpffs DIR] [-d]\n"
-		"A cube process is started by cubebusd (or by an operator's supervisor).\n",
+		"A cube process is started by cubebusd, or by an operator's supervisor with\n"
+		"--name only: it then asks the broker for the rest.\n",
 		prog);
 }
 
@@ -587,39 +677,14 @@ int cube_main(int argc, char **argv, const struct cube_ops *ops)
 		default: cube_usage(argv[0]); return opt == 'h' ? 0 : 2;
 		}
 	}
-	if (!c.name[0] || c.id == 0 || c.id >= CB_MAX_CUBES) {
+	if (!c.name[0] || c.id >= CB_MAX_CUBES) {
 		cube_usage(argv[0]);
 		return 2;
 	}
-	if (!strcmp(c.type, "TC"))
-		c.xdp = 0;
-	else if (!strcmp(c.type, "XDP_SKB") || !strcmp(c.type, "XDP_DRV"))
-		c.xdp = 1;
-	else {
-		fprintf(stderr, "%s: unknown type %s (TC, XDP_SKB or XDP_DRV)\n", argv[0], c.type);
-		return 2;
-	}
-	for (int i = 0; i < CB_MAX_PORTS; i++)
-		c.ports[i].index = -1;
-	if (ops->priv_size) {
-		c.priv = calloc(1, ops->priv_size);
-		if (!c.priv)
-			return 1;
-	}
-	libbpf_set_print(cube_libbpf_print);
-	signal(SIGTERM, cube_on_signal);
-	signal(SIGINT, cube_on_signal);
-	signal(SIGPIPE, SIG_IGN);
 	zsys_handler_set(NULL);
-
-	r = cube_load(&c, err, sizeof(err));
-	if (r < 0) {
-		cube_log(&c, LOG_ERR, "%s", err);
-		goto out;
-	}
 	c.bus = zsock_new(ZMQ_DEALER);
 	if (!c.bus)
-		goto out;
+		return 1;
 	{
 		/* name#pid: two processes claiming one cube stay distinguishable,
 		 * so the broker can refuse the one it does not want */
@@ -635,6 +700,33 @@ int cube_main(int argc, char **argv, const struct cube_ops *ops)
 		cube_log(&c, LOG_ERR, "cannot connect to %s", endpoint);
 		goto out;
 	}
+	if (c.id == 0 && cube_whoami(&c) < 0)
+		goto out;
+	if (!strcmp(c.type, "TC"))
+		c.xdp = 0;
+	else if (!strcmp(c.type, "XDP_SKB") || !strcmp(c.type, "XDP_DRV"))
+		c.xdp = 1;
+	else {
+		fprintf(stderr, "%s: unknown type %s (TC, XDP_SKB or XDP_DRV)\n", argv[0], c.type);
+		return 2;
+	}
+	for (int i = 0; i < CB_MAX_PORTS; i++)
+		c.ports[i].index = -1;
+	if (ops->priv_size) {
+		c.priv = calloc(1, ops->priv_size);
+		if (!c.priv)
+			goto out;
+	}
+	libbpf_set_print(cube_libbpf_print);
+	signal(SIGTERM, cube_on_signal);
+	signal(SIGINT, cube_on_signal);
+	signal(SIGPIPE, SIG_IGN);
+
+	r = cube_load(&c, err, sizeof(err));
+	if (r < 0) {
+		cube_log(&c, LOG_ERR, "%s", err);
+		goto out;
+	}
 	cube_hello(&c);
 	c.loop = zloop_new();
 	zloop_reader(c.loop, c.bus, cube_on_bus, &c);
@@ -644,6 +736,8 @@ int cube_main(int argc, char **argv, const struct cube_ops *ops)
 		zloop_poller(c.loop, &item, cube_on_perf, &c);
 	}
 	zloop_timer(c.loop, CUBE_HEARTBEAT_MS, 0, cube_on_timer, &c);
+	if (ops->tick)
+		zloop_timer(c.loop, ops->tick_ms ? ops->tick_ms : 1000, 0, cube_on_tick, &c);
 	cube_log(&c, LOG_INFO, "running (id %u, %s, pid %d)", c.id, c.type, getpid());
 	while (!cube_stop) {
 		if (zloop_start(c.loop) != 0 || zsys_interrupted)
