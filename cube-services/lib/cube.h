@@ -43,6 +43,11 @@ struct cube_ops {
 	 * (>= CB_REASON_SERVICE). Optional; called on the main loop. */
 	void (*pktin)(struct cube *c, const struct cb_pktin_hdr *h, const void *frame, size_t len);
 	size_t priv_size; /* zeroed private state, see cube_priv() */
+	/* Periodic work of the service (aging, retries), called on the main
+	 * loop every tick_ms milliseconds (1000 if 0) once the cube runs.
+	 * Optional. */
+	void (*tick)(struct cube *c);
+	unsigned tick_ms;
 };
 
 /* Runs the cube process; returns the process exit status. */
