@@ -25,3 +25,8 @@ tests-build: bench-build
 bench: all
 	bash bench/run.sh
 .PHONY: bench
+
+$(BENCH)/buslat: bench/buslat.c $(COMMON_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+bench-build: $(BENCH)/buslat

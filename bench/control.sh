@@ -64,6 +64,53 @@ for p in $(cubectl cubes -json | grep -o '"pid": *[0-9]*' | grep -o '[0-9]*$'); 
 	rss_all=$((rss_all + $(awk '/VmRSS/ {print $2}' "/proc/$p/status")))
 done
 
+# request latency over the bus: broker-only and through a cube (a read asks it)
+read -r lat_ver_med lat_ver_p99 <<<"$("$top/build/bench/buslat" --n 500 /version read)"
+read -r lat_cube_med lat_cube_p99 <<<"$("$top/build/bench/buslat" --n 200 /r1 read)"
+# a configuration change acknowledged by the cube (database + cube + kernel)
+read -r lat_set_med lat_set_p99 <<<"$(for i in $(seq 50); do
+	t0=$(now_ns); cubectl r1 fdb set aging-time=$((100 + i)) >/dev/null; t1=$(now_ns)
+	echo $(((t1 - t0) / 1000))
+done | sort -n | awk '{a[NR]=$1} END {printf "%d %d", a[int((NR+1)/2)], a[int(NR*0.99+0.999)]}')"
+# hot swap: a new process loads its programs and swaps them in (cubectl restart)
+swaps=()
+for i in $(seq 10); do
+	t0=$(now_ns); cubectl r1 restart >/dev/null; t1=$(now_ns)
+	swaps+=($(((t1 - t0) / 1000)))
+done
+for i in $(seq 20); do cubectl del "r$i" >/dev/null; done
+
+# 100 cubes created and connected in a chain (simpleforwarders)
+t0=$(now_ns)
+for i in $(seq 100); do
+	cubectl simpleforwarder add "f$i" >/dev/null || { echo "create f$i failed"; exit 1; }
+	[ "$i" -gt 1 ] && cubectl connect "f$((i - 1)):east" "f$i:west" >/dev/null
+done
+t1=$(now_ns)
+create100_ms=$(((t1 - t0) / 1000000))
+rss_broker100=$(awk '/VmRSS/ {print $2}' "/proc/$bpid/status")
+# broker restart with 100 cubes: adopt them all, until every one runs
+kill -9 "$bpid"
+wait "$bpid" 2>/dev/null
+t0=$(now_ns)
+cubebusd 2>>"$tmp/broker.log" &
+bpid=$!
+until [ "$(cubectl cubes -json 2>/dev/null | grep -c '"status": *"running"')" -ge 100 ]; do sleep 0.01; done
+t1=$(now_ns)
+restart100_ms=$(((t1 - t0) / 1000000))
+# and with every cube process gone too: respawn them all
+pkill -9 -f "cube-simpleforwarder.*--run-dir $CUBEBUS_RUN_DIR" || true
+kill -9 "$bpid"
+wait "$bpid" 2>/dev/null
+t0=$(now_ns)
+cubebusd 2>>"$tmp/broker.log" &
+bpid=$!
+until [ "$(cubectl cubes -json 2>/dev/null | grep -c '"status": *"running"')" -ge 100 ]; do sleep 0.05; done
+t1=$(now_ns)
+respawn100_ms=$(((t1 - t0) / 1000000))
+pinned_kib=$(for f in $(find "$CUBEBUS_BPFFS/cubes/f1" -type f); do bpftool map show pinned "$f" 2>/dev/null; done |
+	grep -o 'memlock [0-9]*B' | grep -o '[0-9]*' | awk '{s+=$1} END {printf "%d", s/1024}')
+
 stats() { # median and p99 in ms of the given microsecond values
 	printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {m=a[int((NR+1)/2)]; p=a[int(NR*0.99+0.999)]; printf "%.1f %.1f", m/1000, p/1000}'
 }
@@ -76,3 +123,13 @@ echo "| creation to first packet forwarded, median / p99 of $N | ${med} / ${p99}
 echo "| RSS of one cube process (simplebridge) | $((rss_cube / 1024)).$(((rss_cube % 1024) * 10 / 1024)) MiB | < 8 MiB |"
 echo "| RSS of 20 cube processes together | $((rss_all / 1024)) MiB | |"
 echo "| broker RSS with 20 cubes | $((rss_broker / 1024)).$(((rss_broker % 1024) * 10 / 1024)) MiB | |"
+echo "| broker RSS with 100 cubes | $((rss_broker100 / 1024)).$(((rss_broker100 % 1024) * 10 / 1024)) MiB | |"
+echo "| pinned map memory of one simpleforwarder cube (memlock of its maps) | ${pinned_kib} KiB | |"
+read -r smed sp99 <<<"$(stats "${swaps[@]}")"
+echo "| hot swap (\`cubectl CUBE restart\`: new process, programs loaded and swapped in), median / p99 of 10 | ${smed} / ${sp99} ms | milliseconds |"
+echo "| request over the bus, broker only (\`/version\`), median / p99 of 500 | ${lat_ver_med} / ${lat_ver_p99} µs | |"
+echo "| request over the bus answered with the cube's state (\`/r1\` read), median / p99 of 200 | ${lat_cube_med} / ${lat_cube_p99} µs | |"
+echo "| configuration change (\`cubectl r1 fdb set aging-time=N\`: validate, store, cube, kernel), median / p99 of 50 | $((lat_set_med / 1000)).$(((lat_set_med % 1000) / 100)) / $((lat_set_p99 / 1000)).$(((lat_set_p99 % 1000) / 100)) ms | < 1 ms p99 (rule updates) |"
+echo "| 100 cubes created and connected in a chain (200 commands) | ${create100_ms} ms | |"
+echo "| broker kill -9 and restart with 100 running cubes, until all adopted and running | ${restart100_ms} ms | |"
+echo "| broker and all 100 cube processes killed, restart until all respawned and running | ${respawn100_ms} ms | |"

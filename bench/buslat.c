@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * buslat - request latency over the bus: N round trips of one request on
+ * the ctl endpoint from one connection, median and p99 in microseconds.
+ *   buslat [--n N] PATH [VERB]      e.g. buslat --n 1000 /version read
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bus.h"
+
+static int cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
+int main(int argc, char **argv)
+{
+	int n = 1000, i = 1, verb;
+	const char *path, *run = bus_env("CUBEBUS_RUN_DIR", BUS_DEFAULT_RUN_DIR);
+	char endpoint[600];
+	double *t;
+
+	if (argc > 2 && !strcmp(argv[1], "--n")) {
+		n = atoi(argv[2]);
+		i = 3;
+	}
+	if (i >= argc || n <= 0) {
+		fprintf(stderr, "usage: buslat [--n N] PATH [VERB]\n");
+		return 2;
+	}
+	path = argv[i];
+	verb = i + 1 < argc ? bus_verb_from_name(argv[i + 1]) : CUBEBUS__VERB__READ;
+	if (verb < 0) {
+		fprintf(stderr, "buslat: unknown verb %s\n", argv[i + 1]);
+		return 2;
+	}
+	bus_ipc_endpoint(endpoint, sizeof(endpoint), run, "ctl");
+	t = calloc(n, sizeof(*t));
+	zsys_handler_set(NULL);
+	for (int k = 0; k < n; k++) {
+		int status = 0, r;
+		char *err = NULL, *body = NULL;
+		double t0 = now_us();
+
+		/* one connection per request, like cubectl */
+		r = bus_call(endpoint, verb, path, NULL, 5000, &status, &err, &body);
+		t[k] = now_us() - t0;
+		if (r < 0 || status < 0) {
+			fprintf(stderr, "buslat: %s: %s\n", path, r < 0 ? strerror(-r) : err);
+			return 1;
+		}
+		free(err);
+		free(body);
+	}
+	qsort(t, n, sizeof(*t), cmp);
+	printf("%.0f %.0f\n", t[n / 2], t[(int)(n * 0.99)]);
+	free(t);
+	return 0;
+}
