@@ -19,6 +19,9 @@
 
 set -u
 set -o pipefail
+# cubectl takes a request body from stdin when it is a pipe or a file: the
+# scenarios never mean to give one
+exec </dev/null
 
 NET_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TOP=$(cd "$NET_DIR/../.." && pwd)
@@ -208,26 +211,26 @@ stop_broker() {
 
 	[ -n "$BROKER_PID" ] || return 0
 	echo "=== $(date +%T.%N) stop_broker $sig" >>"$BROKER_LOG"
-	kill -"$sig" "$BROKER_PID" 2>/dev/null
+	kill -"$sig" "$BROKER_PID"
 	for ((i = 0; i < 50; i++)); do
-		kill -0 "$BROKER_PID" 2>/dev/null || break
+		kill -0 "$BROKER_PID" || break
 		# a child that exited is a zombie until waited for: kill -0 still works
-		[ "$(ps -o stat= -p "$BROKER_PID" 2>/dev/null)" = Z ] && break
+		[ "$(ps -o stat= -p "$BROKER_PID")" = Z ] && break
 		sleep 0.1
 	done
-	{
-		kill -9 "$BROKER_PID"
-		wait "$BROKER_PID"
-	} 2>/dev/null
+	kill -9 "$BROKER_PID"
+	wait "$BROKER_PID"
 	BROKER_PID=
 	return 0
-}
+} 2>/dev/null # errors, and bash's "Killed" notice of the job
 
 # ---- JSON views (jq) ------------------------------------------------------
 
-# without the keys that change by themselves (uuid, status)
+# without what changes by itself: uuid, status, ages and counters
 json_stable() {
-	jq -S 'walk(if type == "object" then del(.uuid, .status) else . end)'
+	jq -S 'walk(if type == "object" then
+		with_entries(select(.key | test("^(uuid|status|age|drops)$|-(packets|bytes)$") | not))
+	else . end)'
 }
 
 # cube_field CUBE FIELD: from `cubectl cubes -json`

@@ -35,7 +35,7 @@ state() {
 	{
 		cubectl cubes -json
 		for c in "$@"; do
-			cubectl "$c" show -json
+			cubectl "$c" show -json | jq 'del(.fdb.entry)' # learned: traffic's business
 		done
 	} | json_stable
 }

@@ -16,8 +16,9 @@
  *   valid    a well-formed message: ctl "read version"; cubes a HELLO from
  *            a cube the broker does not know (it answers STOP)
  *
- * Each kind goes on its own DEALER connection (cubes: identity "busjunk"),
- * so a connection the broker drops does not hide the next answer. Output:
+ * Each kind goes on its own DEALER connection (cubes: identity
+ * "busjunk#PID.N", a cube the broker does not know), so a connection the
+ * broker drops does not hide the next answer. Output:
  *   KIND: reply status S: ERROR        (ctl)
  *   KIND: reply kind K                  (cubes)
  *   KIND: no reply in MS ms
@@ -150,8 +151,16 @@ static int junk_send(const char *endpoint, enum junk_ep ep, const char *kind, in
 		goto out;
 	}
 	zsock_set_linger(sock, timeout_ms);
-	if (ep == JUNK_CUBES)
-		zsock_set_identity(sock, "busjunk");
+	if (ep == JUNK_CUBES) {
+		/* "name#pid" like a cube, unique per connection: a ROUTER hands an
+		 * identity over to a new connection, and a reply could still go to
+		 * the old one being closed */
+		static unsigned n;
+		char ident[64];
+
+		snprintf(ident, sizeof(ident), "busjunk#%d.%u", (int)getpid(), ++n);
+		zsock_set_identity(sock, ident);
+	}
 	if (zsock_connect(sock, "%s", endpoint) < 0) {
 		fprintf(stderr, "busjunk: cannot connect to %s: %s\n", endpoint, zmq_strerror(zmq_errno()));
 		r = -ECONNREFUSED;
