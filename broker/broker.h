@@ -187,6 +187,9 @@ struct bk_cube *topo_cube(struct broker *b, const char *name);
  * -ENOSPC when a cube has more than CB_MAX_PORTS ports. */
 int topo_ports_from_config(struct bk_cube *c, char *err, size_t errlen);
 int topo_port_up(struct bk_cube *c, int port);
+/* Whether a netdev some port names has gone, come back or appeared since
+ * the last sync (the supervision timer then syncs again). */
+int topo_netdevs_changed(struct broker *b);
 
 /* cubes.c */
 int cubes_spawn(struct broker *b, struct bk_cube *c, char *err, size_t errlen);

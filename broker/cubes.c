@@ -28,6 +28,8 @@
 
 extern char **environ;
 
+static int cubes_pid_alive(pid_t pid);
+
 const char *cubes_state_name(enum bk_cube_state s)
 {
 	static const char *const names[] = { [BK_CUBE_STOPPED] = "stopped", [BK_CUBE_STARTING] = "starting",
@@ -244,7 +246,7 @@ void cubes_tick(struct broker *b)
 			continue;
 		}
 		/* adopted processes are not our children: watch them by heartbeat */
-		if (c->pid && !c->child && now - c->last_seen_ms > CUBES_SILENT_MS && kill(c->pid, 0) < 0)
+		if (c->pid && !c->child && now - c->last_seen_ms > CUBES_SILENT_MS && !cubes_pid_alive(c->pid))
 			cubes_died(b, c, "disappeared");
 		else if ((c->state == BK_CUBE_STARTING || c->state == BK_CUBE_CONFIGURING) &&
 			 now - c->started_ms > CUBES_HELLO_TIMEOUT_MS && c->pid) {
@@ -256,9 +258,27 @@ void cubes_tick(struct broker *b)
 	}
 }
 
+/* Alive and not a zombie (an adopted process that died is nobody's child
+ * to reap when the init of a container does not reap orphans). */
 static int cubes_pid_alive(pid_t pid)
 {
-	return pid > 0 && kill(pid, 0) == 0;
+	char path[64], buf[256], *p;
+	ssize_t n;
+	int fd;
+
+	if (pid <= 0 || kill(pid, 0) < 0)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	p = strrchr(buf, ')'); /* "pid (comm) S ..." */
+	return !(p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X'));
 }
 
 static void cubes_on_hello(struct broker *b, struct bk_cube *c, const char *ident, Cubebus__CubeMsg *m)
@@ -367,8 +387,18 @@ int cubes_on_message(zloop_t *loop, zsock_t *sock, void *arg)
 		goto out;
 	}
 	if (bus_decode_cube(f, &m) < 0) {
+		static uint64_t last_ms, quiet;
+
+		/* a peer can send junk at any rate: log at most once a second */
 		b->bad_messages++;
-		bk_log(4, "dropped a malformed message from cube %.64s", identity);
+		if (bk_now_ms() - last_ms >= 1000) {
+			bk_log(4, "dropped a malformed message from %.64s (%llu dropped since the last report, %llu in all)",
+			       identity, (unsigned long long)quiet + 1, (unsigned long long)b->bad_messages);
+			last_ms = bk_now_ms();
+			quiet = 0;
+		} else {
+			quiet++;
+		}
 		goto out;
 	}
 	/* identity is "name#pid" */

@@ -161,8 +161,11 @@ static int dp_tc_attach(int ifindex, int prog_fd, char *err, size_t errlen, cons
 	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
 	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = DP_TC_HANDLE, .priority = DP_TC_PRIO,
 			    .prog_fd = prog_fd, .flags = BPF_TC_F_REPLACE);
-	int r = bpf_tc_hook_create(&hook);
+	int r;
 
+	bk_libbpf_quiet(1); /* an existing clsact is fine, and libbpf says so loudly */
+	r = bpf_tc_hook_create(&hook);
+	bk_libbpf_quiet(0);
 	if (r < 0 && r != -EEXIST) {
 		snprintf(err, errlen, "cannot add clsact to %s: %s", what, strerror(-r));
 		return r;

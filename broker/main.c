@@ -247,8 +247,17 @@ static int bk_restore(struct broker *b)
 static int bk_on_timer(zloop_t *loop, int timer_id, void *arg)
 {
 	struct broker *b = arg;
+	static unsigned ticks;
+	char err[BK_ERR_MAX];
 
 	cubes_tick(b);
+	/* netdevs come and go under us: a port follows its peer's name */
+	if (++ticks % 5 == 0 && topo_netdevs_changed(b)) {
+		bk_libbpf_quiet(1);
+		if (topo_sync(b, err, sizeof(err)) < 0)
+			bk_log(4, "netdev change: %s", err);
+		bk_libbpf_quiet(0);
+	}
 	return bk_stop ? -1 : 0;
 }
 

@@ -207,6 +207,26 @@ static int topo_is_veth(const char *name)
 	return r == 0 && !strcmp(info.driver, "veth");
 }
 
+int topo_netdevs_changed(struct broker *b)
+{
+	for (int id = 1; id < CB_MAX_CUBES; id++) {
+		struct bk_cube *c = &b->cubes_tab[id];
+
+		for (int i = 0; c->used && !c->deleting && i < CB_MAX_PORTS; i++) {
+			struct bk_port *p = &c->ports[i];
+			int ifindex;
+
+			if (!p->used || !p->peer[0] || strchr(p->peer, ':'))
+				continue;
+			ifindex = if_nametoindex(p->peer);
+			/* gone, come back (a new ifindex), or appeared since */
+			if ((int)p->applied.link.ifindex != ifindex || p->applied.attached_ifindex != ifindex)
+				return 1;
+		}
+	}
+	return 0;
+}
+
 int topo_check_peer(struct broker *b, struct bk_cube *c, const char *port, const char *peer, char *err,
 		    size_t errlen)
 {

@@ -38,7 +38,7 @@ run_one() {
 		# the end of the log says why
 		tail -n 15 "$log" | sed 's/^/    | /'
 	else
-		echo "ok ($p passed${s:+, $s skipped})"
+		if [ "$s" -gt 0 ]; then echo "ok ($p passed, $s skipped)"; else echo "ok ($p passed)"; fi
 	fi
 }
 
