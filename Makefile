@@ -24,7 +24,10 @@ LDLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lelf -lz -lpthread
 BPFCFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ibpf/include -I$(GEN) \
              -I/usr/include/$(shell uname -m)-linux-gnu -Wall -Wno-unused-function
 
-SERVICES := simplebridge simpleforwarder helloworld router
+# A service is a folder of cube-services/ with its YANG model: adding one is
+# adding a folder (DESIGN §4.2).
+SERVICES := $(sort $(patsubst cube-services/%/,%,$(dir $(wildcard cube-services/*/*.yang))))
+SERVICES := $(filter-out lib,$(SERVICES))
 
 all: $(BIN)/cubebusd $(BIN)/cubectl $(BIN)/polycubectl $(BIN)/cubebus-cube \
      $(foreach s,$(SERVICES),$(BIN)/cube-$(s) $(SHARE)/yang/$(s).yang) \
@@ -75,10 +78,7 @@ BROKER_OBJS := $(patsubst %.c,$(OBJ)/%.o,$(wildcard broker/*.c))
 
 # Objects whose sources include skeletons depend on them.
 $(OBJ)/broker/dataplane.o: $(GEN)/cubebus.skel.h
-$(OBJ)/cube-services/simplebridge/simplebridge.o: $(GEN)/simplebridge_tc.skel.h $(GEN)/simplebridge_xdp.skel.h
-$(OBJ)/cube-services/simpleforwarder/simpleforwarder.o: $(GEN)/simpleforwarder_tc.skel.h $(GEN)/simpleforwarder_xdp.skel.h
-$(OBJ)/cube-services/helloworld/helloworld.o: $(GEN)/helloworld_tc.skel.h $(GEN)/helloworld_xdp.skel.h
-$(OBJ)/cube-services/router/router.o: $(GEN)/router_tc.skel.h $(GEN)/router_xdp.skel.h
+$(foreach s,$(SERVICES),$(eval $(OBJ)/cube-services/$(s)/$(s).o: $(GEN)/$(s)_tc.skel.h $(GEN)/$(s)_xdp.skel.h))
 
 $(BIN)/cubebusd: $(BROKER_OBJS) $(STATE_OBJS) $(COMMON_OBJS)
 	@mkdir -p $(@D)
