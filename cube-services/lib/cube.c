@@ -25,6 +25,8 @@
 #include "cube.h"
 
 #define CUBE_HEARTBEAT_MS 500
+/* Slow-path packets a second per CPU, unless CUBEBUS_SLOWPATH_PPS says. */
+#define CUBE_SLOWPATH_PPS 20000
 
 struct cube_port {
 	char name[64];
@@ -323,6 +325,11 @@ static int cube_load(struct cube *c, char *err, size_t errlen)
 		snprintf(err, errlen, "program has no cb_cube_id: %s", strerror(-r));
 		return r;
 	}
+	{
+		const char *rate = getenv("CUBEBUS_SLOWPATH_PPS");
+
+		cube_set_rodata(c->obj, "cb_sp_rate", rate ? strtoul(rate, NULL, 10) : CUBE_SLOWPATH_PPS);
+	}
 	snprintf(path, sizeof(path), "%s/cubes/%s", c->bpffs, c->name);
 	if (mkdir(path, 0700) < 0 && errno != EEXIST) {
 		r = -errno;
@@ -465,6 +472,50 @@ out:
 	return r;
 }
 
+static uint64_t cube_percpu_sum(int fd, __u32 key)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t sum = 0, *v;
+
+	if (fd < 0 || ncpu <= 0 || !(v = calloc(ncpu, sizeof(*v))))
+		return 0;
+	if (bpf_map_lookup_elem(fd, &key, v) == 0)
+		for (int i = 0; i < ncpu; i++)
+			sum += v[i];
+	free(v);
+	return sum;
+}
+
+/* "slowpath": what went to the process, per reason, and what the rate limit
+ * or the channel refused (beyond the reference trees: a framework counter). */
+static void cube_read_slowpath(struct cube *c, struct json_object *out)
+{
+	static const char *const names[CB_MAX_REASONS] = { "lost", "flood" };
+	struct bpf_map *sent = bpf_object__find_map_by_name(c->obj, "cb_spstats");
+	struct bpf_map *lim = bpf_object__find_map_by_name(c->obj, "cb_splimited");
+	struct json_object *list = json_object_new_array();
+
+	for (__u32 r = 0; r < CB_MAX_REASONS; r++) {
+		uint64_t n = sent ? cube_percpu_sum(bpf_map__fd(sent), r) : 0;
+		uint64_t l = lim ? cube_percpu_sum(bpf_map__fd(lim), r) : 0;
+		struct json_object *e;
+		char name[32];
+
+		if (!n && !l)
+			continue;
+		if (names[r])
+			snprintf(name, sizeof(name), "%s", names[r]);
+		else
+			snprintf(name, sizeof(name), "service-%u", r);
+		e = json_object_new_object();
+		json_object_object_add(e, "reason", json_object_new_string(name));
+		json_object_object_add(e, "packets", json_object_new_int64(r == 0 ? n + c->pktin_lost : n));
+		json_object_object_add(e, "rate-limited", json_object_new_int64(l));
+		json_object_array_add(list, e);
+	}
+	json_object_object_add(out, "slowpath", list);
+}
+
 static int cube_on_read(struct cube *c, char **body, char *err, size_t errlen)
 {
 	struct json_object *out = json_object_new_object();
@@ -473,6 +524,7 @@ static int cube_on_read(struct cube *c, char **body, char *err, size_t errlen)
 	if (c->ops->read)
 		r = c->ops->read(c, out, err, errlen);
 	if (r == 0) {
+		cube_read_slowpath(c, out);
 		json_object_object_add(out, "cubebus:slowpath-lost", json_object_new_int64(c->pktin_lost));
 		*body = strdup(json_object_to_json_string_ext(out, JSON_C_TO_STRING_PLAIN));
 	}

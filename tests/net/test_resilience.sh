@@ -84,9 +84,16 @@ for type in TC XDP_SKB; do
 done
 
 # ---- restart storm: no growth --------------------------------------------
+# programs of this instance: those using its link table (others may run tests too)
+inst_progs() {
+	local id
+	id=$(bpftool map show pinned "/sys/fs/bpf/$ID/cb_g_links" -j | jq .id)
+	bpftool prog show -j | jq --argjson m "$id" '[.[] | select((.map_ids // []) | index($m))] | length'
+}
 res() { # fds and RSS (KiB) of the broker, pinned files, loaded programs
+	sleep 0.5 # a replaced program is freed after an RCU grace period
 	echo "$(ls /proc/$BROKER_PID/fd | wc -l) $(awk '/VmRSS/ {print $2}' /proc/$BROKER_PID/status)" \
-		"$(find /sys/fs/bpf/$ID | wc -l) $(bpftool prog show 2>/dev/null | grep -c '^[0-9]')"
+		"$(find /sys/fs/bpf/$ID | wc -l) $(inst_progs)"
 }
 cubectl simplebridge add br1
 cubectl br1 ports add p1 peer="$(veth h1)"

@@ -19,6 +19,7 @@
 
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
+#include <linux/errno.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 #include "cubebus_shared.h"
@@ -27,6 +28,8 @@
 /* Set by libcube before load; the verifier prunes what they turn off. */
 const volatile __u32 cb_cube_id = 0;
 const volatile __u32 cb_loglevel = 0;
+/* Packets a second each CPU may send to the slow path (0: no limit). */
+const volatile __u32 cb_sp_rate = 0;
 
 #ifdef CUBE_TC
 #define cube_ctx __sk_buff
@@ -73,6 +76,28 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } cb_spstats SEC(".maps");
+
+/* Slow-path packets refused by the rate limit, per reason. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, CB_MAX_REASONS);
+	__type(key, __u32);
+	__type(value, __u64);
+} cb_splimited SEC(".maps");
+
+/* The token bucket of the slow path, one per CPU: no atomics per packet. */
+struct cb_sp_bucket {
+	__u64 tokens;
+	__u64 last_ns;
+};
+#define CB_SP_BURST 256
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct cb_sp_bucket);
+} cb_spbucket SEC(".maps");
 
 static __always_inline void *cube_data(struct cube_ctx *ctx)
 {
@@ -206,10 +231,36 @@ static __always_inline int cube_pktin(struct cube_ctx *ctx, struct cb_md *md, __
 		.words = { md->words[0], md->words[1] },
 	};
 	__u32 r = reason < CB_MAX_REASONS ? reason : CB_MAX_REASONS - 1;
-	__u64 *cnt = bpf_map_lookup_elem(&cb_spstats, &r);
+	__u64 *cnt;
 	__u64 len = cube_len(ctx);
 	long err;
 
+	if (cb_sp_rate) {
+		__u32 zero = 0;
+		struct cb_sp_bucket *b = bpf_map_lookup_elem(&cb_spbucket, &zero);
+
+		if (b) {
+			__u64 now = bpf_ktime_get_ns(), dt = now - b->last_ns, add;
+
+			if (dt > 1000000000ULL)
+				dt = 1000000000ULL;
+			add = dt * cb_sp_rate / 1000000000ULL;
+			if (add) { /* else let the time accumulate */
+				b->tokens += add;
+				if (b->tokens > CB_SP_BURST)
+					b->tokens = CB_SP_BURST;
+				b->last_ns = now;
+			}
+			if (!b->tokens) {
+				cnt = bpf_map_lookup_elem(&cb_splimited, &r);
+				if (cnt)
+					(*cnt)++;
+				return -EBUSY;
+			}
+			b->tokens--;
+		}
+	}
+	cnt = bpf_map_lookup_elem(&cb_spstats, &r);
 	if (cnt)
 		(*cnt)++;
 	if (len > 0xffff)
