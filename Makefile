@@ -139,11 +139,14 @@ install: all
 	sed 's|/usr/local|$(PREFIX)|g' dist/systemd/cubebusd.service > $(DESTDIR)$(PREFIX)/lib/systemd/system/cubebusd.service
 	sed 's|/usr/local|$(PREFIX)|g' dist/systemd/cubebus-cube@.service > $(DESTDIR)$(PREFIX)/lib/systemd/system/cubebus-cube@.service
 
+docs: all
+	$(BIN)/cubebusd --describe > docs/SERVICES.md
+
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
 	rm -rf $(B)
 
-.PHONY: all deps test demo demo-clean install format clean tests-build
+.PHONY: all deps test demo demo-clean install format clean tests-build docs
 .SECONDARY:

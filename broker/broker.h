@@ -15,6 +15,7 @@
 #define CUBEBUS_BROKER_H
 
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 #include <json-c/json.h>
 #include <czmq.h>
@@ -150,6 +151,8 @@ struct schema_target {
 int schema_edit(struct broker *b, const char *service, struct json_object *cfg, int verb, char **segs, int n,
 		struct json_object *body, struct json_object **out, struct schema_target *target, char *err,
 		size_t errlen);
+/* Writes the Markdown reference of every service's data tree. */
+int schema_describe(struct broker *b, FILE *out);
 /* Help text for the node at path: a JSON object. */
 struct json_object *schema_help(struct broker *b, const char *service, char **segs, int n, char *err, size_t errlen);
 

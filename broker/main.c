@@ -367,6 +367,7 @@ static void bk_usage(const char *prog)
 	       "  --yang-dir DIR   service models (default: next to the binary, or the prefix)\n"
 	       "  --daemon         fork to the background, write <run-dir>/cubebusd.pid\n"
 	       "  --cleanup        stop this instance's cubes and remove its kernel objects, then exit\n"
+	       "  --describe       print the reference of every service's data tree (Markdown), then exit\n"
 	       "  -d, --debug      debug log\n",
 	       prog, BUS_DEFAULT_RUN_DIR, BUS_DEFAULT_STATE_DIR, BUS_DEFAULT_BPFFS);
 }
@@ -378,13 +379,14 @@ int main(int argc, char **argv)
 		{ "bpffs", required_argument, NULL, 'b' },   { "yang-dir", required_argument, NULL, 'y' },
 		{ "daemon", no_argument, NULL, 'D' },	     { "cleanup", no_argument, NULL, 'C' },
 		{ "debug", no_argument, NULL, 'd' },	     { "help", no_argument, NULL, 'h' },
+		{ "describe", no_argument, NULL, 'M' },
 		{ 0 }
 	};
 	static struct broker broker;
 	struct broker *b = &broker;
 	char path[700], err[BK_ERR_MAX];
 	char *serr = NULL;
-	int opt, daemonize = 0, cleanup = 0, status = 1, r;
+	int opt, daemonize = 0, cleanup = 0, describe = 0, status = 1, r;
 
 	b->lock_fd = -1;
 	b->tc_slots_fd = b->xdp_slots_fd = b->links_fd = b->stats_fd = b->md_fd = b->conf_fd = -1;
@@ -399,6 +401,7 @@ int main(int argc, char **argv)
 		case 'y': snprintf(b->yang_dir, sizeof(b->yang_dir), "%s", optarg); break;
 		case 'D': daemonize = 1; break;
 		case 'C': cleanup = 1; break;
+		case 'M': describe = 1; break;
 		case 'd': bk_debug = b->debug = 1; break;
 		case 'h': bk_usage(argv[0]); return 0;
 		default: bk_usage(argv[0]); return 2;
@@ -412,6 +415,15 @@ int main(int argc, char **argv)
 	if (cleanup) {
 		bk_quiet_libbpf = 1;
 		return bk_cleanup(b);
+	}
+	if (describe) {
+		if (schema_init(b, err, sizeof(err)) < 0) {
+			bk_log(3, "%s", err);
+			return 1;
+		}
+		schema_describe(b, stdout);
+		schema_fini(b);
+		return 0;
 	}
 
 	if (bk_mkdir_p(b->run_dir, 0750) < 0 || bk_mkdir_p(b->state_dir, 0700) < 0) {

@@ -775,3 +775,66 @@ struct json_object *schema_help(struct broker *b, const char *service, char **se
 	json_object_object_add(o, "children", children);
 	return o;
 }
+
+/* ---- the service reference (docs/SERVICES.md) ------------------------------- */
+
+static void schema_doc_node(struct broker *b, const struct lysc_node *sn, const char *prefix, FILE *out)
+{
+	const struct lysc_node *c = NULL;
+	char path[512];
+
+	while ((c = lys_getnext(c, sn, NULL, 0))) {
+		const char *type = schema_type_name(c);
+		char extra[256] = "";
+
+		snprintf(path, sizeof(path), "%s/%s", prefix, c->name);
+		if (c->nodetype == LYS_LIST) {
+			size_t n = 0;
+
+			n += snprintf(extra + n, sizeof(extra) - n, "key:");
+			for (int k = 0; k < schema_nkeys(c) && n < sizeof(extra); k++)
+				n += snprintf(extra + n, sizeof(extra) - n, " %s", schema_key(c, k)->name);
+		}
+		if (c->nodetype == LYS_LEAF) {
+			const struct lysc_node_leaf *l = (const struct lysc_node_leaf *)c;
+
+			if (l->dflt)
+				snprintf(extra, sizeof(extra), "default %s", lyd_value_get_canonical(b->yang, l->dflt));
+			if (l->type->basetype == LY_TYPE_ENUM) {
+				const struct lysc_type_enum *e = (const struct lysc_type_enum *)l->type;
+				size_t n = strlen(extra);
+
+				n += snprintf(extra + n, sizeof(extra) - n, "%svalues", n ? "; " : "");
+				for (LY_ARRAY_COUNT_TYPE i = 0; i < LY_ARRAY_COUNT(e->enums) && n < sizeof(extra); i++)
+					n += snprintf(extra + n, sizeof(extra) - n, "%s%s", i ? ", " : " ", e->enums[i].name);
+			}
+			if (c->flags & LYS_MAND_TRUE)
+				snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra), "%smandatory",
+					 extra[0] ? "; " : "");
+		}
+		fprintf(out, "| `%s` | %s | %s | %s | %s |\n", path, schema_kind_name(c), type ? type : "",
+			c->flags & LYS_CONFIG_R ? "state" : "config", extra);
+		if (c->nodetype & (LYS_CONTAINER | LYS_LIST | LYS_ACTION | LYS_INPUT | LYS_OUTPUT))
+			schema_doc_node(b, c, path, out);
+	}
+}
+
+int schema_describe(struct broker *b, FILE *out)
+{
+	const struct lys_module *m;
+	uint32_t i = 0;
+
+	fprintf(out, "# Service reference\n\nGenerated from the YANG models by `cubebusd --describe`"
+		     " (`make docs`). Paths are what `cubectl CUBE ...` and REST address.\n");
+	while ((m = ly_ctx_get_module_iter(b->yang, &i))) {
+		const struct lysc_node *top;
+
+		if (!m->implemented || !(top = schema_top(b, m->name)))
+			continue;
+		fprintf(out, "\n## %s\n\n%s\n\n", m->name, m->dsc ? m->dsc : "");
+		fprintf(out, "`cubectl %s add NAME [key=value...]`\n\n", m->name);
+		fprintf(out, "| path | kind | type | | notes |\n|---|---|---|---|---|\n");
+		schema_doc_node(b, top, "", out);
+	}
+	return 0;
+}
