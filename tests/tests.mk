@@ -25,3 +25,4 @@ $(TB)/tools/probe: tests/tools/probe.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $<
 tests-build: $(TB)/tools/probe
+-include tests/bpf/router.mk
