@@ -24,7 +24,7 @@
 #include "store.h"
 #include "cubebus/cubebus_shared.h"
 
-#define BK_ERR_MAX 512
+#define BK_ERR_MAX  512
 #define BK_NAME_MAX 64
 #define BK_PEER_MAX 160
 
@@ -69,7 +69,7 @@ struct bk_cube {
 	enum bk_cube_state state;
 	char ident[96]; /* bus identity of the accepted process: "name#pid" */
 	pid_t pid;
-	int child;     /* pid is our child (else adopted) */
+	int child; /* pid is our child (else adopted) */
 	uint32_t prog_id;
 	uint64_t started_ms, last_seen_ms;
 	unsigned restarts, failures;
@@ -125,21 +125,20 @@ struct json_object *schema_services(struct broker *b);
 /* Validates cfg as the configuration of cube name of service. On success,
  * if normalized is non-NULL, sets it to a new canonical copy (no defaults,
  * values typed per the model). Returns 0 or -EINVAL with err. */
-int schema_validate(struct broker *b, const char *service, struct json_object *cfg,
-		    struct json_object **normalized, char *err, size_t errlen);
+int schema_validate(struct broker *b, const char *service, struct json_object *cfg, struct json_object **normalized,
+		    char *err, size_t errlen);
 /* cfg with every default filled in (new object). */
 struct json_object *schema_with_defaults(struct broker *b, const char *service, struct json_object *cfg);
 /* Merges a cube's operational state (its READ answer) into view, the cube
  * as read: list entries meet by their keys (a port's state joins that
  * port's entry), other members replace. Members "cubebus:..." are skipped. */
-void schema_merge_state(struct broker *b, const char *service, struct json_object *view,
-			struct json_object *state);
+void schema_merge_state(struct broker *b, const char *service, struct json_object *view, struct json_object *state);
 
 enum schema_target_kind { ST_CUBE, ST_CONTAINER, ST_LIST, ST_ENTRY, ST_LEAF, ST_LEAFLIST, ST_ACTION };
 struct schema_target {
 	enum schema_target_kind kind;
-	const void *snode;	/* const struct lysc_node * */
-	char rel[1024];		/* path inside the cube, "fdb/flush", for actions */
+	const void *snode; /* const struct lysc_node * */
+	char rel[1024];	   /* path inside the cube, "fdb/flush", for actions */
 };
 /*
  * Applies verb (CREATE/UPDATE/REPLACE/DELETE) with body at the path segments
@@ -181,8 +180,7 @@ void dp_purge(struct broker *b);
 /* Makes the kernel match the in-memory topology; err names the first failure. */
 int topo_sync(struct broker *b, char *err, size_t errlen);
 /* Checks a peer string for port (c, port): exists, compatible, unused. */
-int topo_check_peer(struct broker *b, struct bk_cube *c, const char *port, const char *peer, char *err,
-		    size_t errlen);
+int topo_check_peer(struct broker *b, struct bk_cube *c, const char *port, const char *peer, char *err, size_t errlen);
 /* Port of the cube by name, or NULL. */
 struct bk_port *topo_port(struct bk_cube *c, const char *name);
 struct bk_cube *topo_cube(struct broker *b, const char *name);
@@ -202,8 +200,8 @@ int cubes_wait_running(struct broker *b, struct bk_cube *c, int timeout_ms, char
 int cubes_configure(struct broker *b, struct bk_cube *c, char *err, size_t errlen);
 /* READ: sets *state to the cube's operational JSON. */
 int cubes_read(struct broker *b, struct bk_cube *c, struct json_object **state, char *err, size_t errlen);
-int cubes_action(struct broker *b, struct bk_cube *c, const char *path, const char *body, char **result,
-		 char *err, size_t errlen);
+int cubes_action(struct broker *b, struct bk_cube *c, const char *path, const char *body, char **result, char *err,
+		 size_t errlen);
 void cubes_stop(struct broker *b, struct bk_cube *c);
 int cubes_on_message(zloop_t *loop, zsock_t *sock, void *arg);
 /* Periodic: reap children, restart dead cubes, time out silent ones. */

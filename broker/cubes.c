@@ -22,9 +22,9 @@
 #include "broker.h"
 
 #define CUBES_HELLO_TIMEOUT_MS 10000
-#define CUBES_SILENT_MS 3000
-#define CUBES_MAX_FAILURES 5
-#define CUBES_STABLE_MS 5000
+#define CUBES_SILENT_MS	       3000
+#define CUBES_MAX_FAILURES     5
+#define CUBES_STABLE_MS	       5000
 
 extern char **environ;
 
@@ -32,8 +32,10 @@ static int cubes_pid_alive(pid_t pid);
 
 const char *cubes_state_name(enum bk_cube_state s)
 {
-	static const char *const names[] = { [BK_CUBE_STOPPED] = "stopped", [BK_CUBE_STARTING] = "starting",
-					     [BK_CUBE_CONFIGURING] = "configuring", [BK_CUBE_RUNNING] = "running",
+	static const char *const names[] = { [BK_CUBE_STOPPED] = "stopped",
+					     [BK_CUBE_STARTING] = "starting",
+					     [BK_CUBE_CONFIGURING] = "configuring",
+					     [BK_CUBE_RUNNING] = "running",
 					     [BK_CUBE_FAILED] = "failed" };
 
 	return s <= BK_CUBE_FAILED ? names[s] : "?";
@@ -72,9 +74,14 @@ int cubes_spawn(struct broker *b, struct bk_cube *c, char *err, size_t errlen)
 	snprintf(id, sizeof(id), "%d", c->id);
 	c->generation++;
 	snprintf(gen, sizeof(gen), "%u", c->generation);
-	char *argv[] = { bin,	   "--name",	c->name,  "--id",    id,       "--type",
-			 c->type,  "--generation", gen,	  "--run-dir", b->run_dir, "--bpffs",
-			 b->bpffs, b->debug ? "-d" : NULL, NULL };
+	char *argv[] = { bin,	     "--name",
+			 c->name,    "--id",
+			 id,	     "--type",
+			 c->type,    "--generation",
+			 gen,	     "--run-dir",
+			 b->run_dir, "--bpffs",
+			 b->bpffs,   b->debug ? "-d" : NULL,
+			 NULL };
 
 	posix_spawnattr_init(&attr);
 	/* its own session: a terminal's Ctrl-C to the broker spares the cubes */
@@ -286,15 +293,14 @@ static void cubes_on_hello(struct broker *b, struct bk_cube *c, const char *iden
 	char err[BK_ERR_MAX];
 
 	if (strcmp(m->service, c->service)) {
-		bk_log(4, "%s: refusing a %s process (pid %u) for a %s cube", c->name, m->service, m->pid,
-		       c->service);
+		bk_log(4, "%s: refusing a %s process (pid %u) for a %s cube", c->name, m->service, m->pid, c->service);
 		cubes_simple(b, ident, CUBEBUS__CUBE_MSG__KIND__STOP);
 		return;
 	}
 	if (c->pid != (pid_t)m->pid && cubes_pid_alive(c->pid)) {
 		/* one process per cube: the one we have stays, the other goes */
-		const char *why = m->generation < c->generation ? "a stale process of an older generation"
-								 : "a second process";
+		const char *why =
+			m->generation < c->generation ? "a stale process of an older generation" : "a second process";
 
 		bk_log(4, "%s: refusing %s (pid %u, generation %u); pid %d (generation %u) runs it", c->name, why,
 		       m->pid, m->generation, c->pid, c->generation);
@@ -332,16 +338,16 @@ static void cubes_on_whoami(struct broker *b, struct bk_cube *c, const char *ide
 	r.version = BUS_VERSION;
 	r.cube = c->name;
 	if (strcmp(m->service, c->service) || (c->pid != (pid_t)m->pid && cubes_pid_alive(c->pid))) {
-		snprintf(body, sizeof(body), "%s", strcmp(m->service, c->service) ? "cube of another service"
-										  : "another process runs this cube");
+		snprintf(body, sizeof(body), "%s",
+			 strcmp(m->service, c->service) ? "cube of another service" : "another process runs this cube");
 		r.kind = CUBEBUS__CUBE_MSG__KIND__STOP;
 		r.error = body;
 		bk_log(4, "%s: refusing pid %u: %s", c->name, m->pid, body);
 	} else {
 		/* a new generation: an older process that comes back is stale */
 		c->generation++;
-		snprintf(body, sizeof(body), "{\"id\":%d,\"type\":\"%s\",\"service\":\"%s\",\"generation\":%u}",
-			 c->id, c->type, c->service, c->generation);
+		snprintf(body, sizeof(body), "{\"id\":%d,\"type\":\"%s\",\"service\":\"%s\",\"generation\":%u}", c->id,
+			 c->type, c->service, c->generation);
 		r.kind = CUBEBUS__CUBE_MSG__KIND__WHOAMI;
 		r.body = body;
 		r.generation = c->generation;
@@ -392,7 +398,9 @@ int cubes_on_message(zloop_t *loop, zsock_t *sock, void *arg)
 		/* a peer can send junk at any rate: log at most once a second */
 		b->bad_messages++;
 		if (bk_now_ms() - last_ms >= 1000) {
-			bk_log(4, "dropped a malformed message from %.64s (%llu dropped since the last report, %llu in all)",
+			bk_log(4,
+			       "dropped a malformed message from %.64s (%llu dropped since the last report, %llu in "
+			       "all)",
 			       identity, (unsigned long long)quiet + 1, (unsigned long long)b->bad_messages);
 			last_ms = bk_now_ms();
 			quiet = 0;
@@ -433,15 +441,9 @@ int cubes_on_message(zloop_t *loop, zsock_t *sock, void *arg)
 		if (c->state == BK_CUBE_STOPPED || c->state == BK_CUBE_FAILED || c->state == BK_CUBE_STARTING)
 			cubes_simple(b, identity, CUBEBUS__CUBE_MSG__KIND__REHELLO);
 		break;
-	case CUBEBUS__CUBE_MSG__KIND__RESULT:
-		cubes_on_result(b, c, m);
-		break;
-	case CUBEBUS__CUBE_MSG__KIND__EVENT:
-		bk_event(b, c->name, m->topic, m->body);
-		break;
-	default:
-		b->bad_messages++;
-		break;
+	case CUBEBUS__CUBE_MSG__KIND__RESULT: cubes_on_result(b, c, m); break;
+	case CUBEBUS__CUBE_MSG__KIND__EVENT: bk_event(b, c->name, m->topic, m->body); break;
+	default: b->bad_messages++; break;
 	}
 out:
 	if (m)
@@ -497,8 +499,7 @@ int cubes_wait_running(struct broker *b, struct bk_cube *c, int timeout_ms, char
 		snprintf(err, errlen, "cube-%s for %s %s", c->service, c->name,
 			 c->exit_reason[0] ? c->exit_reason : "stopped");
 	else
-		snprintf(err, errlen, "cube-%s for %s did not say hello within %d ms", c->service, c->name,
-			 timeout_ms);
+		snprintf(err, errlen, "cube-%s for %s did not say hello within %d ms", c->service, c->name, timeout_ms);
 	return r < 0 ? r : -ECHILD;
 }
 
@@ -580,8 +581,8 @@ int cubes_read(struct broker *b, struct bk_cube *c, struct json_object **state, 
 	return r;
 }
 
-int cubes_action(struct broker *b, struct bk_cube *c, const char *path, const char *body, char **result,
-		 char *err, size_t errlen)
+int cubes_action(struct broker *b, struct bk_cube *c, const char *path, const char *body, char **result, char *err,
+		 size_t errlen)
 {
 	Cubebus__CubeMsg m = CUBEBUS__CUBE_MSG__INIT;
 

@@ -31,7 +31,7 @@
 #include "cubebus.skel.h"
 
 #define DP_TC_HANDLE 0xcb
-#define DP_TC_PRIO 1
+#define DP_TC_PRIO   1
 
 extern char **environ;
 
@@ -132,9 +132,9 @@ static struct cubebus *dp_framework(struct broker *b, const char *prog, __u32 sl
 	}
 	skel->rodata->cb_slot = slot;
 	skel->rodata->cb_in_port = in_port;
-	bpf_object__for_each_program(p, skel->obj)
+	bpf_object__for_each_program (p, skel->obj)
 		bpf_program__set_autoload(p, !strcmp(bpf_program__name(p), prog));
-	bpf_object__for_each_map(m, skel->obj) {
+	bpf_object__for_each_map (m, skel->obj) {
 		if (bpf_map__is_internal(m))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", b->bpffs, bpf_map__name(m));
@@ -159,8 +159,8 @@ static int dp_prog_fd(struct cubebus *skel, const char *name)
 static int dp_tc_attach(int ifindex, int prog_fd, char *err, size_t errlen, const char *what)
 {
 	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
-	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = DP_TC_HANDLE, .priority = DP_TC_PRIO,
-			    .prog_fd = prog_fd, .flags = BPF_TC_F_REPLACE);
+	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = DP_TC_HANDLE, .priority = DP_TC_PRIO, .prog_fd = prog_fd,
+			    .flags = BPF_TC_F_REPLACE);
 	int r;
 
 	bk_libbpf_quiet(1); /* an existing clsact is fine, and libbpf says so loudly */
@@ -202,7 +202,8 @@ static int dp_injector(struct broker *b, char *err, size_t errlen)
 
 	dp_inj_names(b);
 	if (!if_nametoindex(b->inj_name[0])) {
-		char *argv[] = { "ip", "link", "add", b->inj_name[0], "type", "veth", "peer", "name", b->inj_name[1], NULL };
+		char *argv[] = { "ip",	 "link", "add",	 b->inj_name[0], "type",
+				 "veth", "peer", "name", b->inj_name[1], NULL };
 
 		r = dp_run(argv);
 		if (r < 0) {
@@ -444,7 +445,8 @@ int dp_port_apply(struct broker *b, struct bk_cube *c, int port, const struct bk
 	/* 2. the link entry and the next hop */
 	if (memcmp(&cur->link, &want->link, sizeof(want->link))) {
 		if (bpf_map_update_elem(b->links_fd, &key, &want->link, BPF_ANY) < 0) {
-			snprintf(err, errlen, "cannot write the link of %s port %d: %s", c->name, port, strerror(errno));
+			snprintf(err, errlen, "cannot write the link of %s port %d: %s", c->name, port,
+				 strerror(errno));
 			return -errno;
 		}
 		cur->link = want->link;

@@ -379,8 +379,7 @@ int main(int argc, char **argv)
 		{ "bpffs", required_argument, NULL, 'b' },   { "yang-dir", required_argument, NULL, 'y' },
 		{ "daemon", no_argument, NULL, 'D' },	     { "cleanup", no_argument, NULL, 'C' },
 		{ "debug", no_argument, NULL, 'd' },	     { "help", no_argument, NULL, 'h' },
-		{ "describe", no_argument, NULL, 'M' },
-		{ 0 }
+		{ "describe", no_argument, NULL, 'M' },	     { 0 }
 	};
 	static struct broker broker;
 	struct broker *b = &broker;

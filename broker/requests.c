@@ -20,7 +20,7 @@
 
 #include "broker.h"
 
-#define RQ_MAX_SEGS 32
+#define RQ_MAX_SEGS	32
 #define CUBEBUS_VERSION "0.1.0"
 
 struct rq {
@@ -217,8 +217,8 @@ free_new:
 
 /* ---- cubes --------------------------------------------------------------------- */
 
-static const char *const rq_reserved[] = { "cubes", "netdevs", "services", "version", "connect", "disconnect",
-					   "attach", "detach", "topology", "help", NULL };
+static const char *const rq_reserved[] = { "cubes",  "netdevs", "services", "version", "connect", "disconnect",
+					   "attach", "detach",	"topology", "help",    NULL };
 
 static int rq_name_ok(struct rq *q, const char *name)
 {
@@ -381,7 +381,8 @@ static struct json_object *rq_cube_view(struct rq *q, struct bk_cube *c, int wit
 			struct json_object *p = json_object_array_get_idx(ports, i), *n;
 			struct bk_port *bp;
 
-			if (!json_object_object_get_ex(p, "name", &n) || !(bp = topo_port(c, json_object_get_string(n))))
+			if (!json_object_object_get_ex(p, "name", &n) ||
+			    !(bp = topo_port(c, json_object_get_string(n))))
 				continue;
 			struct cb_port_stats st;
 
@@ -734,12 +735,9 @@ struct rq_alias {
 
 #define V(x) (1 << CUBEBUS__VERB__##x)
 static const struct rq_alias rq_aliases[] = {
-	{ "cubes", V(READ), rq_cubes },
-	{ "netdevs", V(READ), rq_netdevs },
-	{ "services", V(READ), rq_services },
-	{ "version", V(READ), rq_version },
-	{ "topology", V(READ), rq_topology },
-	{ "connect", V(CREATE) | V(DELETE), rq_connect },
+	{ "cubes", V(READ), rq_cubes },	      { "netdevs", V(READ), rq_netdevs },
+	{ "services", V(READ), rq_services }, { "version", V(READ), rq_version },
+	{ "topology", V(READ), rq_topology }, { "connect", V(CREATE) | V(DELETE), rq_connect },
 };
 
 /* ---- dispatch ------------------------------------------------------------------- */
@@ -831,7 +829,8 @@ static int rq_dispatch(struct rq *q)
 	} else {
 		c = topo_cube(b, q->segs[0]);
 		if (!c)
-			return rq_fail(q, -ENOENT, "there is no cube or service named %s (see: cubectl cubes, cubectl services)",
+			return rq_fail(q, -ENOENT,
+				       "there is no cube or service named %s (see: cubectl cubes, cubectl services)",
 				       q->segs[0]);
 		rest = 1;
 	}
@@ -839,8 +838,7 @@ static int rq_dispatch(struct rq *q)
 	    (q->verb == CUBEBUS__VERB__CREATE || q->verb == CUBEBUS__VERB__ACTION))
 		return rq_cube_restart(q, c);
 	switch (q->verb) {
-	case CUBEBUS__VERB__READ:
-		return rq_read(q, c, q->segs + rest, q->nsegs - rest);
+	case CUBEBUS__VERB__READ: return rq_read(q, c, q->segs + rest, q->nsegs - rest);
 	case CUBEBUS__VERB__HELP:
 		q->out = schema_help(b, c->service, q->segs + rest, q->nsegs - rest, err, sizeof(err));
 		return q->out ? 0 : rq_fail(q, -ENOENT, "%s", err);
@@ -857,10 +855,8 @@ static int rq_dispatch(struct rq *q)
 	}
 	case CUBEBUS__VERB__CREATE:
 	case CUBEBUS__VERB__UPDATE:
-	case CUBEBUS__VERB__REPLACE:
-		return rq_edit(q, c, q->segs + rest, q->nsegs - rest);
-	default:
-		return rq_fail(q, -EINVAL, "unknown verb %d", q->verb);
+	case CUBEBUS__VERB__REPLACE: return rq_edit(q, c, q->segs + rest, q->nsegs - rest);
+	default: return rq_fail(q, -EINVAL, "unknown verb %d", q->verb);
 	}
 }
 

@@ -96,8 +96,7 @@ struct json_object *schema_services(struct broker *b)
 
 		json_object_object_add(o, "name", json_object_new_string(m->name));
 		json_object_object_add(o, "revision", json_object_new_string(m->revision ? m->revision : ""));
-		json_object_object_add(o, "description",
-				       json_object_new_string(m->dsc ? m->dsc : ""));
+		json_object_object_add(o, "description", json_object_new_string(m->dsc ? m->dsc : ""));
 		json_object_array_add(a, o);
 	}
 	return a;
@@ -290,8 +289,7 @@ static void schema_merge(const struct lysc_node *sn, struct json_object *dst, st
 	}
 }
 
-void schema_merge_state(struct broker *b, const char *service, struct json_object *view,
-			struct json_object *state)
+void schema_merge_state(struct broker *b, const char *service, struct json_object *view, struct json_object *state)
 {
 	const struct lysc_node *sn = schema_top(b, service);
 	struct json_object *src;
@@ -331,8 +329,8 @@ int schema_edit(struct broker *b, const char *service, struct json_object *cfg, 
 	const struct lysc_node *sn = schema_top(b, service);
 	struct json_object *node = cfg, *parent = NULL, *array = NULL;
 	const char *member = NULL;
-	int idx = -1, creating = verb == CUBEBUS__VERB__CREATE || verb == CUBEBUS__VERB__UPDATE ||
-				 verb == CUBEBUS__VERB__REPLACE;
+	int idx = -1,
+	    creating = verb == CUBEBUS__VERB__CREATE || verb == CUBEBUS__VERB__UPDATE || verb == CUBEBUS__VERB__REPLACE;
 	char where[1024] = "";
 
 	if (!sn) {
@@ -454,8 +452,9 @@ int schema_edit(struct broker *b, const char *service, struct json_object *cfg, 
 
 						if (json_object_object_get_ex(body, kn, &bk) &&
 						    strcmp(json_object_get_string(bk), segs[i + 1 + k])) {
-							snprintf(err, errlen, "%s: key %s in the body differs from the path",
-								 where, kn);
+							snprintf(err, errlen,
+								 "%s: key %s in the body differs from the path", where,
+								 kn);
 							return -EINVAL;
 						}
 					}
@@ -593,7 +592,8 @@ int schema_edit(struct broker *b, const char *service, struct json_object *cfg, 
 
 			if (json_object_object_get_ex(body, kn, &bk) && json_object_object_get_ex(node, kn, &nk) &&
 			    strcmp(json_object_get_string(bk), json_object_get_string(nk))) {
-				snprintf(err, errlen, "%s: the key %s cannot be changed", where[0] ? where : "cube", kn);
+				snprintf(err, errlen, "%s: the key %s cannot be changed", where[0] ? where : "cube",
+					 kn);
 				return -EINVAL;
 			}
 		}
@@ -648,8 +648,7 @@ static int schema_parse(struct broker *b, const char *service, struct json_objec
 	return 0;
 }
 
-static struct json_object *schema_print(struct broker *b, const char *service, struct lyd_node *tree,
-					uint32_t opts)
+static struct json_object *schema_print(struct broker *b, const char *service, struct lyd_node *tree, uint32_t opts)
 {
 	struct json_object *root, *list, *entry = NULL;
 	char key[2 * BK_NAME_MAX + 2];
@@ -666,8 +665,8 @@ static struct json_object *schema_print(struct broker *b, const char *service, s
 	return entry;
 }
 
-int schema_validate(struct broker *b, const char *service, struct json_object *cfg,
-		    struct json_object **normalized, char *err, size_t errlen)
+int schema_validate(struct broker *b, const char *service, struct json_object *cfg, struct json_object **normalized,
+		    char *err, size_t errlen)
 {
 	struct lyd_node *tree = NULL;
 	int r;
@@ -705,13 +704,16 @@ struct json_object *schema_with_defaults(struct broker *b, const char *service, 
 }
 
 static const char *const schema_types[] = {
-	[LY_TYPE_UNKNOWN] = "unknown", [LY_TYPE_BINARY] = "binary", [LY_TYPE_UINT8] = "uint8",
-	[LY_TYPE_UINT16] = "uint16",   [LY_TYPE_UINT32] = "uint32", [LY_TYPE_UINT64] = "uint64",
-	[LY_TYPE_STRING] = "string",   [LY_TYPE_BITS] = "bits",	    [LY_TYPE_BOOL] = "boolean",
-	[LY_TYPE_DEC64] = "decimal64", [LY_TYPE_EMPTY] = "empty",   [LY_TYPE_ENUM] = "enumeration",
-	[LY_TYPE_IDENT] = "identityref", [LY_TYPE_INST] = "instance-identifier", [LY_TYPE_LEAFREF] = "leafref",
-	[LY_TYPE_UNION] = "union",     [LY_TYPE_INT8] = "int8",	    [LY_TYPE_INT16] = "int16",
-	[LY_TYPE_INT32] = "int32",     [LY_TYPE_INT64] = "int64",
+	[LY_TYPE_UNKNOWN] = "unknown",	 [LY_TYPE_BINARY] = "binary",
+	[LY_TYPE_UINT8] = "uint8",	 [LY_TYPE_UINT16] = "uint16",
+	[LY_TYPE_UINT32] = "uint32",	 [LY_TYPE_UINT64] = "uint64",
+	[LY_TYPE_STRING] = "string",	 [LY_TYPE_BITS] = "bits",
+	[LY_TYPE_BOOL] = "boolean",	 [LY_TYPE_DEC64] = "decimal64",
+	[LY_TYPE_EMPTY] = "empty",	 [LY_TYPE_ENUM] = "enumeration",
+	[LY_TYPE_IDENT] = "identityref", [LY_TYPE_INST] = "instance-identifier",
+	[LY_TYPE_LEAFREF] = "leafref",	 [LY_TYPE_UNION] = "union",
+	[LY_TYPE_INT8] = "int8",	 [LY_TYPE_INT16] = "int16",
+	[LY_TYPE_INT32] = "int32",	 [LY_TYPE_INT64] = "int64",
 };
 
 static const char *schema_type_name(const struct lysc_node *sn)
@@ -768,7 +770,8 @@ struct json_object *schema_help(struct broker *b, const char *service, char **se
 
 		json_object_object_add(e, "name", json_object_new_string(c->name));
 		json_object_object_add(e, "kind", json_object_new_string(schema_kind_name(c)));
-		json_object_object_add(e, "type", json_object_new_string(schema_type_name(c) ? schema_type_name(c) : ""));
+		json_object_object_add(e, "type",
+				       json_object_new_string(schema_type_name(c) ? schema_type_name(c) : ""));
 		json_object_object_add(e, "config", json_object_new_boolean(!(c->flags & LYS_CONFIG_R)));
 		json_object_array_add(children, e);
 	}
@@ -806,7 +809,8 @@ static void schema_doc_node(struct broker *b, const struct lysc_node *sn, const 
 
 				n += snprintf(extra + n, sizeof(extra) - n, "%svalues", n ? "; " : "");
 				for (LY_ARRAY_COUNT_TYPE i = 0; i < LY_ARRAY_COUNT(e->enums) && n < sizeof(extra); i++)
-					n += snprintf(extra + n, sizeof(extra) - n, "%s%s", i ? ", " : " ", e->enums[i].name);
+					n += snprintf(extra + n, sizeof(extra) - n, "%s%s", i ? ", " : " ",
+						      e->enums[i].name);
 			}
 			if (c->flags & LYS_MAND_TRUE)
 				snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra), "%smandatory",

@@ -227,8 +227,7 @@ int topo_netdevs_changed(struct broker *b)
 	return 0;
 }
 
-int topo_check_peer(struct broker *b, struct bk_cube *c, const char *port, const char *peer, char *err,
-		    size_t errlen)
+int topo_check_peer(struct broker *b, struct bk_cube *c, const char *port, const char *peer, char *err, size_t errlen)
 {
 	char cname[BK_NAME_MAX];
 	const char *pname;

@@ -23,8 +23,8 @@
 #include "bus.h"
 #include "cliparse.h"
 
-#define CLI_SYNOPSIS                                                          \
-	"[options] WORD... [add|del|show|set] [WORD...] [KEY=VALUE...] "       \
+#define CLI_SYNOPSIS                                                     \
+	"[options] WORD... [add|del|show|set] [WORD...] [KEY=VALUE...] " \
 	"[-json|-yaml|-brief|-hide=KEY,...] [?]"
 
 /* ---- tables ------------------------------------------------------------- */
@@ -87,25 +87,55 @@ static const struct cli_alias {
 	const char *what; /* said when the arity is wrong */
 	const char *usage;
 } cli_aliases[] = {
-	{ "connect", CUBEBUS__VERB__CREATE, "/connect", 2, 2, { "peer1", "peer2" }, 0,
-	  "connect needs two peers", "connect CUBE:PORT CUBE:PORT|NETDEV" },
-	{ "disconnect", CUBEBUS__VERB__DELETE, "/connect", 2, 2, { "peer1", "peer2" }, 0,
-	  "disconnect needs two peers", "disconnect CUBE:PORT CUBE:PORT|NETDEV" },
-	{ "attach", CUBEBUS__VERB__CREATE, "/attach", 2, 2, { "cube", "port" }, 1,
+	{ "connect",
+	  CUBEBUS__VERB__CREATE,
+	  "/connect",
+	  2,
+	  2,
+	  { "peer1", "peer2" },
+	  0,
+	  "connect needs two peers",
+	  "connect CUBE:PORT CUBE:PORT|NETDEV" },
+	{ "disconnect",
+	  CUBEBUS__VERB__DELETE,
+	  "/connect",
+	  2,
+	  2,
+	  { "peer1", "peer2" },
+	  0,
+	  "disconnect needs two peers",
+	  "disconnect CUBE:PORT CUBE:PORT|NETDEV" },
+	{ "attach",
+	  CUBEBUS__VERB__CREATE,
+	  "/attach",
+	  2,
+	  2,
+	  { "cube", "port" },
+	  1,
 	  "attach needs a cube and a port",
 	  "attach CUBE CUBE:PORT|NETDEV [position=POS|before=CUBE|after=CUBE]" },
-	{ "detach", CUBEBUS__VERB__DELETE, "/attach", 2, 2, { "cube", "port" }, 0,
-	  "detach needs a cube and a port", "detach CUBE CUBE:PORT|NETDEV" },
-	{ "cubes", CUBEBUS__VERB__READ, "/cubes", 0, 0, { NULL }, 0,
-	  "cubes takes no arguments", "cubes" },
-	{ "netdevs", CUBEBUS__VERB__READ, "/netdevs", 0, 0, { NULL }, 0,
-	  "netdevs takes no arguments", "netdevs" },
-	{ "services", CUBEBUS__VERB__READ, "/services", 0, 0, { NULL }, 0,
-	  "services takes no arguments", "services" },
-	{ "version", CUBEBUS__VERB__READ, "/version", 0, 0, { NULL }, 0,
-	  "version takes no arguments", "version" },
-	{ "topology", CUBEBUS__VERB__READ, "/topology", 0, 1, { NULL }, 0,
-	  "topology takes at most one netdev", "topology [NETDEV]" },
+	{ "detach",
+	  CUBEBUS__VERB__DELETE,
+	  "/attach",
+	  2,
+	  2,
+	  { "cube", "port" },
+	  0,
+	  "detach needs a cube and a port",
+	  "detach CUBE CUBE:PORT|NETDEV" },
+	{ "cubes", CUBEBUS__VERB__READ, "/cubes", 0, 0, { NULL }, 0, "cubes takes no arguments", "cubes" },
+	{ "netdevs", CUBEBUS__VERB__READ, "/netdevs", 0, 0, { NULL }, 0, "netdevs takes no arguments", "netdevs" },
+	{ "services", CUBEBUS__VERB__READ, "/services", 0, 0, { NULL }, 0, "services takes no arguments", "services" },
+	{ "version", CUBEBUS__VERB__READ, "/version", 0, 0, { NULL }, 0, "version takes no arguments", "version" },
+	{ "topology",
+	  CUBEBUS__VERB__READ,
+	  "/topology",
+	  0,
+	  1,
+	  { NULL },
+	  0,
+	  "topology takes at most one netdev",
+	  "topology [NETDEV]" },
 };
 
 /* Characters a path word cannot carry as they are. */
@@ -139,14 +169,13 @@ struct cli_state {
 	const char *verb_word;
 	int verb;
 	int question; /* a '?' was seen */
-	int literal; /* after "--": everything is a path word */
+	int literal;  /* after "--": everything is a path word */
 	int alias_ok; /* words[0] may name an alias */
 	char *err;
 	size_t errlen;
 };
 
-static int __attribute__((format(printf, 3, 4)))
-cli_fail(struct cli_state *st, int r, const char *fmt, ...)
+static int __attribute__((format(printf, 3, 4))) cli_fail(struct cli_state *st, int r, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -224,8 +253,7 @@ static const struct cli_opt *cli_find_opt(const char *arg, size_t len)
 	return NULL;
 }
 
-static int cli_apply_opt(struct cli_state *st, struct cli_cmd *out, const struct cli_opt *o,
-			 const char *val)
+static int cli_apply_opt(struct cli_state *st, struct cli_cmd *out, const struct cli_opt *o, const char *val)
 {
 	enum cli_format other;
 	size_t n;
@@ -245,12 +273,10 @@ static int cli_apply_opt(struct cli_state *st, struct cli_cmd *out, const struct
 		errno = 0;
 		t = strtol(val, &end, 10);
 		if (errno || end == val || *end || t <= 0 || t > INT_MAX)
-			return cli_fail(st, -EINVAL,
-					"bad --timeout '%s': a number of milliseconds > 0", val);
+			return cli_fail(st, -EINVAL, "bad --timeout '%s': a number of milliseconds > 0", val);
 		out->timeout_ms = (int)t;
 		break;
-	case OPT_HELP:
-		break;
+	case OPT_HELP: break;
 	case OPT_JSON:
 	case OPT_YAML:
 		other = o->id == OPT_JSON ? CLI_FMT_YAML : CLI_FMT_JSON;
@@ -258,9 +284,7 @@ static int cli_apply_opt(struct cli_state *st, struct cli_cmd *out, const struct
 			return cli_fail(st, -EINVAL, "-json and -yaml cannot be combined");
 		out->format = o->id == OPT_JSON ? CLI_FMT_JSON : CLI_FMT_YAML;
 		break;
-	case OPT_BRIEF:
-		out->brief = 1;
-		break;
+	case OPT_BRIEF: out->brief = 1; break;
 	case OPT_HIDE:
 		if (!*val)
 			return cli_fail(st, -EINVAL, "-hide needs keys: -hide=KEY[,KEY.SUB...]");
@@ -290,8 +314,7 @@ static int cli_option(struct cli_state *st, struct cli_cmd *out, int argc, char 
 		return cli_fail(st, -EINVAL, "%s takes no value", o->name);
 	if (o->has_value && !val) {
 		if (o->name[1] != '-' || *i + 1 >= argc)
-			return cli_fail(st, -EINVAL, "%s needs a value: %s=%s", o->name, o->name,
-					o->value_hint);
+			return cli_fail(st, -EINVAL, "%s needs a value: %s=%s", o->name, o->name, o->value_hint);
 		val = argv[++*i];
 	}
 	return cli_apply_opt(st, out, o, val ? val : "");
@@ -418,8 +441,7 @@ static json_object *cli_value(const char *v)
  * Sets body[key] = val, where a dotted key "a.b.c" walks (and creates)
  * nested objects. Takes the reference to val in all cases.
  */
-static int cli_body_set(struct cli_state *st, json_object *body, const char *key, size_t keylen,
-			json_object *val)
+static int cli_body_set(struct cli_state *st, json_object *body, const char *key, size_t keylen, json_object *val)
 {
 	json_object *cur = body, *child;
 	char *copy = strndup(key, keylen);
@@ -452,8 +474,8 @@ static int cli_body_set(struct cli_state *st, json_object *body, const char *key
 				goto out;
 			}
 		} else if (!json_object_is_type(child, json_type_object)) {
-			r = cli_fail(st, -EINVAL, "key '%.*s' conflicts with '%.*s'", (int)keylen,
-				     key, (int)(dot - copy), key);
+			r = cli_fail(st, -EINVAL, "key '%.*s' conflicts with '%.*s'", (int)keylen, key,
+				     (int)(dot - copy), key);
 			goto out;
 		}
 		*dot = '.';
@@ -533,8 +555,7 @@ static int cli_stdin_body(struct cli_state *st, int fd, json_object **body)
 	for (;;) {
 		if (len == cap) {
 			if (cap > CLI_MAX_STDIN_BODY) {
-				r = cli_fail(st, -EFBIG, "stdin: body larger than %d KiB",
-					     CLI_MAX_STDIN_BODY / 1024);
+				r = cli_fail(st, -EFBIG, "stdin: body larger than %d KiB", CLI_MAX_STDIN_BODY / 1024);
 				goto out;
 			}
 			cap = cap ? cap * 2 : 4096;
@@ -574,10 +595,8 @@ static int cli_stdin_body(struct cli_state *st, int fd, json_object **body)
 	jerr = json_tokener_get_error(tok);
 	if (!obj || jerr != json_tokener_success) {
 		r = cli_fail(st, -EINVAL, "stdin: not a JSON object: %s%s",
-			     jerr == json_tokener_continue ? "unexpected end of input"
-							   : json_tokener_error_desc(jerr),
-			     *start != '{' ? " (YAML bodies are not supported yet, give JSON)"
-					   : "");
+			     jerr == json_tokener_continue ? "unexpected end of input" : json_tokener_error_desc(jerr),
+			     *start != '{' ? " (YAML bodies are not supported yet, give JSON)" : "");
 		goto out;
 	}
 	if (cli_skip_space(start + json_tokener_get_parse_end(tok), end) != end) {
@@ -610,15 +629,14 @@ static const struct cli_alias *cli_find_alias(const char *word)
 	return NULL;
 }
 
-static int cli_alias(struct cli_state *st, const struct cli_alias *a, struct cli_cmd *out,
-		     json_object **body)
+static int cli_alias(struct cli_state *st, const struct cli_alias *a, struct cli_cmd *out, json_object **body)
 {
 	int nargs = st->nwords - 1;
 	int r;
 
 	if (st->verb_word)
-		return cli_fail(st, -EINVAL, "%s cannot be combined with '%s': %s %s", a->name,
-				st->verb_word, st->prog, a->usage);
+		return cli_fail(st, -EINVAL, "%s cannot be combined with '%s': %s %s", a->name, st->verb_word, st->prog,
+				a->usage);
 	strcpy(out->path, a->path);
 	if (st->question) {
 		out->verb = CUBEBUS__VERB__HELP;
@@ -627,8 +645,7 @@ static int cli_alias(struct cli_state *st, const struct cli_alias *a, struct cli
 	if (nargs < a->min_args || nargs > a->max_args)
 		return cli_fail(st, -EINVAL, "%s: %s %s", a->what, st->prog, a->usage);
 	if (st->nkvs && !a->kv_ok)
-		return cli_fail(st, -EINVAL, "%s takes no key=value: %s %s", a->name, st->prog,
-				a->usage);
+		return cli_fail(st, -EINVAL, "%s takes no key=value: %s %s", a->name, st->prog, a->usage);
 	out->verb = a->verb;
 	for (int i = 0; i < nargs; i++) {
 		const char *arg = st->words[i + 1];
@@ -641,8 +658,7 @@ static int cli_alias(struct cli_state *st, const struct cli_alias *a, struct cli
 		r = cli_body_get(st, body);
 		if (r < 0)
 			return r;
-		r = cli_body_set(st, *body, a->keys[i], strlen(a->keys[i]),
-				 json_object_new_string(arg));
+		r = cli_body_set(st, *body, a->keys[i], strlen(a->keys[i]), json_object_new_string(arg));
 		if (r < 0)
 			return r;
 	}
@@ -652,8 +668,7 @@ static int cli_alias(struct cli_state *st, const struct cli_alias *a, struct cli
 static int cli_plain(struct cli_state *st, struct cli_cmd *out)
 {
 	if (!st->nwords && !st->question && st->verb != CUBEBUS__VERB__READ)
-		return cli_fail(st, -EINVAL, "missing command; usage: %s %s", st->prog,
-				CLI_SYNOPSIS);
+		return cli_fail(st, -EINVAL, "missing command; usage: %s %s", st->prog, CLI_SYNOPSIS);
 	if (st->question)
 		out->verb = CUBEBUS__VERB__HELP;
 	else
@@ -681,8 +696,7 @@ static int cli_wants_help(int argc, char **argv)
 
 static int cli_body_verb(int verb)
 {
-	return verb == CUBEBUS__VERB__CREATE || verb == CUBEBUS__VERB__UPDATE ||
-	       verb == CUBEBUS__VERB__REPLACE;
+	return verb == CUBEBUS__VERB__CREATE || verb == CUBEBUS__VERB__UPDATE || verb == CUBEBUS__VERB__REPLACE;
 }
 
 int cli_parse(int argc, char **argv, int stdin_fd, struct cli_cmd *out, char *err, size_t errlen)
@@ -700,8 +714,7 @@ int cli_parse(int argc, char **argv, int stdin_fd, struct cli_cmd *out, char *er
 	if (err && errlen)
 		err[0] = '\0';
 	st.prog = cli_prog_name(argc > 0 ? argv[0] : NULL);
-	if (cli_copy(out->run_dir, sizeof(out->run_dir),
-		     bus_env("CUBEBUS_RUN_DIR", BUS_DEFAULT_RUN_DIR)) < 0) {
+	if (cli_copy(out->run_dir, sizeof(out->run_dir), bus_env("CUBEBUS_RUN_DIR", BUS_DEFAULT_RUN_DIR)) < 0) {
 		r = cli_fail(&st, -ENAMETOOLONG, "CUBEBUS_RUN_DIR too long");
 		goto out;
 	}
@@ -741,8 +754,7 @@ int cli_parse(int argc, char **argv, int stdin_fd, struct cli_cmd *out, char *er
 			goto out;
 	}
 	if (body) {
-		text = json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN |
-								    JSON_C_TO_STRING_NOSLASHESCAPE);
+		text = json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 		out->body = text ? strdup(text) : NULL;
 		if (!out->body) {
 			r = cli_fail(&st, -ENOMEM, "out of memory");

@@ -17,7 +17,7 @@
 #include <stddef.h>
 
 #define CLI_DEFAULT_TIMEOUT_MS 30000
-#define CLI_MAX_STDIN_BODY (1 << 20)
+#define CLI_MAX_STDIN_BODY     (1 << 20)
 
 enum cli_format { CLI_FMT_TEXT = 0, CLI_FMT_JSON, CLI_FMT_YAML };
 
@@ -39,8 +39,7 @@ struct cli_cmd {
  * On success with cmd->verb == CUBEBUS__VERB__VERB_NONE the caller prints
  * the usage. out is always initialised, so cli_cmd_clear() is always safe.
  */
-int cli_parse(int argc, char **argv, int stdin_fd, struct cli_cmd *out, char *err,
-	      size_t errlen);
+int cli_parse(int argc, char **argv, int stdin_fd, struct cli_cmd *out, char *err, size_t errlen);
 void cli_cmd_clear(struct cli_cmd *cmd); /* frees body */
 
 /* The basename of argv[0] ("cubectl" if argv0 is NULL or empty). */

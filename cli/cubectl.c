@@ -62,17 +62,11 @@ static void usage(FILE *f, const char *prog)
 static void call_error(const struct cli_cmd *cmd, int r)
 {
 	switch (r) {
-	case -ENOENT:
-		fprintf(stderr, "cubectl: cubebusd is not running (no socket at %s)\n",
-			cmd->endpoint);
-		break;
+	case -ENOENT: fprintf(stderr, "cubectl: cubebusd is not running (no socket at %s)\n", cmd->endpoint); break;
 	case -ETIMEDOUT:
-		fprintf(stderr, "cubectl: no answer from cubebusd at %s after %d ms\n",
-			cmd->endpoint, cmd->timeout_ms);
+		fprintf(stderr, "cubectl: no answer from cubebusd at %s after %d ms\n", cmd->endpoint, cmd->timeout_ms);
 		break;
-	default:
-		fprintf(stderr, "cubectl: %s: %s\n", cmd->endpoint, strerror(-r));
-		break;
+	default: fprintf(stderr, "cubectl: %s: %s\n", cmd->endpoint, strerror(-r)); break;
 	}
 }
 
@@ -94,16 +88,14 @@ int main(int argc, char **argv)
 		rc = EXIT_DONE;
 		goto out;
 	}
-	r = bus_call(cmd.endpoint, cmd.verb, cmd.path, cmd.body, cmd.timeout_ms, &status, &error,
-		     &body);
+	r = bus_call(cmd.endpoint, cmd.verb, cmd.path, cmd.body, cmd.timeout_ms, &status, &error, &body);
 	if (r < 0) {
 		call_error(&cmd, r);
 		rc = EXIT_FAILED;
 		goto out;
 	}
 	if (status) {
-		fprintf(stderr, "cubectl: %s\n",
-			*error ? error : strerror(status < 0 ? -status : status));
+		fprintf(stderr, "cubectl: %s\n", *error ? error : strerror(status < 0 ? -status : status));
 		rc = EXIT_FAILED;
 		goto out;
 	}

@@ -30,7 +30,8 @@ static int out_is_flat_object(json_object *v)
 {
 	if (!json_object_is_type(v, json_type_object))
 		return 0;
-	json_object_object_foreach(v, k, m) {
+	json_object_object_foreach(v, k, m)
+	{
 		(void)k;
 		if (!out_is_scalar(m))
 			return 0;
@@ -128,7 +129,8 @@ static void out_drop_nested(json_object *v)
 		return;
 	do {
 		victim = NULL;
-		json_object_object_foreach(v, k, m) {
+		json_object_object_foreach(v, k, m)
+		{
 			if (!out_is_scalar(m)) {
 				victim = k;
 				break;
@@ -193,7 +195,8 @@ static int text_table(FILE *f, int ind, json_object *a)
 	int r;
 
 	for (size_t i = 0; i < rows; i++) {
-		json_object_object_foreach(json_object_array_get_idx(a, i), k, v) {
+		json_object_object_foreach(json_object_array_get_idx(a, i), k, v)
+		{
 			size_t c;
 
 			(void)v;
@@ -243,9 +246,7 @@ static int text_table(FILE *f, int ind, json_object *a)
 		json_object *row = json_object_array_get_idx(a, i), *v;
 
 		for (size_t c = 0; c < ncols; c++)
-			cells[c] = json_object_object_get_ex(row, cols[c], &v) ?
-					   out_scalar_text(v) :
-					   "";
+			cells[c] = json_object_object_get_ex(row, cols[c], &v) ? out_scalar_text(v) : "";
 		text_row(f, ind, cells, widths, ncols);
 	}
 	r = 0;
@@ -263,9 +264,7 @@ static int text_member(FILE *f, int ind, const char *key, json_object *v)
 	out_indent(f, ind);
 	fprintf(f, "%s:", key);
 	switch (json_object_get_type(v)) {
-	case json_type_object:
-		fputc('\n', f);
-		return text_object(f, ind + 2, v);
+	case json_type_object: fputc('\n', f); return text_object(f, ind + 2, v);
 	case json_type_array:
 		if (out_all(v, out_is_scalar)) {
 			if (json_object_array_length(v))
@@ -287,7 +286,8 @@ static int text_object(FILE *f, int ind, json_object *o)
 {
 	int r = 0;
 
-	json_object_object_foreach(o, k, v) {
+	json_object_object_foreach(o, k, v)
+	{
 		r = text_member(f, ind, k, v);
 		if (r < 0)
 			break;
@@ -311,9 +311,7 @@ static int text_array(FILE *f, int ind, json_object *a)
 			fputc('\n', f);
 		prev_scalar = scalar;
 		switch (json_object_get_type(el)) {
-		case json_type_object:
-			r = text_object(f, ind, el);
-			break;
+		case json_type_object: r = text_object(f, ind, el); break;
 		case json_type_array:
 			if (out_all(el, out_is_scalar)) {
 				out_indent(f, ind);
@@ -335,13 +333,9 @@ static int text_array(FILE *f, int ind, json_object *a)
 static int render_text(FILE *f, json_object *root)
 {
 	switch (json_object_get_type(root)) {
-	case json_type_object:
-		return text_object(f, 0, root);
-	case json_type_array:
-		return text_array(f, 0, root);
-	default:
-		fprintf(f, "%s\n", out_scalar_text(root));
-		return 0;
+	case json_type_object: return text_object(f, 0, root);
+	case json_type_array: return text_array(f, 0, root);
+	default: fprintf(f, "%s\n", out_scalar_text(root)); return 0;
 	}
 }
 
@@ -385,7 +379,8 @@ static void json_value(FILE *f, int ind, json_object *v)
 			return;
 		}
 		fputs("{\n", f);
-		json_object_object_foreach(v, k, m) {
+		json_object_object_foreach(v, k, m)
+		{
 			out_indent(f, ind + 2);
 			json_string(f, k);
 			fputs(": ", f);
@@ -410,15 +405,9 @@ static void json_value(FILE *f, int ind, json_object *v)
 		out_indent(f, ind);
 		fputc(']', f);
 		return;
-	case json_type_string:
-		json_string(f, json_object_get_string(v));
-		return;
-	case json_type_null:
-		fputs("null", f);
-		return;
-	default:
-		fputs(json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN), f);
-		return;
+	case json_type_string: json_string(f, json_object_get_string(v)); return;
+	case json_type_null: fputs("null", f); return;
+	default: fputs(json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN), f); return;
 	}
 }
 
@@ -433,8 +422,7 @@ static int render_json(FILE *f, json_object *root)
 
 /* Plain scalars YAML (1.1 or 1.2) would read as something else. */
 static const char *const yaml_reserved[] = {
-	"null", "~",   "true", "false", "yes",	 "no",	   "on",
-	"off",	"y",   "n",    ".inf",	"-.inf", "+.inf", ".nan",
+	"null", "~", "true", "false", "yes", "no", "on", "off", "y", "n", ".inf", "-.inf", "+.inf", ".nan",
 };
 
 static int yaml_looks_numeric(const char *s)
@@ -452,8 +440,7 @@ static int yaml_needs_quotes(const char *s)
 {
 	size_t n = strlen(s);
 
-	if (!n || strchr(" \t-?:,[]{}#&*!|>'\"%@`", s[0]) || s[n - 1] == ' ' ||
-	    s[n - 1] == '\t' || s[n - 1] == ':')
+	if (!n || strchr(" \t-?:,[]{}#&*!|>'\"%@`", s[0]) || s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == ':')
 		return 1;
 	if (strstr(s, ": ") || strstr(s, " #"))
 		return 1;
@@ -514,9 +501,7 @@ static int yaml_inline(FILE *f, json_object *v)
 			return 0;
 		fputs("[]", f);
 		return 1;
-	default:
-		yaml_scalar(f, v);
-		return 1;
+	default: yaml_scalar(f, v); return 1;
 	}
 }
 
@@ -525,7 +510,8 @@ static void yaml_seq(FILE *f, int ind, json_object *a, int first_inline);
 /* A block mapping; first_inline: the first key goes right after "- ". */
 static void yaml_map(FILE *f, int ind, json_object *o, int first_inline)
 {
-	json_object_object_foreach(o, k, v) {
+	json_object_object_foreach(o, k, v)
+	{
 		if (!first_inline)
 			out_indent(f, ind);
 		first_inline = 0;
@@ -617,8 +603,7 @@ out:
 	return r;
 }
 
-int output_render(const char *body, enum cli_format format, int brief, const char *hide,
-		  char **out)
+int output_render(const char *body, enum cli_format format, int brief, const char *hide, char **out)
 {
 	json_object *root = NULL;
 	FILE *f = NULL;

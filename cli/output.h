@@ -19,7 +19,6 @@
  * drop first; a path crosses arrays element by element. brief keeps only
  * the top-level scalars (of the object, or of each object of an array).
  */
-int output_render(const char *body, enum cli_format format, int brief, const char *hide,
-		  char **out);
+int output_render(const char *body, enum cli_format format, int brief, const char *hide, char **out);
 
 #endif

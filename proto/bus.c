@@ -56,10 +56,9 @@ BUS_CODEC(cube, Cubebus__CubeMsg, cubebus__cube_msg)
 BUS_CODEC(event, Cubebus__Event, cubebus__event)
 
 static const char *const verb_names[] = {
-	[CUBEBUS__VERB__VERB_NONE] = "none", [CUBEBUS__VERB__CREATE] = "create",
-	[CUBEBUS__VERB__READ] = "read",	     [CUBEBUS__VERB__UPDATE] = "update",
-	[CUBEBUS__VERB__REPLACE] = "replace", [CUBEBUS__VERB__DELETE] = "delete",
-	[CUBEBUS__VERB__ACTION] = "action",   [CUBEBUS__VERB__HELP] = "help",
+	[CUBEBUS__VERB__VERB_NONE] = "none", [CUBEBUS__VERB__CREATE] = "create",   [CUBEBUS__VERB__READ] = "read",
+	[CUBEBUS__VERB__UPDATE] = "update",  [CUBEBUS__VERB__REPLACE] = "replace", [CUBEBUS__VERB__DELETE] = "delete",
+	[CUBEBUS__VERB__ACTION] = "action",  [CUBEBUS__VERB__HELP] = "help",
 };
 
 int bus_verb_from_name(const char *name)
@@ -77,8 +76,8 @@ const char *bus_verb_name(int verb)
 	return verb_names[verb];
 }
 
-int bus_call(const char *endpoint, int verb, const char *path, const char *body,
-	     int timeout_ms, int *status, char **error, char **reply_body)
+int bus_call(const char *endpoint, int verb, const char *path, const char *body, int timeout_ms, int *status,
+	     char **error, char **reply_body)
 {
 	Cubebus__Request req = CUBEBUS__REQUEST__INIT;
 	Cubebus__Reply *rep = NULL;

@@ -18,9 +18,9 @@
 #define BUS_MAX_MSG (1 << 20)
 
 /* Default paths (DESIGN §11) and their environment variables. */
-#define BUS_DEFAULT_RUN_DIR "/run/cubebus"
+#define BUS_DEFAULT_RUN_DIR   "/run/cubebus"
 #define BUS_DEFAULT_STATE_DIR "/var/lib/cubebus"
-#define BUS_DEFAULT_BPFFS "/sys/fs/bpf/cubebus"
+#define BUS_DEFAULT_BPFFS     "/sys/fs/bpf/cubebus"
 
 /* Returns the value of env (if set and non-empty) or def. Never NULL. */
 const char *bus_env(const char *env, const char *def);
@@ -57,7 +57,7 @@ const char *bus_verb_name(int verb);
  * Returns -ENOENT when the ipc socket does not exist (broker not running),
  * -ETIMEDOUT when no reply arrived in timeout_ms, -ENOMEM otherwise.
  */
-int bus_call(const char *endpoint, int verb, const char *path, const char *body,
-	     int timeout_ms, int *status, char **error, char **reply_body);
+int bus_call(const char *endpoint, int verb, const char *path, const char *body, int timeout_ms, int *status,
+	     char **error, char **reply_body);
 
 #endif

@@ -4,7 +4,7 @@
 # (only those missing). Run as root.
 set -euo pipefail
 pkgs=(
-	make gcc clang llvm pkg-config
+	make gcc clang clang-format llvm pkg-config
 	libbpf-dev bpftool libelf-dev zlib1g-dev
 	libzmq3-dev libczmq-dev libprotobuf-c-dev protobuf-c-compiler
 	libyang2-dev libsqlite3-dev libjson-c-dev libmicrohttpd-dev

@@ -24,13 +24,13 @@
 #include "store.h"
 
 #define STORE_BUSY_TIMEOUT_MS 5000
-#define STORE_CUBE_ID_MIN 1
-#define STORE_CUBE_ID_MAX 255
-#define STORE_PORT_INDEX_MAX 31
+#define STORE_CUBE_ID_MIN     1
+#define STORE_CUBE_ID_MAX     255
+#define STORE_PORT_INDEX_MAX  31
 
 struct store {
 	sqlite3 *db;
-	char err[256];	/* copy of sqlite3_errmsg() at the last failure */
+	char err[256]; /* copy of sqlite3_errmsg() at the last failure */
 };
 
 /*
@@ -99,23 +99,15 @@ static int sql_errno(int rc)
 	switch (rc & 0xff) {
 	case SQLITE_OK:
 	case SQLITE_ROW:
-	case SQLITE_DONE:
-		return 0;
-	case SQLITE_CONSTRAINT:
-		return -EEXIST;
+	case SQLITE_DONE: return 0;
+	case SQLITE_CONSTRAINT: return -EEXIST;
 	case SQLITE_BUSY:
-	case SQLITE_LOCKED:
-		return -EBUSY;
-	case SQLITE_FULL:
-		return -ENOSPC;
-	case SQLITE_NOMEM:
-		return -ENOMEM;
-	case SQLITE_READONLY:
-		return -EROFS;
-	case SQLITE_TOOBIG:
-		return -E2BIG;
-	default:
-		return -EIO;
+	case SQLITE_LOCKED: return -EBUSY;
+	case SQLITE_FULL: return -ENOSPC;
+	case SQLITE_NOMEM: return -ENOMEM;
+	case SQLITE_READONLY: return -EROFS;
+	case SQLITE_TOOBIG: return -E2BIG;
+	default: return -EIO;
 	}
 }
 
@@ -299,7 +291,7 @@ static int make_parents(const char *path, char **errmsg)
 	}
 	p = strrchr(dir, '/');
 	if (!p || p == dir)
-		goto out;	/* in the current directory or directly under / */
+		goto out; /* in the current directory or directly under / */
 	*p = '\0';
 	for (p = dir + 1;; p++) {
 		if (*p != '/' && *p != '\0')
@@ -404,7 +396,7 @@ static int migrate_one(struct store *self, int *version)
 		goto rollback;
 	*version = v;
 	if (v < 0 || v >= STORE_SCHEMA_VERSION)
-		goto rollback;	/* nothing for us to do; the caller judges v */
+		goto rollback; /* nothing for us to do; the caller judges v */
 	rc = sql_exec(self, migrations[v]);
 	if (rc)
 		goto rollback;
@@ -494,8 +486,8 @@ int store_open(const char *path, struct store **out, char **errmsg)
 
 		rc = migrate_one(self, &version);
 		if (rc) {
-			set_errmsg(errmsg, "Cannot migrate database %s from schema version %d: %s.",
-				   path, from, self->err);
+			set_errmsg(errmsg, "Cannot migrate database %s from schema version %d: %s.", path, from,
+				   self->err);
 			goto out;
 		}
 	}
@@ -508,9 +500,8 @@ int store_open(const char *path, struct store **out, char **errmsg)
 	goto out;
 unsupported:
 	rc = -EPROTONOSUPPORT;
-	set_errmsg(errmsg,
-		   "Database %s has schema version %d but this program only supports versions up to %d.",
-		   path, version, STORE_SCHEMA_VERSION);
+	set_errmsg(errmsg, "Database %s has schema version %d but this program only supports versions up to %d.", path,
+		   version, STORE_SCHEMA_VERSION);
 out:
 	store_close(&self);
 	return rc;
@@ -617,9 +608,7 @@ int store_cube_insert(struct store *self, const struct store_cube *c)
 	rc = cube_check(c, true);
 	if (rc)
 		goto out;
-	rc = sql_prepare(self,
-			 "INSERT INTO cubes(" CUBE_COLUMNS ") VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-			 &st);
+	rc = sql_prepare(self, "INSERT INTO cubes(" CUBE_COLUMNS ") VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)", &st);
 	if (!rc)
 		rc = bind_text(self, st, 1, c->name);
 	if (!rc)
@@ -819,7 +808,7 @@ int store_port_upsert(struct store *self, const struct store_port *p)
 	if (rc == SQLITE_DONE) {
 		rc = 0;
 	} else if (rc == SQLITE_CONSTRAINT_FOREIGNKEY) {
-		sql_fail(self, rc);	/* keeps the message; the cube is missing */
+		sql_fail(self, rc); /* keeps the message; the cube is missing */
 		rc = -ENOENT;
 	} else {
 		rc = sql_fail(self, rc);
@@ -884,8 +873,7 @@ out:
 	return rc;
 }
 
-int store_port_list(struct store *self, const char *cube,
-		    int (*cb)(const struct store_port *p, void *arg), void *arg)
+int store_port_list(struct store *self, const char *cube, int (*cb)(const struct store_port *p, void *arg), void *arg)
 {
 	struct store_port p;
 	sqlite3_stmt *st = NULL;
@@ -899,14 +887,11 @@ int store_port_list(struct store *self, const char *cube,
 		rc = check_name(cube, STORE_NAME_MAX);
 		if (rc)
 			goto out;
-		rc = sql_prepare(self,
-				 "SELECT " PORT_COLUMNS " FROM ports WHERE cube = ?1 ORDER BY idx",
-				 &st);
+		rc = sql_prepare(self, "SELECT " PORT_COLUMNS " FROM ports WHERE cube = ?1 ORDER BY idx", &st);
 		if (!rc)
 			rc = bind_text(self, st, 1, cube);
 	} else {
-		rc = sql_prepare(self, "SELECT " PORT_COLUMNS " FROM ports ORDER BY cube, idx",
-				 &st);
+		rc = sql_prepare(self, "SELECT " PORT_COLUMNS " FROM ports ORDER BY cube, idx", &st);
 	}
 	if (rc)
 		goto out;

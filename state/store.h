@@ -38,19 +38,19 @@ struct store;
 struct store_cube {
 	char name[STORE_NAME_MAX];
 	char service[STORE_NAME_MAX];
-	char type[16];          /* "TC", "XDP_SKB", "XDP_DRV" */
+	char type[16]; /* "TC", "XDP_SKB", "XDP_DRV" */
 	char uuid[40];
-	int id;                 /* 1..255, unique */
+	int id; /* 1..255, unique */
 	unsigned generation;
-	char *config;           /* JSON text, malloc'd; owned by the struct */
+	char *config; /* JSON text, malloc'd; owned by the struct */
 };
 
 struct store_port {
 	char cube[STORE_NAME_MAX];
 	char name[STORE_NAME_MAX];
 	char uuid[40];
-	int index;              /* 0..31 unique within the cube */
-	char peer[160];         /* "" | netdev name | "cube:port" */
+	int index;	/* 0..31 unique within the cube */
+	char peer[160]; /* "" | netdev name | "cube:port" */
 };
 
 /* Opens (creating and migrating) the database at path. On error returns a
@@ -86,11 +86,11 @@ int store_rollback(struct store *self);
 /* Cubes. name, service and type must be non-empty, type one of "TC",
  * "XDP_SKB", "XDP_DRV", id in 1..255 and config non-NULL (else -EINVAL).
  * The store copies what it needs; c stays owned by the caller. */
-int store_cube_insert(struct store *self, const struct store_cube *c);   /* -EEXIST if name or id taken */
+int store_cube_insert(struct store *self, const struct store_cube *c); /* -EEXIST if name or id taken */
 /* by name; -ENOENT; updates type, generation, uuid, config (service and id
  * are fixed at insert and ignored here). */
 int store_cube_update(struct store *self, const struct store_cube *c);
-int store_cube_delete(struct store *self, const char *name);             /* -ENOENT; its ports go too */
+int store_cube_delete(struct store *self, const char *name); /* -ENOENT; its ports go too */
 /* -ENOENT. out is overwritten without freeing what it held; on success
  * out->config is a new malloc'd string the caller releases with
  * store_cube_clear(), on error out->config is NULL. */

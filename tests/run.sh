@@ -48,6 +48,9 @@ done
 for t in build/tests/bpf/*; do
 	[ -x "$t" ] && run_one "bpf/$(basename "$t")" "$t"
 done
+for t in tests/style/test_*.sh; do
+	[ -f "$t" ] && run_one "style/$(basename "$t" .sh)" bash "$t"
+done
 for t in tests/net/test_*.sh; do
 	[ -f "$t" ] && run_one "net/$(basename "$t" .sh)" bash "$t"
 done

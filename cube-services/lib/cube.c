@@ -61,25 +61,38 @@ static volatile sig_atomic_t cube_stop;
 
 void cube_log(const struct cube *c, int level, const char *fmt, ...)
 {
-	static const char *const names[] = { "emerg", "alert", "crit", "error",
-					     "warn",  "notice", "info", "debug" };
+	static const char *const names[] = { "emerg", "alert", "crit", "error", "warn", "notice", "info", "debug" };
 	va_list ap;
 
 	if (level == LOG_DEBUG && !(c && c->debug))
 		return;
-	fprintf(stderr, "cube-%s[%s] %s: ", c && c->ops ? c->ops->service : "?", c ? c->name : "?",
-		names[level & 7]);
+	fprintf(stderr, "cube-%s[%s] %s: ", c && c->ops ? c->ops->service : "?", c ? c->name : "?", names[level & 7]);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
 }
 
-void *cube_priv(struct cube *c) { return c->priv; }
-void *cube_skel(struct cube *c) { return c->skel; }
-int cube_is_xdp(const struct cube *c) { return c->xdp; }
-const char *cube_name(const struct cube *c) { return c->name; }
-unsigned cube_id(const struct cube *c) { return c->id; }
+void *cube_priv(struct cube *c)
+{
+	return c->priv;
+}
+void *cube_skel(struct cube *c)
+{
+	return c->skel;
+}
+int cube_is_xdp(const struct cube *c)
+{
+	return c->xdp;
+}
+const char *cube_name(const struct cube *c)
+{
+	return c->name;
+}
+unsigned cube_id(const struct cube *c)
+{
+	return c->id;
+}
 
 int cube_port_index(const struct cube *c, const char *name)
 {
@@ -174,8 +187,11 @@ int cube_packet_out(struct cube *c, int dir, int port, const void *frame, size_t
 		return -EINVAL;
 	if (c->xdp) {
 		/* XDP cannot read skb->mark: the target rides in an envelope */
-		struct cb_envelope env = { .proto = htons(CB_ENV_PROTO), .magic = htons(CB_ENV_MAGIC),
-					   .dir = dir, .port = port, .cube = c->id };
+		struct cb_envelope env = { .proto = htons(CB_ENV_PROTO),
+					   .magic = htons(CB_ENV_MAGIC),
+					   .dir = dir,
+					   .port = port,
+					   .cube = c->id };
 
 		memcpy(buf, &env, sizeof(env));
 		memcpy(buf + sizeof(env), frame, len);
@@ -261,7 +277,7 @@ static int cube_set_rodata(struct bpf_object *obj, const char *var, __u32 val)
 	void *data;
 	int id;
 
-	bpf_object__for_each_map(map, obj) {
+	bpf_object__for_each_map (map, obj) {
 		const char *n = bpf_map__name(map);
 		size_t len = strlen(n);
 
@@ -336,7 +352,7 @@ static int cube_load(struct cube *c, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot create %s: %s", path, strerror(errno));
 		return r;
 	}
-	bpf_object__for_each_map(map, c->obj) {
+	bpf_object__for_each_map (map, c->obj) {
 		const char *name = bpf_map__name(map);
 
 		if (bpf_map__is_internal(map))
@@ -532,8 +548,7 @@ static int cube_on_read(struct cube *c, char **body, char *err, size_t errlen)
 	return r;
 }
 
-static int cube_on_action(struct cube *c, const char *path, const char *body, char **result, char *err,
-			  size_t errlen)
+static int cube_on_action(struct cube *c, const char *path, const char *body, char **result, char *err, size_t errlen)
 {
 	struct json_object *in = body && *body ? json_tokener_parse(body) : NULL, *out = NULL;
 	int r;
@@ -582,14 +597,9 @@ static int cube_on_bus(zloop_t *loop, zsock_t *sock, void *arg)
 		r = cube_on_action(c, m->path, m->body, &body, err, sizeof(err));
 		cube_reply(c, m->seq, r, err, body);
 		break;
-	case CUBEBUS__CUBE_MSG__KIND__REHELLO:
-		cube_hello(c);
-		break;
-	case CUBEBUS__CUBE_MSG__KIND__STOP:
-		cube_stop = 1;
-		break;
-	default:
-		break;
+	case CUBEBUS__CUBE_MSG__KIND__REHELLO: cube_hello(c); break;
+	case CUBEBUS__CUBE_MSG__KIND__STOP: cube_stop = 1; break;
+	default: break;
 	}
 	free(body);
 	cubebus__cube_msg__free_unpacked(m, NULL);
@@ -703,13 +713,15 @@ static void cube_usage(const char *prog)
 
 int cube_main(int argc, char **argv, const struct cube_ops *ops)
 {
-	static const struct option opts[] = {
-		{ "name", required_argument, NULL, 'n' },   { "id", required_argument, NULL, 'i' },
-		{ "type", required_argument, NULL, 't' },   { "generation", required_argument, NULL, 'g' },
-		{ "run-dir", required_argument, NULL, 'r' }, { "bpffs", required_argument, NULL, 'b' },
-		{ "debug", no_argument, NULL, 'd' },	    { "help", no_argument, NULL, 'h' },
-		{ 0 }
-	};
+	static const struct option opts[] = { { "name", required_argument, NULL, 'n' },
+					      { "id", required_argument, NULL, 'i' },
+					      { "type", required_argument, NULL, 't' },
+					      { "generation", required_argument, NULL, 'g' },
+					      { "run-dir", required_argument, NULL, 'r' },
+					      { "bpffs", required_argument, NULL, 'b' },
+					      { "debug", no_argument, NULL, 'd' },
+					      { "help", no_argument, NULL, 'h' },
+					      { 0 } };
 	struct cube c = { .ops = ops, .prog_fd = -1, .links_fd = -1, .pkt_fd = -1 };
 	char endpoint[600], err[512];
 	int opt, r, status = 1;

@@ -37,8 +37,8 @@ struct cube_ops {
 	int (*read)(struct cube *c, struct json_object *out, char *err, size_t errlen);
 	/* Runs the action at path ("fdb/flush"); *result may be set to a new
 	 * JSON object. -ENOENT if there is no such action. Optional. */
-	int (*action)(struct cube *c, const char *path, struct json_object *input,
-		      struct json_object **result, char *err, size_t errlen);
+	int (*action)(struct cube *c, const char *path, struct json_object *input, struct json_object **result,
+		      char *err, size_t errlen);
 	/* A packet the fast path sent to the slow path with a service reason
 	 * (>= CB_REASON_SERVICE). Optional; called on the main loop. */
 	void (*pktin)(struct cube *c, const struct cb_pktin_hdr *h, const void *frame, size_t len);
@@ -63,7 +63,8 @@ int cube_port_index(const struct cube *c, const char *name);
 /* Name of port index, or NULL. */
 const char *cube_port_name(const struct cube *c, int index);
 /* Calls cb for each configured port (name, index). */
-void cube_port_foreach(const struct cube *c, void (*cb)(struct cube *c, const char *name, int index, void *arg), void *arg);
+void cube_port_foreach(const struct cube *c, void (*cb)(struct cube *c, const char *name, int index, void *arg),
+		       void *arg);
 
 /*
  * Packet-out: sends frame out of port (CB_DIR_OUT) or into the cube's own

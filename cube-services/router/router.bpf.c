@@ -23,13 +23,13 @@
 #include "router_shared.h"
 
 /* linux/icmp.h pulls in libc's socket headers: the few ICMP names here */
-#define ICMP_ECHOREPLY 0
-#define ICMP_DEST_UNREACH 3
-#define ICMP_ECHO 8
+#define ICMP_ECHOREPLY	   0
+#define ICMP_DEST_UNREACH  3
+#define ICMP_ECHO	   8
 #define ICMP_TIME_EXCEEDED 11
-#define ICMP_NET_UNREACH 0
-#define ICMP_PORT_UNREACH 3
-#define ICMP_EXC_TTL 0
+#define ICMP_NET_UNREACH   0
+#define ICMP_PORT_UNREACH  3
+#define ICMP_EXC_TTL	   0
 struct icmphdr {
 	__u8 type;
 	__u8 code;
@@ -43,10 +43,10 @@ struct icmphdr {
 /* Refresh a used neighbour entry at most once a second: a map write per
  * packet costs. */
 #define RT_REFRESH_NS 1000000000ULL
-#define RT_HOP_LIMIT 64
+#define RT_HOP_LIMIT  64
 /* Slow-path limiter before the first configuration: 1000/s, burst 100. */
 #define RT_DEF_INTERVAL_NS 1000000ULL
-#define RT_DEF_BURST_NS (100 * RT_DEF_INTERVAL_NS)
+#define RT_DEF_BURST_NS	   (100 * RT_DEF_INTERVAL_NS)
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -133,8 +133,7 @@ static __always_inline void rt_mac_copy(__u8 *dst, const __u8 *src)
 
 static __always_inline int rt_mac_eq(const __u8 *a, const __u8 *b)
 {
-	return !((a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]) | (a[3] ^ b[3]) | (a[4] ^ b[4]) |
-		 (a[5] ^ b[5]));
+	return !((a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]) | (a[3] ^ b[3]) | (a[4] ^ b[4]) | (a[5] ^ b[5]));
 }
 
 static __always_inline int rt_mac_is_zero(const __u8 *m)
@@ -170,7 +169,7 @@ static __always_inline __u32 rt_fold(__u64 s)
  */
 static __always_inline void rt_csum_replace2(__u16 *sum, __u16 from, __u16 to)
 {
-	__u32 s = (__u16)~*sum;
+	__u32 s = (__u16) ~*sum;
 
 	s += (__u16)~from;
 	s += to;
@@ -180,11 +179,11 @@ static __always_inline void rt_csum_replace2(__u16 *sum, __u16 from, __u16 to)
 /* One 16-bit word of IPv4 options, if the header has it. Each access has
  * its own constant bound, which the verifier follows; a bound derived from
  * ihl would be variable, and the compiler drops checks it implies. */
-#define RT_OPT_WORD(j)                                  \
-	if (n > (j)) {                                  \
-		if ((void *)(w + (j) + 1) > end)        \
-			return 0;                       \
-		s += w[j];                              \
+#define RT_OPT_WORD(j)                           \
+	if (n > (j)) {                           \
+		if ((void *)(w + (j) + 1) > end) \
+			return 0;                \
+		s += w[j];                       \
 	}
 
 /* The IPv4 header checksum over ihl words verifies (sums to all ones);
@@ -197,11 +196,11 @@ static __always_inline int rt_ip4_csum_ok(struct iphdr *ip, void *end)
 
 	for (int i = 0; i < 10; i++)
 		s += w[i];
-	RT_OPT_WORD(10) RT_OPT_WORD(11) RT_OPT_WORD(12) RT_OPT_WORD(13) RT_OPT_WORD(14)
-	RT_OPT_WORD(15) RT_OPT_WORD(16) RT_OPT_WORD(17) RT_OPT_WORD(18) RT_OPT_WORD(19)
-	RT_OPT_WORD(20) RT_OPT_WORD(21) RT_OPT_WORD(22) RT_OPT_WORD(23) RT_OPT_WORD(24)
-	RT_OPT_WORD(25) RT_OPT_WORD(26) RT_OPT_WORD(27) RT_OPT_WORD(28) RT_OPT_WORD(29)
-	return rt_fold(s) == 0xffff;
+	RT_OPT_WORD(10)
+		RT_OPT_WORD(11) RT_OPT_WORD(12) RT_OPT_WORD(13) RT_OPT_WORD(14) RT_OPT_WORD(15) RT_OPT_WORD(16)
+			RT_OPT_WORD(17) RT_OPT_WORD(18) RT_OPT_WORD(19) RT_OPT_WORD(20) RT_OPT_WORD(21) RT_OPT_WORD(22)
+				RT_OPT_WORD(23) RT_OPT_WORD(24) RT_OPT_WORD(25) RT_OPT_WORD(26) RT_OPT_WORD(27)
+					RT_OPT_WORD(28) RT_OPT_WORD(29) return rt_fold(s) == 0xffff;
 }
 
 static __always_inline struct rt_conf *rt_conf_get(void)
@@ -242,8 +241,7 @@ static __always_inline int rt_ip4_martian_src(__u32 a)
 {
 	__u32 h = bpf_ntohl(a);
 
-	return (h >> 24) == 0 || (h >> 24) == 127 || (h >> 28) == 0xe || h == 0xffffffff ||
-	       (h >> 28) == 0xf;
+	return (h >> 24) == 0 || (h >> 24) == 127 || (h >> 28) == 0xe || h == 0xffffffff || (h >> 28) == 0xf;
 }
 
 /* Destinations a router never forwards to. */
@@ -256,8 +254,8 @@ static __always_inline int rt_ip4_martian_dst(__u32 a)
 
 /* ---- ARP ------------------------------------------------------------------- */
 
-static __always_inline int rt_rx_arp(struct cube_ctx *ctx, struct cb_md *md, struct ethhdr *eth,
-				     struct rt_port *pt, void *end, __u32 *out_port)
+static __always_inline int rt_rx_arp(struct cube_ctx *ctx, struct cb_md *md, struct ethhdr *eth, struct rt_port *pt,
+				     void *end, __u32 *out_port)
 {
 	struct rt_arp *arp = (void *)(eth + 1);
 	struct rt_addr spa, tpa;
@@ -270,8 +268,7 @@ static __always_inline int rt_rx_arp(struct cube_ctx *ctx, struct cb_md *md, str
 
 	if ((void *)(arp + 1) > end)
 		return RT_DROP;
-	if (arp->htype != bpf_htons(1) || arp->ptype != bpf_htons(ETH_P_IP) || arp->hlen != 6 ||
-	    arp->plen != 4)
+	if (arp->htype != bpf_htons(1) || arp->ptype != bpf_htons(ETH_P_IP) || arp->hlen != 6 || arp->plen != 4)
 		return RT_DROP;
 	__builtin_memcpy(&sip, arp->spa, 4);
 	__builtin_memcpy(&tip, arp->tpa, 4);
@@ -284,8 +281,8 @@ static __always_inline int rt_rx_arp(struct cube_ctx *ctx, struct cb_md *md, str
 	k.plen = 32;
 	k.addr = sip;
 	r = bpf_map_lookup_elem(&rt_rt4, &k);
-	if (r && (r->flags & RT_ROUTE_CONNECTED) && r->port == md->in_port &&
-	    !cb_mac_is_multicast(arp->sha) && !rt_mac_is_zero(arp->sha)) {
+	if (r && (r->flags & RT_ROUTE_CONNECTED) && r->port == md->in_port && !cb_mac_is_multicast(arp->sha) &&
+	    !rt_mac_is_zero(arp->sha)) {
 		rt_addr4(&spa, sip);
 		n = bpf_map_lookup_elem(&rt_neigh, &spa);
 		if (n && !(n->flags & RT_NEIGH_STATIC)) {
@@ -319,8 +316,8 @@ static __always_inline int rt_rx_arp(struct cube_ctx *ctx, struct cb_md *md, str
 
 /* ---- IPv4 ------------------------------------------------------------------ */
 
-static __always_inline int rt_rx_ip4(struct cube_ctx *ctx, struct cb_md *md, struct ethhdr *eth,
-				     struct rt_port *pt, void *end, __u32 *out_port)
+static __always_inline int rt_rx_ip4(struct cube_ctx *ctx, struct cb_md *md, struct ethhdr *eth, struct rt_port *pt,
+				     void *end, __u32 *out_port)
 {
 	struct iphdr *ip = (void *)(eth + 1);
 	struct rt_addr a;
@@ -439,8 +436,8 @@ static __always_inline int rt_ip6_is_unspecified_or_loopback(const struct in6_ad
 	return !w[0] && !w[1] && !w[2] && (!w[3] || w[3] == bpf_htonl(1));
 }
 
-static __always_inline int rt_rx_ip6(struct cube_ctx *ctx, struct cb_md *md, struct ethhdr *eth,
-				     struct rt_port *pt, void *end, int mac_ours, __u32 *out_port)
+static __always_inline int rt_rx_ip6(struct cube_ctx *ctx, struct cb_md *md, struct ethhdr *eth, struct rt_port *pt,
+				     void *end, int mac_ours, __u32 *out_port)
 {
 	struct ipv6hdr *ip6 = (void *)(eth + 1);
 	struct icmp6hdr *ic = (void *)(ip6 + 1);
@@ -486,8 +483,8 @@ static __always_inline int rt_rx_ip6(struct cube_ctx *ctx, struct cb_md *md, str
 			md->words[0] = RT_ICMP(ICMPV6_DEST_UNREACH, ICMPV6_PORT_UNREACH);
 			return RT_REASON_ICMP;
 		}
-		if (ip6->nexthdr != IPPROTO_ICMPV6 || (void *)(ic + 1) > end ||
-		    ic->icmp6_type != ICMPV6_ECHO_REQUEST || ic->icmp6_code != 0)
+		if (ip6->nexthdr != IPPROTO_ICMPV6 || (void *)(ic + 1) > end || ic->icmp6_type != ICMPV6_ECHO_REQUEST ||
+		    ic->icmp6_code != 0)
 			return RT_DROP;
 		/* the pseudo-header's addresses only swap: the checksum only
 		 * sees the type change */
@@ -569,14 +566,12 @@ static __always_inline int rt_rx(struct cube_ctx *ctx, struct cb_md *md, __u32 *
 	md->words[0] = 0;
 	md->words[1] = 0;
 	switch (eth->h_proto) {
-	case bpf_htons(ETH_P_ARP):
-		return rt_rx_arp(ctx, md, eth, pt, end, out_port);
+	case bpf_htons(ETH_P_ARP): return rt_rx_arp(ctx, md, eth, pt, end, out_port);
 	case bpf_htons(ETH_P_IP):
 		if (!ours)
 			return RT_DROP;
 		return rt_rx_ip4(ctx, md, eth, pt, end, out_port);
-	case bpf_htons(ETH_P_IPV6):
-		return rt_rx_ip6(ctx, md, eth, pt, end, ours, out_port);
+	case bpf_htons(ETH_P_IPV6): return rt_rx_ip6(ctx, md, eth, pt, end, ours, out_port);
 	}
 	return RT_DROP;
 }

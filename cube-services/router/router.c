@@ -36,19 +36,19 @@
 #include "router_tc.skel.h"
 #include "router_xdp.skel.h"
 
-#define RT_QUEUE_MAX 64	     /* packets waiting for one next hop */
-#define RT_PENDING_MAX 256   /* next hops being resolved at once */
-#define RT_RESOLVE_TRIES 3   /* requests sent before giving up */
+#define RT_QUEUE_MAX	    64	/* packets waiting for one next hop */
+#define RT_PENDING_MAX	    256 /* next hops being resolved at once */
+#define RT_RESOLVE_TRIES    3	/* requests sent before giving up */
 #define RT_RESOLVE_RETRY_MS 1000
-#define RT_TICK_MS 100
-#define RT_SWEEP_MS 1000     /* aged neighbours are deleted this often */
-#define RT_PORT_ADDRS 64     /* addresses per port */
-#define RT_STATIC_MAX 1024   /* static routes, static neighbours */
-#define RT_FRAME_MAX 9216
-#define RT_ICMP4_QUOTE 576   /* RFC 1812 4.3.2.3: an error fits in 576 bytes */
-#define RT_ICMP6_QUOTE 1280  /* RFC 4443 2.4 (c): the IPv6 minimum MTU */
-#define RT_TTL 64
-#define NS_PER_S 1000000000ULL
+#define RT_TICK_MS	    100
+#define RT_SWEEP_MS	    1000 /* aged neighbours are deleted this often */
+#define RT_PORT_ADDRS	    64	 /* addresses per port */
+#define RT_STATIC_MAX	    1024 /* static routes, static neighbours */
+#define RT_FRAME_MAX	    9216
+#define RT_ICMP4_QUOTE	    576	 /* RFC 1812 4.3.2.3: an error fits in 576 bytes */
+#define RT_ICMP6_QUOTE	    1280 /* RFC 4443 2.4 (c): the IPv6 minimum MTU */
+#define RT_TTL		    64
+#define NS_PER_S	    1000000000ULL
 
 static const char *const rt_reason_names[RT_NREASONS] = { "resolve", "icmp-error", "neighbour" };
 
@@ -243,8 +243,7 @@ static int rt_parse_mac(const char *s, __u8 *m)
 	unsigned char b[6];
 	char tail;
 
-	if (sscanf(s, "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5],
-		   &tail) != 6)
+	if (sscanf(s, "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &tail) != 6)
 		return -EINVAL;
 	memcpy(m, b, 6);
 	return 0;
@@ -344,8 +343,7 @@ static int rt_port_removed(const struct rt_cfg *old, const struct rt_cfg *cfg, c
 }
 
 /* Adds one address of port; checks it and its network against the others. */
-static int rt_cfg_add_ifaddr(struct rt_cfg *cfg, int port, const char *text, int want_v4, char *err,
-			     size_t errlen)
+static int rt_cfg_add_ifaddr(struct rt_cfg *cfg, int port, const char *text, int want_v4, char *err, size_t errlen)
 {
 	struct rt_ifaddr f = { .port = port };
 	__u32 h;
@@ -391,7 +389,8 @@ static int rt_cfg_add_ifaddr(struct rt_cfg *cfg, int port, const char *text, int
 		if (rt_prefix_eq(&f.addr, &ll, 10)) {
 			snprintf(err, errlen,
 				 "port %s: %s is link-local; each port has its own fe80:: address already, "
-				 "give a global or unique-local one", cfg->pname[port], text);
+				 "give a global or unique-local one",
+				 cfg->pname[port], text);
 			return -EINVAL;
 		}
 	}
@@ -434,8 +433,7 @@ static int rt_cfg_ports(struct cube *c, struct json_object *jcfg, struct rt_cfg 
 	cfg->ifa = calloc(CB_MAX_PORTS * RT_PORT_ADDRS, sizeof(*cfg->ifa));
 	if (!cfg->ifa)
 		return -ENOMEM;
-	if (!jcfg || !json_object_object_get_ex(jcfg, "ports", &ports) ||
-	    !json_object_is_type(ports, json_type_array))
+	if (!jcfg || !json_object_object_get_ex(jcfg, "ports", &ports) || !json_object_is_type(ports, json_type_array))
 		return 0;
 	n = json_object_array_length(ports);
 	/* names first: messages about one port may name another */
@@ -536,7 +534,8 @@ static int rt_cfg_routes(struct json_object *jcfg, const struct rt_cfg *old, str
 		if (rt_addr_is_zero(&s.nh)) {
 			snprintf(err, errlen,
 				 "route %s via %s: that next hop stands for connected networks, which the router "
-				 "adds itself; give a neighbour's address", net, nh);
+				 "adds itself; give a neighbour's address",
+				 net, nh);
 			return -EINVAL;
 		}
 		if (rt_cfg_is_local(cfg, &s.nh)) {
@@ -559,7 +558,8 @@ static int rt_cfg_routes(struct json_object *jcfg, const struct rt_cfg *old, str
 			}
 			snprintf(err, errlen,
 				 "route %s via %s: the next hop is on none of the router's networks (a next hop "
-				 "must be on the network of a port's address)", net, nh);
+				 "must be on the network of a port's address)",
+				 net, nh);
 			return -EINVAL;
 		}
 		s.port = f->port;
@@ -701,15 +701,15 @@ static int rt_cfg_parse(struct cube *c, struct json_object *jcfg, const struct r
 
 /* ---- maps ------------------------------------------------------------------- */
 
-#define RT_MAP_FD(c, m)                                                              \
-	(cube_is_xdp(c) ? bpf_map__fd(((struct router_xdp *)cube_skel(c))->maps.m) : \
-			  bpf_map__fd(((struct router_tc *)cube_skel(c))->maps.m))
+#define RT_MAP_FD(c, m)                                                            \
+	(cube_is_xdp(c) ? bpf_map__fd(((struct router_xdp *)cube_skel(c))->maps.m) \
+			: bpf_map__fd(((struct router_tc *)cube_skel(c))->maps.m))
 
 /* Deletes the keys of map (key_size bytes) for which keep() says no. */
 static void rt_map_prune(int fd, size_t key_size, int (*keep)(const void *key, void *arg), void *arg)
 {
 	__u64 key[8], next[8]; /* aligned for the structs the callbacks see */
-	__u64 (*del)[8] = NULL;
+	__u64(*del)[8] = NULL;
 	size_t n = 0, cap = 0;
 	void *prev = NULL;
 
@@ -1067,8 +1067,7 @@ static int rt_is_icmp4_error(uint8_t type)
  * than the first, or a packet from or to a group or nobody (RFC 1812
  * 4.3.2.7).
  */
-static void rt_icmp4_error(struct cube *c, int in_port, const uint8_t *frame, size_t len, uint8_t type,
-			   uint8_t code)
+static void rt_icmp4_error(struct cube *c, int in_port, const uint8_t *frame, size_t len, uint8_t type, uint8_t code)
 {
 	struct rt_priv *pv = cube_priv(c);
 	const struct rt_cfg *cfg = &pv->cfg;
@@ -1118,8 +1117,7 @@ static void rt_icmp4_error(struct cube *c, int in_port, const uint8_t *frame, si
 }
 
 /* The same for IPv6 (RFC 4443 2.4 (e)). */
-static void rt_icmp6_error(struct cube *c, int in_port, const uint8_t *frame, size_t len, uint8_t type,
-			   uint8_t code)
+static void rt_icmp6_error(struct cube *c, int in_port, const uint8_t *frame, size_t len, uint8_t type, uint8_t code)
 {
 	struct rt_priv *pv = cube_priv(c);
 	const struct rt_cfg *cfg = &pv->cfg;
@@ -1150,8 +1148,8 @@ static void rt_icmp6_error(struct cube *c, int in_port, const uint8_t *frame, si
 	ic[0] = type;
 	ic[1] = code;
 	memcpy(ic + 8, ip, quote);
-	memcpy(ic + 2, &(uint16_t){ rt_csum(rt_sum(ic, 8 + quote, rt_sum6(from.a, saddr.a, 8 + quote, IPPROTO_ICMPV6))) },
-	       2);
+	memcpy(ic + 2,
+	       &(uint16_t){ rt_csum(rt_sum(ic, 8 + quote, rt_sum6(from.a, saddr.a, 8 + quote, IPPROTO_ICMPV6))) }, 2);
 	if (cube_packet_out(c, CB_DIR_OUT, in_port, out, ETH_LEN + IP6_LEN + 8 + quote) == 0)
 		pv->icmp_sent++;
 }
@@ -1410,20 +1408,15 @@ static void rt_pktin(struct cube *c, const struct cb_pktin_hdr *h, const void *f
 	const uint8_t *f = frame;
 
 	switch (h->reason) {
-	case RT_REASON_RESOLVE:
-		rt_on_resolve(c, h, frame, len);
-		break;
+	case RT_REASON_RESOLVE: rt_on_resolve(c, h, frame, len); break;
 	case RT_REASON_ICMP:
 		if (len >= ETH_LEN && rt_get16(f + 12) == ETH_P_IP)
 			rt_icmp4_error(c, h->in_port, f, len, h->words[0] >> 8, h->words[0] & 0xff);
 		else if (len >= ETH_LEN && rt_get16(f + 12) == ETH_P_IPV6)
 			rt_icmp6_error(c, h->in_port, f, len, h->words[0] >> 8, h->words[0] & 0xff);
 		break;
-	case RT_REASON_NEIGH:
-		rt_on_neigh(c, h, f, len);
-		break;
-	default:
-		break;
+	case RT_REASON_NEIGH: rt_on_neigh(c, h, f, len); break;
+	default: break;
 	}
 }
 
@@ -1521,8 +1514,8 @@ static int rt_apply(struct cube *c, struct json_object *jcfg, char *err, size_t 
 	return 0;
 }
 
-static void rt_read_route(struct json_object *list, const char *net, const char *nh, const char *ifname,
-			  __u32 cost, int active)
+static void rt_read_route(struct json_object *list, const char *net, const char *nh, const char *ifname, __u32 cost,
+			  int active)
 {
 	struct json_object *e = json_object_new_object();
 
@@ -1631,8 +1624,8 @@ static int rt_read(struct cube *c, struct json_object *out, char *err, size_t er
 
 		rt_mask(&a, cfg->ifa[i].bits);
 		snprintf(net, sizeof(net), "%s/%u", rt_ntop(&a, addr, sizeof(addr)), cfg->ifa[i].plen);
-		rt_read_route(routes, net, cfg->ifa[i].family == AF_INET ? "0.0.0.0" : "::",
-			      cfg->pname[cfg->ifa[i].port], 0, 1);
+		rt_read_route(routes, net,
+			      cfg->ifa[i].family == AF_INET ? "0.0.0.0" : "::", cfg->pname[cfg->ifa[i].port], 0, 1);
 	}
 	for (int i = 0; i < cfg->nrt; i++)
 		rt_read_route(routes, cfg->rt[i].network, cfg->rt[i].nexthop, rt_pname(cfg, cfg->rt[i].port),
@@ -1645,8 +1638,8 @@ static int rt_read(struct cube *c, struct json_object *out, char *err, size_t er
 	return 0;
 }
 
-static int rt_action(struct cube *c, const char *path, struct json_object *in, struct json_object **result,
-		     char *err, size_t errlen)
+static int rt_action(struct cube *c, const char *path, struct json_object *in, struct json_object **result, char *err,
+		     size_t errlen)
 {
 	int fd = RT_MAP_FD(c, rt_neigh);
 	const char *only = cube_json_str(in, "address", NULL);

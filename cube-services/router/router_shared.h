@@ -13,17 +13,17 @@
 
 /* Capacities; each is a named constant that a test can shrink. */
 #define RT_ROUTES_MAX 4096 /* per family, connected ones included */
-#define RT_NEIGH_MAX 4096
-#define RT_LOCAL_MAX 512
+#define RT_NEIGH_MAX  4096
+#define RT_LOCAL_MAX  512
 
 /* Slow-path reasons (>= CB_REASON_SERVICE). */
 enum rt_reason {
-	RT_REASON_RESOLVE = 4,   /* next hop without neighbour entry: words = next hop (v4), out-port */
-	RT_REASON_ICMP = 5,      /* an ICMP error to send: words[0] = type << 8 | code */
-	RT_REASON_NEIGH = 6,     /* ARP reply, IPv6 neighbour solicitation or advertisement */
+	RT_REASON_RESOLVE = 4, /* next hop without neighbour entry: words = next hop (v4), out-port */
+	RT_REASON_ICMP = 5,    /* an ICMP error to send: words[0] = type << 8 | code */
+	RT_REASON_NEIGH = 6,   /* ARP reply, IPv6 neighbour solicitation or advertisement */
 };
 #define RT_REASON_FIRST RT_REASON_RESOLVE
-#define RT_NREASONS 3
+#define RT_NREASONS	3
 
 /* ICMP errors as the fast path asks for them (words[0]); the family
  * comes from the packet. */
@@ -66,7 +66,7 @@ struct rt_route {
 	__u32 port;
 	__u32 flags;
 	struct rt_addr nexthop; /* unused when connected */
-	__u32 plen;             /* of the route's network */
+	__u32 plen;		/* of the route's network */
 	__u32 pad;
 };
 
@@ -81,9 +81,9 @@ struct rt_neigh {
 
 /* Runtime configuration (array of one). */
 struct rt_conf {
-	__u64 aging_ns;    /* learned neighbours: 0 never age */
+	__u64 aging_ns;	   /* learned neighbours: 0 never age */
 	__u64 interval_ns; /* slow path: one token per interval, per reason */
-	__u64 burst_ns;    /* bucket depth, as time: burst * interval */
+	__u64 burst_ns;	   /* bucket depth, as time: burst * interval */
 };
 
 /* Token bucket of one slow-path reason, as a theoretical arrival time

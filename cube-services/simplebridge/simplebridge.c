@@ -174,8 +174,8 @@ static int sb_read(struct cube *c, struct json_object *out, char *err, size_t er
 	return 0;
 }
 
-static int sb_action(struct cube *c, const char *path, struct json_object *in, struct json_object **result,
-		     char *err, size_t errlen)
+static int sb_action(struct cube *c, const char *path, struct json_object *in, struct json_object **result, char *err,
+		     size_t errlen)
 {
 	if (strcmp(path, "fdb/flush")) {
 		snprintf(err, errlen, "simplebridge has no action %s", path);

@@ -10,7 +10,7 @@
 struct sb_fdb_val {
 	__u32 port;
 	__u32 is_static; /* configured by the user: never aged, never moved */
-	__u64 seen_ns; /* CLOCK_MONOTONIC of the last frame from this MAC */
+	__u64 seen_ns;	 /* CLOCK_MONOTONIC of the last frame from this MAC */
 };
 
 struct sb_conf {

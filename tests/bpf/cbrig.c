@@ -79,20 +79,18 @@ int cbrig_init(struct cbrig *r, const char *objdir_rel)
 	if (r->ncpus < 0)
 		return r->ncpus;
 	/* Same shapes as bpf/include/cubebus/maps.bpf.h and bpf/cubebus.bpf.c. */
-	r->links_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "cb_g_links", sizeof(__u32),
-				     sizeof(struct cb_link), CB_LINK_ENTRIES, NULL);
+	r->links_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "cb_g_links", sizeof(__u32), sizeof(struct cb_link),
+				     CB_LINK_ENTRIES, NULL);
 	r->stats_fd = bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, "cb_g_stats", sizeof(__u32),
 				     sizeof(struct cb_port_stats), CB_LINK_ENTRIES, NULL);
-	r->conf_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "cb_g_conf", sizeof(__u32),
-				    sizeof(struct cb_gconf), 1, NULL);
-	r->md_fd = bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, "cb_g_md", sizeof(__u32),
-				  sizeof(struct cb_md), 1, NULL);
-	r->tc_slots_fd = bpf_map_create(BPF_MAP_TYPE_PROG_ARRAY, "cb_g_tc_slots", sizeof(__u32),
-					sizeof(__u32), CB_MAX_CUBES, NULL);
-	r->xdp_slots_fd = bpf_map_create(BPF_MAP_TYPE_PROG_ARRAY, "cb_g_xdp_slots", sizeof(__u32),
-					 sizeof(__u32), CB_MAX_CUBES, NULL);
-	if (r->links_fd < 0 || r->stats_fd < 0 || r->conf_fd < 0 || r->md_fd < 0 ||
-	    r->tc_slots_fd < 0 || r->xdp_slots_fd < 0) {
+	r->conf_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "cb_g_conf", sizeof(__u32), sizeof(struct cb_gconf), 1, NULL);
+	r->md_fd = bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, "cb_g_md", sizeof(__u32), sizeof(struct cb_md), 1, NULL);
+	r->tc_slots_fd = bpf_map_create(BPF_MAP_TYPE_PROG_ARRAY, "cb_g_tc_slots", sizeof(__u32), sizeof(__u32),
+					CB_MAX_CUBES, NULL);
+	r->xdp_slots_fd = bpf_map_create(BPF_MAP_TYPE_PROG_ARRAY, "cb_g_xdp_slots", sizeof(__u32), sizeof(__u32),
+					 CB_MAX_CUBES, NULL);
+	if (r->links_fd < 0 || r->stats_fd < 0 || r->conf_fd < 0 || r->md_fd < 0 || r->tc_slots_fd < 0 ||
+	    r->xdp_slots_fd < 0) {
 		ret = -errno;
 		cbrig_fini(r);
 		return ret ? ret : -EINVAL;
@@ -102,8 +100,7 @@ int cbrig_init(struct cbrig *r, const char *objdir_rel)
 
 void cbrig_fini(struct cbrig *r)
 {
-	int *fds[] = { &r->links_fd,	 &r->stats_fd,	  &r->conf_fd,
-		       &r->md_fd,	 &r->tc_slots_fd, &r->xdp_slots_fd };
+	int *fds[] = { &r->links_fd, &r->stats_fd, &r->conf_fd, &r->md_fd, &r->tc_slots_fd, &r->xdp_slots_fd };
 
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
 		if (*fds[i] >= 0)
@@ -148,7 +145,7 @@ static int cbrig_set_rodata(struct bpf_object *obj, const char *var, __u32 val)
 	void *data;
 	int id, ret = -ENOENT;
 
-	bpf_object__for_each_map(map, obj) {
+	bpf_object__for_each_map (map, obj) {
 		const char *n = bpf_map__name(map);
 		size_t l = strlen(n);
 
@@ -186,8 +183,8 @@ static int cbrig_set_rodata(struct bpf_object *obj, const char *var, __u32 val)
 	return ret;
 }
 
-int cbrig_load(struct cbrig *r, const char *file, const struct cbrig_var *vars, int nvars,
-	       struct bpf_object **out, char *err, size_t errlen)
+int cbrig_load(struct cbrig *r, const char *file, const struct cbrig_var *vars, int nvars, struct bpf_object **out,
+	       char *err, size_t errlen)
 {
 	char path[sizeof(r->objdir) + 128];
 	struct bpf_object *obj;
@@ -207,12 +204,11 @@ int cbrig_load(struct cbrig *r, const char *file, const struct cbrig_var *vars, 
 	for (int i = 0; i < nvars; i++) {
 		ret = cbrig_set_rodata(obj, vars[i].name, vars[i].val);
 		if (ret < 0) {
-			snprintf(err, errlen, "%s has no settable %s: %s", file, vars[i].name,
-				 strerror(-ret));
+			snprintf(err, errlen, "%s has no settable %s: %s", file, vars[i].name, strerror(-ret));
 			goto close_obj;
 		}
 	}
-	bpf_object__for_each_map(map, obj) {
+	bpf_object__for_each_map (map, obj) {
 		const char *name = bpf_map__name(map);
 		int fd;
 
@@ -256,12 +252,9 @@ int cbrig_map_fd(struct bpf_object *obj, const char *name)
 	return m ? bpf_map__fd(m) : -ENOENT;
 }
 
-int cbrig_set_link(struct cbrig *r, __u32 cube, __u32 port, __u32 kind, __u32 ifindex,
-		   __u16 peer_cube, __u16 peer_port)
+int cbrig_set_link(struct cbrig *r, __u32 cube, __u32 port, __u32 kind, __u32 ifindex, __u16 peer_cube, __u16 peer_port)
 {
-	struct cb_link l = {
-		.kind = kind, .ifindex = ifindex, .peer_cube = peer_cube, .peer_port = peer_port
-	};
+	struct cb_link l = { .kind = kind, .ifindex = ifindex, .peer_cube = peer_cube, .peer_port = peer_port };
 	__u32 key = CB_LINK_KEY(cube, port);
 
 	if (cube >= CB_MAX_CUBES || port >= CB_MAX_PORTS)
@@ -339,9 +332,8 @@ static int cbrig_set_xdp_md(struct cbrig *r, __u32 in_port)
 
 int cbrig_run(struct cbrig *r, int prog_fd, struct cbrig_run *run)
 {
-	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = run->pkt, .data_size_in = run->len,
-		    .data_out = run->out, .data_size_out = run->out ? run->out_size : 0,
-		    .repeat = run->repeat ? run->repeat : 1);
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = run->pkt, .data_size_in = run->len, .data_out = run->out,
+		    .data_size_out = run->out ? run->out_size : 0, .repeat = run->repeat ? run->repeat : 1);
 	struct __sk_buff skb = { 0 };
 	struct timespec t0, t1;
 	int ret;

@@ -25,12 +25,12 @@
 enum cbrig_hook { CBRIG_TC = 0, CBRIG_XDP = 1 };
 
 /* Verdicts as the programs return them (linux/pkt_cls.h, linux/bpf.h). */
-#define CBRIG_TC_OK 0
-#define CBRIG_TC_SHOT 2
-#define CBRIG_TC_REDIRECT 7
-#define CBRIG_XDP_ABORTED 0
-#define CBRIG_XDP_DROP 1
-#define CBRIG_XDP_PASS 2
+#define CBRIG_TC_OK	   0
+#define CBRIG_TC_SHOT	   2
+#define CBRIG_TC_REDIRECT  7
+#define CBRIG_XDP_ABORTED  0
+#define CBRIG_XDP_DROP	   1
+#define CBRIG_XDP_PASS	   2
 #define CBRIG_XDP_REDIRECT 4
 
 /* The global maps, as the broker would create and pin them. */
@@ -66,8 +66,8 @@ void cbrig_fini(struct cbrig *r);
  * owned by the caller (bpf_object__close). On failure, a sentence saying
  * what failed is in err.
  */
-int cbrig_load(struct cbrig *r, const char *file, const struct cbrig_var *vars, int nvars,
-	       struct bpf_object **out, char *err, size_t errlen);
+int cbrig_load(struct cbrig *r, const char *file, const struct cbrig_var *vars, int nvars, struct bpf_object **out,
+	       char *err, size_t errlen);
 
 /* What libbpf printed (warnings and errors) during the last cbrig_load. */
 const char *cbrig_libbpf_log(void);
@@ -77,8 +77,8 @@ int cbrig_prog_fd(struct bpf_object *obj, const char *name);
 int cbrig_map_fd(struct bpf_object *obj, const char *name);
 
 /* Writes the link of (cube, port). kind is enum cb_link_kind. */
-int cbrig_set_link(struct cbrig *r, __u32 cube, __u32 port, __u32 kind, __u32 ifindex,
-		   __u16 peer_cube, __u16 peer_port);
+int cbrig_set_link(struct cbrig *r, __u32 cube, __u32 port, __u32 kind, __u32 ifindex, __u16 peer_cube,
+		   __u16 peer_port);
 /* Sums the per-CPU counters of (cube, port) into *out. */
 int cbrig_stats(struct cbrig *r, __u32 cube, __u32 port, struct cb_port_stats *out);
 /* Sums a per-CPU u64 array entry (cb_spstats) into *out. */
@@ -89,18 +89,18 @@ int cbrig_set_gconf(struct cbrig *r, __u32 inj_ifindex);
 /* One run of a packet through a program. */
 struct cbrig_run {
 	enum cbrig_hook hook;
-	__u32 in_port;     /* TC: skb->cb[0]; XDP: cb_g_md[0].in_port on every CPU */
-	__u32 mark;        /* TC only: skb->mark */
+	__u32 in_port; /* TC: skb->cb[0]; XDP: cb_g_md[0].in_port on every CPU */
+	__u32 mark;    /* TC only: skb->mark */
 	const void *pkt;
 	__u32 len;
-	void *out;         /* may be NULL */
+	void *out; /* may be NULL */
 	__u32 out_size;
-	__u32 repeat;      /* 0 or 1: once */
+	__u32 repeat; /* 0 or 1: once */
 	/* results */
 	__u32 retval;
 	__u32 out_len;
 	__u32 duration_ns; /* the kernel's average, whole ns */
-	double wall_ns;    /* wall clock of the whole call divided by repeat */
+	double wall_ns;	   /* wall clock of the whole call divided by repeat */
 };
 int cbrig_run(struct cbrig *r, int prog_fd, struct cbrig_run *run);
 

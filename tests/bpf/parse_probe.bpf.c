@@ -12,10 +12,10 @@
 #include "cubebus/parsing.bpf.h"
 
 #define PROBE_BAD_INPUT 0
-#define PROBE_NO_ETH 1   /* cb_parse_eth said too short */
-#define PROBE_NO_IPV4 2  /* Ethernet parsed, cb_parse_ipv4 said too short */
-#define PROBE_IPV4 3     /* both parsed */
-#define PROBE_BROKEN 4   /* a parser broke its contract (cursor moved on NULL, wrong advance) */
+#define PROBE_NO_ETH	1 /* cb_parse_eth said too short */
+#define PROBE_NO_IPV4	2 /* Ethernet parsed, cb_parse_ipv4 said too short */
+#define PROBE_IPV4	3 /* both parsed */
+#define PROBE_BROKEN	4 /* a parser broke its contract (cursor moved on NULL, wrong advance) */
 
 SEC("xdp")
 int parse_probe(struct xdp_md *ctx)

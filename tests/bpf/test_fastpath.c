@@ -42,7 +42,7 @@
 #include "../../cube-services/helloworld/helloworld_shared.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-#define NS_PER_S 1000000000ULL
+#define NS_PER_S      1000000000ULL
 
 static int failed;
 
@@ -109,8 +109,7 @@ static int sysctl_write(const char *path, const char *val)
 
 static int cap_open(int ifindex)
 {
-	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL),
-				   .sll_ifindex = ifindex };
+	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL), .sll_ifindex = ifindex };
 	int fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, htons(ETH_P_ALL));
 
 	if (fd < 0)
@@ -226,11 +225,11 @@ struct cube {
 	enum cbrig_hook hook;
 	__u32 id;
 	int entry_fd;
-	int next_fd;    /* cb_next */
+	int next_fd;	/* cb_next */
 	int spstats_fd; /* cb_spstats */
-	int pktin_fd;   /* cb_pktin */
-	int svc_fd;     /* sb_fdb, sf_actions or hw_conf */
-	int conf_fd;    /* sb_conf */
+	int pktin_fd;	/* cb_pktin */
+	int svc_fd;	/* sb_fdb, sf_actions or hw_conf */
+	int conf_fd;	/* sb_conf */
 };
 
 struct env {
@@ -241,8 +240,7 @@ struct env {
 	char objdump[64];
 };
 
-static int cube_load(struct env *e, enum cbrig_hook hook, const char *svc, __u32 id,
-		     struct cube *c)
+static int cube_load(struct env *e, enum cbrig_hook hook, const char *svc, __u32 id, struct cube *c)
 {
 	static const char *svc_map[][2] = {
 		{ "simplebridge", "sb_fdb" },
@@ -328,8 +326,8 @@ static void snap_take(struct env *e, struct snap *s, const __u32 *ids, int n)
 }
 
 /* Compares after - before with the expected deltas; 0 or why in buf. */
-static int snap_check(const struct snap *b, const struct snap *a, const struct delta *d, int nd,
-		      __u32 len, char *why, size_t n)
+static int snap_check(const struct snap *b, const struct snap *a, const struct delta *d, int nd, __u32 len, char *why,
+		      size_t n)
 {
 	for (int c = 0; c < b->n; c++) {
 		for (__u32 p = 0; p < CB_MAX_PORTS; p++) {
@@ -350,10 +348,8 @@ static int snap_check(const struct snap *b, const struct snap *a, const struct d
 				if (y->tx_bytes - x->tx_bytes != tx * len)
 					tx = ~0ULL;
 			}
-			if (y->rx_packets - x->rx_packets != rx ||
-			    y->rx_bytes - x->rx_bytes != rx * len ||
-			    y->tx_packets - x->tx_packets != tx ||
-			    y->tx_bytes - x->tx_bytes != tx * len ||
+			if (y->rx_packets - x->rx_packets != rx || y->rx_bytes - x->rx_bytes != rx * len ||
+			    y->tx_packets - x->tx_packets != tx || y->tx_bytes - x->tx_bytes != tx * len ||
 			    y->drops - x->drops != drops) {
 				snprintf(why, n,
 					 "cube %u port %u: rx %+lld (%+lld B) tx %+lld (%+lld B) "
@@ -361,9 +357,8 @@ static int snap_check(const struct snap *b, const struct snap *a, const struct d
 					 b->id[c], p, (long long)(y->rx_packets - x->rx_packets),
 					 (long long)(y->rx_bytes - x->rx_bytes),
 					 (long long)(y->tx_packets - x->tx_packets),
-					 (long long)(y->tx_bytes - x->tx_bytes),
-					 (long long)(y->drops - x->drops), (unsigned long long)rx,
-					 (unsigned long long)tx, (unsigned long long)drops);
+					 (long long)(y->tx_bytes - x->tx_bytes), (long long)(y->drops - x->drops),
+					 (unsigned long long)rx, (unsigned long long)tx, (unsigned long long)drops);
 				return -1;
 			}
 		}
@@ -389,8 +384,8 @@ static void pktin_sample(void *ctx, int cpu, void *data, __u32 size)
 }
 
 /* Checks the one record of pc: header fields and the frame after it. */
-static int pktin_check(const struct pktin_cap *pc, __u32 cube, __u32 in_port, __u32 reason,
-		       const void *pkt, __u32 len, char *why, size_t n)
+static int pktin_check(const struct pktin_cap *pc, __u32 cube, __u32 in_port, __u32 reason, const void *pkt, __u32 len,
+		       char *why, size_t n)
 {
 	const struct cb_pktin_hdr *h = (const void *)pc->buf;
 
@@ -399,13 +394,12 @@ static int pktin_check(const struct pktin_cap *pc, __u32 cube, __u32 in_port, __
 		return -1;
 	}
 	if (pc->size < sizeof(*h) + len) {
-		snprintf(why, n, "slow-path record of %u bytes, expected >= %zu", pc->size,
-			 sizeof(*h) + len);
+		snprintf(why, n, "slow-path record of %u bytes, expected >= %zu", pc->size, sizeof(*h) + len);
 		return -1;
 	}
 	if (h->cube_id != cube || h->in_port != in_port || h->reason != reason || h->len != len) {
-		snprintf(why, n, "record says cube %u port %u reason %u len %u, expected %u %u %u %u",
-			 h->cube_id, h->in_port, h->reason, h->len, cube, in_port, reason, len);
+		snprintf(why, n, "record says cube %u port %u reason %u len %u, expected %u %u %u %u", h->cube_id,
+			 h->in_port, h->reason, h->len, cube, in_port, reason, len);
 		return -1;
 	}
 	if (memcmp(h + 1, pkt, len)) {
@@ -442,13 +436,13 @@ static __u32 verdict_redirect(enum cbrig_hook h)
 }
 
 /* Runs pkt once into prog at in_port; 0 or why. */
-static int run_once(struct env *e, int prog_fd, enum cbrig_hook hook, __u32 in_port,
-		    const void *pkt, __u32 len, __u32 want_verdict, bool want_same_out,
-		    char *why, size_t n)
+static int run_once(struct env *e, int prog_fd, enum cbrig_hook hook, __u32 in_port, const void *pkt, __u32 len,
+		    __u32 want_verdict, bool want_same_out, char *why, size_t n)
 {
 	__u8 out[256];
-	struct cbrig_run run = { .hook = hook, .in_port = in_port, .pkt = pkt, .len = len,
-				 .out = out, .out_size = sizeof(out) };
+	struct cbrig_run run = {
+		.hook = hook, .in_port = in_port, .pkt = pkt, .len = len, .out = out, .out_size = sizeof(out)
+	};
 	int r = cbrig_run(&e->rig, prog_fd, &run);
 
 	if (r < 0) {
@@ -460,8 +454,7 @@ static int run_once(struct env *e, int prog_fd, enum cbrig_hook hook, __u32 in_p
 		return -1;
 	}
 	if (want_same_out && (run.out_len != len || memcmp(out, pkt, len))) {
-		snprintf(why, n, "output packet (%u bytes) differs from the input (%u bytes)",
-			 run.out_len, len);
+		snprintf(why, n, "output packet (%u bytes) differs from the input (%u bytes)", run.out_len, len);
 		return -1;
 	}
 	return 0;
@@ -486,7 +479,7 @@ struct sb_case {
 	__u32 in_port;
 	__u32 len; /* the frame's first len bytes; 0: all 64 */
 	enum sb_flood flood;
-	int out_port;  /* unicast: the port it leaves by; -1 dropped */
+	int out_port; /* unicast: the port it leaves by; -1 dropped */
 	/* fdb entry of src afterwards: port, or -1 absent; static; refreshed now */
 	int src_port;
 	__u32 src_static;
@@ -502,42 +495,120 @@ struct sb_case {
 #define SB_PEER_PORT 6
 
 static const struct sb_case sb_cases[] = {
-	{ .name = "learn-source", .fdb = { { MAC_B, 1, 0, 0 } }, .aging_s = 300,
-	  .dst = MAC_B, .src = MAC_A, .in_port = 0, .out_port = 1,
-	  .src_port = 0, .src_learned_now = true },
-	{ .name = "known-unicast", .fdb = { { MAC_B, 2, 0, 0 }, { MAC_A, 0, 0, 0 } },
-	  .aging_s = 300, .dst = MAC_B, .src = MAC_A, .in_port = 0, .out_port = 2,
+	{ .name = "learn-source",
+	  .fdb = { { MAC_B, 1, 0, 0 } },
+	  .aging_s = 300,
+	  .dst = MAC_B,
+	  .src = MAC_A,
+	  .in_port = 0,
+	  .out_port = 1,
+	  .src_port = 0,
+	  .src_learned_now = true },
+	{ .name = "known-unicast",
+	  .fdb = { { MAC_B, 2, 0, 0 }, { MAC_A, 0, 0, 0 } },
+	  .aging_s = 300,
+	  .dst = MAC_B,
+	  .src = MAC_A,
+	  .in_port = 0,
+	  .out_port = 2,
 	  .src_port = 0 },
-	{ .name = "known-unicast-to-cube-peer", .fdb = { { MAC_B, SB_PORT_CUBE, 0, 0 } },
-	  .aging_s = 300, .dst = MAC_B, .src = MAC_A, .in_port = 1,
-	  .out_port = SB_PORT_CUBE, .src_port = 1, .src_learned_now = true },
-	{ .name = "dst-on-in-port-drops", .fdb = { { MAC_B, 0, 0, 0 } }, .aging_s = 300,
-	  .dst = MAC_B, .src = MAC_A, .in_port = 0, .out_port = -1,
-	  .src_port = 0, .src_learned_now = true },
-	{ .name = "moved-source-relearned", .fdb = { { MAC_B, 1, 0, 0 }, { MAC_A, 2, 0, 0 } },
-	  .aging_s = 300, .dst = MAC_B, .src = MAC_A, .in_port = 0, .out_port = 1,
-	  .src_port = 0, .src_learned_now = true },
-	{ .name = "static-source-never-moved", .fdb = { { MAC_B, 1, 0, 0 }, { MAC_A, 2, 1, 5 } },
-	  .aging_s = 300, .dst = MAC_B, .src = MAC_A, .in_port = 0, .out_port = 1,
-	  .src_port = 2, .src_static = 1 },
-	{ .name = "multicast-source-not-learned", .fdb = { { MAC_B, 1, 0, 0 } }, .aging_s = 300,
-	  .dst = MAC_B, .src = MAC_MCAST, .in_port = 0, .out_port = 1, .src_port = -1 },
-	{ .name = "static-dst-never-ages", .fdb = { { MAC_B, 1, 1, 5 } }, .aging_s = 1,
-	  .dst = MAC_B, .src = MAC_A, .in_port = 0, .out_port = 1,
-	  .src_port = 0, .src_learned_now = true },
-	{ .name = "header-only-frame-forwards", .fdb = { { MAC_B, 1, 0, 0 } }, .aging_s = 300,
-	  .dst = MAC_B, .src = MAC_A, .in_port = 0, .len = 14, .out_port = 1,
-	  .src_port = 0, .src_learned_now = true },
-	{ .name = "truncated-frame-drops", .aging_s = 300, .dst = MAC_B, .src = MAC_A,
-	  .in_port = 0, .len = 10, .out_port = -1, .src_port = -1 },
-	{ .name = "aged-dst-floods", .fdb = { { MAC_B, 1, 0, 5 } }, .aging_s = 1,
-	  .dst = MAC_B, .src = MAC_A, .in_port = 0, .flood = SB_FLOOD,
-	  .src_port = 0, .src_learned_now = true },
-	{ .name = "unknown-dst-floods", .fdb = { { MAC_B, 1, 0, 0 } }, .aging_s = 300,
-	  .dst = MAC_C, .src = MAC_A, .in_port = 1, .flood = SB_FLOOD,
-	  .src_port = 1, .src_learned_now = true },
-	{ .name = "broadcast-floods", .aging_s = 300, .dst = MAC_BCAST, .src = MAC_A,
-	  .in_port = 2, .flood = SB_FLOOD, .src_port = 2, .src_learned_now = true },
+	{ .name = "known-unicast-to-cube-peer",
+	  .fdb = { { MAC_B, SB_PORT_CUBE, 0, 0 } },
+	  .aging_s = 300,
+	  .dst = MAC_B,
+	  .src = MAC_A,
+	  .in_port = 1,
+	  .out_port = SB_PORT_CUBE,
+	  .src_port = 1,
+	  .src_learned_now = true },
+	{ .name = "dst-on-in-port-drops",
+	  .fdb = { { MAC_B, 0, 0, 0 } },
+	  .aging_s = 300,
+	  .dst = MAC_B,
+	  .src = MAC_A,
+	  .in_port = 0,
+	  .out_port = -1,
+	  .src_port = 0,
+	  .src_learned_now = true },
+	{ .name = "moved-source-relearned",
+	  .fdb = { { MAC_B, 1, 0, 0 }, { MAC_A, 2, 0, 0 } },
+	  .aging_s = 300,
+	  .dst = MAC_B,
+	  .src = MAC_A,
+	  .in_port = 0,
+	  .out_port = 1,
+	  .src_port = 0,
+	  .src_learned_now = true },
+	{ .name = "static-source-never-moved",
+	  .fdb = { { MAC_B, 1, 0, 0 }, { MAC_A, 2, 1, 5 } },
+	  .aging_s = 300,
+	  .dst = MAC_B,
+	  .src = MAC_A,
+	  .in_port = 0,
+	  .out_port = 1,
+	  .src_port = 2,
+	  .src_static = 1 },
+	{ .name = "multicast-source-not-learned",
+	  .fdb = { { MAC_B, 1, 0, 0 } },
+	  .aging_s = 300,
+	  .dst = MAC_B,
+	  .src = MAC_MCAST,
+	  .in_port = 0,
+	  .out_port = 1,
+	  .src_port = -1 },
+	{ .name = "static-dst-never-ages",
+	  .fdb = { { MAC_B, 1, 1, 5 } },
+	  .aging_s = 1,
+	  .dst = MAC_B,
+	  .src = MAC_A,
+	  .in_port = 0,
+	  .out_port = 1,
+	  .src_port = 0,
+	  .src_learned_now = true },
+	{ .name = "header-only-frame-forwards",
+	  .fdb = { { MAC_B, 1, 0, 0 } },
+	  .aging_s = 300,
+	  .dst = MAC_B,
+	  .src = MAC_A,
+	  .in_port = 0,
+	  .len = 14,
+	  .out_port = 1,
+	  .src_port = 0,
+	  .src_learned_now = true },
+	{ .name = "truncated-frame-drops",
+	  .aging_s = 300,
+	  .dst = MAC_B,
+	  .src = MAC_A,
+	  .in_port = 0,
+	  .len = 10,
+	  .out_port = -1,
+	  .src_port = -1 },
+	{ .name = "aged-dst-floods",
+	  .fdb = { { MAC_B, 1, 0, 5 } },
+	  .aging_s = 1,
+	  .dst = MAC_B,
+	  .src = MAC_A,
+	  .in_port = 0,
+	  .flood = SB_FLOOD,
+	  .src_port = 0,
+	  .src_learned_now = true },
+	{ .name = "unknown-dst-floods",
+	  .fdb = { { MAC_B, 1, 0, 0 } },
+	  .aging_s = 300,
+	  .dst = MAC_C,
+	  .src = MAC_A,
+	  .in_port = 1,
+	  .flood = SB_FLOOD,
+	  .src_port = 1,
+	  .src_learned_now = true },
+	{ .name = "broadcast-floods",
+	  .aging_s = 300,
+	  .dst = MAC_BCAST,
+	  .src = MAC_A,
+	  .in_port = 2,
+	  .flood = SB_FLOOD,
+	  .src_port = 2,
+	  .src_learned_now = true },
 };
 
 static int sb_setup_case(struct cube *sb, const struct sb_case *t)
@@ -564,8 +635,7 @@ static int sb_setup_case(struct cube *sb, const struct sb_case *t)
 	return 0;
 }
 
-static int sb_check_fdb(struct cube *sb, const struct sb_case *t, __u64 t0, __u64 t1, char *why,
-			size_t n)
+static int sb_check_fdb(struct cube *sb, const struct sb_case *t, __u64 t0, __u64 t1, char *why, size_t n)
 {
 	__u64 key = mac_key(t->src);
 	struct sb_fdb_val v;
@@ -581,13 +651,12 @@ static int sb_check_fdb(struct cube *sb, const struct sb_case *t, __u64 t0, __u6
 		return -1;
 	}
 	if (v.port != (__u32)t->src_port || v.is_static != t->src_static) {
-		snprintf(why, n, "source MAC on port %u static %u, expected port %d static %u",
-			 v.port, v.is_static, t->src_port, t->src_static);
+		snprintf(why, n, "source MAC on port %u static %u, expected port %d static %u", v.port, v.is_static,
+			 t->src_port, t->src_static);
 		return -1;
 	}
 	if (t->src_learned_now && (v.seen_ns < t0 || v.seen_ns > t1)) {
-		snprintf(why, n, "source MAC seen_ns %llu not refreshed by this packet",
-			 (unsigned long long)v.seen_ns);
+		snprintf(why, n, "source MAC seen_ns %llu not refreshed by this packet", (unsigned long long)v.seen_ns);
 		return -1;
 	}
 	return 0;
@@ -609,8 +678,7 @@ static void wait_drops(struct env *e, __u32 cube, __u32 port, __u64 want)
 	}
 }
 
-static void suite_simplebridge(struct env *e, enum cbrig_hook hook, struct cube *sb,
-			       struct cube *peer)
+static void suite_simplebridge(struct env *e, enum cbrig_hook hook, struct cube *sb, struct cube *peer)
 {
 	struct sf_entry peer_act = { .action = SF_DROP };
 	__u32 peer_in = SB_PEER_PORT, ids[2] = { sb->id, peer->id };
@@ -619,8 +687,7 @@ static void suite_simplebridge(struct env *e, enum cbrig_hook hook, struct cube 
 	char name[128], why[256];
 
 	for (__u32 p = 0; p < NS_PORTS; p++)
-		cbrig_set_link(&e->rig, sb->id, p, CB_LINK_NETDEV,
-			       e->ns_on ? (__u32)e->ns.ifindex[p] : 1, 0, 0);
+		cbrig_set_link(&e->rig, sb->id, p, CB_LINK_NETDEV, e->ns_on ? (__u32)e->ns.ifindex[p] : 1, 0, 0);
 	cbrig_set_link(&e->rig, sb->id, SB_PORT_CUBE, CB_LINK_CUBE, 0, (__u16)peer->id, SB_PEER_PORT);
 	cbrig_set_link(&e->rig, sb->id, 4, CB_LINK_NONE, 0, 0, 0);
 	cube_wire(sb, SB_PORT_CUBE, peer);
@@ -631,8 +698,7 @@ static void suite_simplebridge(struct env *e, enum cbrig_hook hook, struct cube 
 		const struct sb_case *t = &sb_cases[i];
 		__u8 pkt[64];
 		__u32 len = cbrig_udp_frame(pkt, t->dst, t->src);
-		struct cbrig_run run = { .hook = hook, .in_port = t->in_port, .pkt = pkt,
-					 .len = len };
+		struct cbrig_run run = { .hook = hook, .in_port = t->in_port, .pkt = pkt, .len = len };
 		struct delta d[8];
 		struct snap before, after;
 		__u64 t0, t1, fl;
@@ -708,8 +774,7 @@ static void suite_simplebridge(struct env *e, enum cbrig_hook hook, struct cube 
 			report(false, name, "verdict %u, expected %u", run.retval, want);
 			continue;
 		}
-		if (want == verdict_redirect(hook) && !t->flood &&
-		    (run.out_len != len || memcmp(out, pkt, len))) {
+		if (want == verdict_redirect(hook) && !t->flood && (run.out_len != len || memcmp(out, pkt, len))) {
 			report(false, name, "output packet differs from the input");
 			continue;
 		}
@@ -727,8 +792,8 @@ static void suite_simplebridge(struct env *e, enum cbrig_hook hook, struct cube 
 
 				got = cap_count(&e->ns, p, pkt, len, want_n ? 500 : 20);
 				if (got != want_n) {
-					snprintf(why, sizeof(why), "%d copies out of port %d, expected %d",
-						 got, p, want_n);
+					snprintf(why, sizeof(why), "%d copies out of port %d, expected %d", got, p,
+						 want_n);
 					bad = true;
 				}
 			}
@@ -749,8 +814,8 @@ static void suite_simplebridge(struct env *e, enum cbrig_hook hook, struct cube 
 				       (long long)(fl2 - fl));
 				continue;
 			}
-			if (pb && pktin_check(&pc, sb->id, t->in_port, CB_REASON_FLOOD, pkt, len, why,
-					      sizeof(why)) < 0) {
+			if (pb &&
+			    pktin_check(&pc, sb->id, t->in_port, CB_REASON_FLOOD, pkt, len, why, sizeof(why)) < 0) {
 				report(false, name, "%s", why);
 				continue;
 			}
@@ -790,8 +855,8 @@ static const struct sf_case sf_cases[] = {
  * and, for X_SLOWPATH, the slow-path counter and record. out_port is the
  * port of c a forward leaves by.
  */
-static void check_simple(struct env *e, const char *name, struct cube *c, struct perf_buffer *pb,
-			 struct pktin_cap *pc, __u32 in_port, enum expect_kind x, __u32 out_port)
+static void check_simple(struct env *e, const char *name, struct cube *c, struct perf_buffer *pb, struct pktin_cap *pc,
+			 __u32 in_port, enum expect_kind x, __u32 out_port)
 {
 	__u8 pkt[64];
 	__u32 len = cbrig_udp_frame(pkt, MAC_B, MAC_A);
@@ -811,8 +876,7 @@ static void check_simple(struct env *e, const char *name, struct cube *c, struct
 	memset(pc, 0, sizeof(*pc));
 	cbrig_percpu_u64(&e->rig, c->spstats_fd, CB_REASON_SERVICE, &sp0);
 	snap_take(e, &before, &c->id, 1);
-	if (run_once(e, c->entry_fd, c->hook, in_port, pkt, len, want, x == X_FORWARD, why,
-		     sizeof(why)) < 0) {
+	if (run_once(e, c->entry_fd, c->hook, in_port, pkt, len, want, x == X_FORWARD, why, sizeof(why)) < 0) {
 		report(false, name, "%s", why);
 		return;
 	}
@@ -823,8 +887,8 @@ static void check_simple(struct env *e, const char *name, struct cube *c, struct
 		return;
 	}
 	if (sp1 - sp0 != (x == X_SLOWPATH)) {
-		report(false, name, "slow-path counter (reason %d) %+lld, expected %+d",
-		       CB_REASON_SERVICE, (long long)(sp1 - sp0), x == X_SLOWPATH);
+		report(false, name, "slow-path counter (reason %d) %+lld, expected %+d", CB_REASON_SERVICE,
+		       (long long)(sp1 - sp0), x == X_SLOWPATH);
 		return;
 	}
 	if (pb)
@@ -917,9 +981,8 @@ static void sf_set(struct cube *sf, __u32 in_port, __u32 action, __u32 outport)
 }
 
 /* Runs a packet into first at in_port; checks verdict, output and counters. */
-static void check_chain(struct env *e, const char *name, struct cube *first, __u32 in_port,
-			__u32 want, bool same_out, const __u32 *ids, int nids, const struct delta *d,
-			int nd)
+static void check_chain(struct env *e, const char *name, struct cube *first, __u32 in_port, __u32 want, bool same_out,
+			const __u32 *ids, int nids, const struct delta *d, int nd)
 {
 	__u8 pkt[64];
 	__u32 len = cbrig_udp_frame(pkt, MAC_B, MAC_A);
@@ -927,8 +990,7 @@ static void check_chain(struct env *e, const char *name, struct cube *first, __u
 	char why[256];
 
 	snap_take(e, &before, ids, nids);
-	if (run_once(e, first->entry_fd, first->hook, in_port, pkt, len, want, same_out, why,
-		     sizeof(why)) < 0) {
+	if (run_once(e, first->entry_fd, first->hook, in_port, pkt, len, want, same_out, why, sizeof(why)) < 0) {
 		report(false, name, "%s", why);
 		return;
 	}
@@ -947,8 +1009,7 @@ static void check_chain(struct env *e, const char *name, struct cube *first, __u
  *   hole:    A 7 -> 8 ==cube==> C 3, but A's cb_next[8] is empty
  *   loop:    A 9 -> 9 ==cube==> A 9 ... until the kernel's tail-call limit
  */
-static void suite_chain(struct env *e, enum cbrig_hook hook, struct cube *a, struct cube *b,
-			struct cube *c)
+static void suite_chain(struct env *e, enum cbrig_hook hook, struct cube *a, struct cube *b, struct cube *c)
 {
 	struct hw_conf hc = { HW_FORWARD, { 0, 1 } };
 	__u32 zero = 0, ids[3] = { a->id, b->id, c->id };
@@ -979,8 +1040,10 @@ static void suite_chain(struct env *e, enum cbrig_hook hook, struct cube *a, str
 
 	{
 		const struct delta d[] = {
-			{ a->id, 0, 1, 0, 0 }, { a->id, 1, 0, 1, 0 },
-			{ c->id, 3, 1, 0, 0 }, { c->id, 5, 0, 1, 0 },
+			{ a->id, 0, 1, 0, 0 },
+			{ a->id, 1, 0, 1, 0 },
+			{ c->id, 3, 1, 0, 0 },
+			{ c->id, 5, 0, 1, 0 },
 		};
 		snprintf(name, sizeof(name), "%s/chain/2-cubes", hook_name(hook));
 		check_chain(e, name, a, 0, redirect, true, ids, 3, d, ARRAY_SIZE(d));
@@ -1010,8 +1073,7 @@ static void suite_chain(struct env *e, enum cbrig_hook hook, struct cube *a, str
 		 * (tx: 33 hops, +1 for the failed one while tx is counted early) */
 		const struct delta d[] = { { a->id, 9, 34, 0, 1, true } };
 
-		snprintf(name, sizeof(name), "%s/chain/loop-stops-at-tail-call-limit",
-			 hook_name(hook));
+		snprintf(name, sizeof(name), "%s/chain/loop-stops-at-tail-call-limit", hook_name(hook));
 		check_chain(e, name, a, 9, drop, false, ids, 3, d, ARRAY_SIZE(d));
 	}
 	cube_unwire(a, 9); /* a prog array holding its own program */
@@ -1037,8 +1099,8 @@ static int stub_load(struct env *e, __u32 slot, __u32 in_port, struct bpf_object
  */
 #define STUB_PORT 5
 
-static void suite_framework(struct env *e, enum cbrig_hook hook, struct cube *sf,
-			    struct bpf_object *stub, struct bpf_object *stub_empty)
+static void suite_framework(struct env *e, enum cbrig_hook hook, struct cube *sf, struct bpf_object *stub,
+			    struct bpf_object *stub_empty)
 {
 	const char *ing = hook == CBRIG_TC ? "cb_ingress_tc" : "cb_ingress_xdp";
 	int slots = hook == CBRIG_TC ? e->rig.tc_slots_fd : e->rig.xdp_slots_fd;
@@ -1059,8 +1121,7 @@ static void suite_framework(struct env *e, enum cbrig_hook hook, struct cube *sf
 
 		snprintf(name, sizeof(name), "%s/framework/ingress-stub-reaches-cube", hook_name(hook));
 		snap_take(e, &before, &sf->id, 1);
-		if (run_once(e, cbrig_prog_fd(stub, ing), hook, 0, pkt, len, redirect, true, why,
-			     sizeof(why)) < 0) {
+		if (run_once(e, cbrig_prog_fd(stub, ing), hook, 0, pkt, len, redirect, true, why, sizeof(why)) < 0) {
 			report(false, name, "%s", why);
 		} else {
 			snap_take(e, &after, &sf->id, 1);
@@ -1071,8 +1132,7 @@ static void suite_framework(struct env *e, enum cbrig_hook hook, struct cube *sf
 		}
 	}
 	snprintf(name, sizeof(name), "%s/framework/ingress-stub-empty-slot-drops", hook_name(hook));
-	if (run_once(e, cbrig_prog_fd(stub_empty, ing), hook, 0, pkt, len, drop, false, why,
-		     sizeof(why)) < 0)
+	if (run_once(e, cbrig_prog_fd(stub_empty, ing), hook, 0, pkt, len, drop, false, why, sizeof(why)) < 0)
 		report(false, name, "%s", why);
 	else
 		report(true, name, NULL);
@@ -1088,14 +1148,14 @@ static void suite_framework(struct env *e, enum cbrig_hook hook, struct cube *sf
 		} inj[] = {
 			{ "inject-in-enters-cube", CB_DIR_IN, STUB_PORT, true, CBRIG_TC_REDIRECT, true },
 			{ "inject-out-leaves-port", CB_DIR_OUT, 1, true, CBRIG_TC_REDIRECT, false },
-			{ "inject-without-magic-drops", CB_DIR_IN, STUB_PORT, false, CBRIG_TC_SHOT,
-			  false },
+			{ "inject-without-magic-drops", CB_DIR_IN, STUB_PORT, false, CBRIG_TC_SHOT, false },
 		};
 		int fd = cbrig_prog_fd(stub, "cb_inject_tc");
 
 		for (size_t i = 0; i < ARRAY_SIZE(inj); i++) {
-			struct cbrig_run run = { .hook = hook, .pkt = pkt, .len = len, .out = out,
-						 .out_size = sizeof(out) };
+			struct cbrig_run run = {
+				.hook = hook, .pkt = pkt, .len = len, .out = out, .out_size = sizeof(out)
+			};
 			struct delta d[2];
 			int nd = 0, r;
 
@@ -1113,8 +1173,7 @@ static void suite_framework(struct env *e, enum cbrig_hook hook, struct cube *sf
 			if (r < 0)
 				report(false, name, "test_run failed: %s", strerror(-r));
 			else if (run.retval != inj[i].verdict)
-				report(false, name, "verdict %u, expected %u", run.retval,
-				       inj[i].verdict);
+				report(false, name, "verdict %u, expected %u", run.retval, inj[i].verdict);
 			else if (snap_check(&before, &after, d, nd, len, why, sizeof(why)) < 0)
 				report(false, name, "%s", why);
 			else
@@ -1123,8 +1182,9 @@ static void suite_framework(struct env *e, enum cbrig_hook hook, struct cube *sf
 	} else {
 		/* packet-out: the target rides in an envelope in front of the frame */
 		struct cb_envelope *env = (struct cb_envelope *)env_pkt;
-		struct cbrig_run run = { .hook = hook, .pkt = env_pkt, .len = sizeof(env_pkt),
-					 .out = out, .out_size = sizeof(out) };
+		struct cbrig_run run = {
+			.hook = hook, .pkt = env_pkt, .len = sizeof(env_pkt), .out = out, .out_size = sizeof(out)
+		};
 		const struct delta d[] = { { sf->id, STUB_PORT, 1, 0, 0 }, { sf->id, 1, 0, 1, 0 } };
 		int r;
 
@@ -1151,8 +1211,8 @@ static void suite_framework(struct env *e, enum cbrig_hook hook, struct cube *sf
 			report(true, name, NULL);
 
 		snprintf(name, sizeof(name), "xdp/framework/inject-non-envelope-passes");
-		if (run_once(e, cbrig_prog_fd(stub, "cb_inject_xdp"), hook, 0, pkt, len,
-			     CBRIG_XDP_PASS, true, why, sizeof(why)) < 0)
+		if (run_once(e, cbrig_prog_fd(stub, "cb_inject_xdp"), hook, 0, pkt, len, CBRIG_XDP_PASS, true, why,
+			     sizeof(why)) < 0)
 			report(false, name, "%s", why);
 		else
 			report(true, name, NULL);
@@ -1164,7 +1224,7 @@ static void suite_framework(struct env *e, enum cbrig_hook hook, struct cube *sf
 
 static int find_objdump(struct env *e)
 {
-	static const char *names[] = { "llvm-objdump", "llvm-objdump-14", "llvm-objdump-15",
+	static const char *names[] = { "llvm-objdump",	  "llvm-objdump-14", "llvm-objdump-15",
 				       "llvm-objdump-16", "llvm-objdump-17", "llvm-objdump-18" };
 
 	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
@@ -1201,8 +1261,7 @@ static void check_tailcall_keys(struct env *e, const char *file)
 	FILE *f;
 
 	snprintf(name, sizeof(name), "disasm/%s/tail-call-keys-constant", file);
-	snprintf(cmd, sizeof(cmd), "%s -d --no-show-raw-insn '%s/%s' 2>&1", e->objdump,
-		 e->rig.objdir, file);
+	snprintf(cmd, sizeof(cmd), "%s -d --no-show-raw-insn '%s/%s' 2>&1", e->objdump, e->rig.objdir, file);
 	f = popen(cmd, "r");
 	if (!f) {
 		report(false, name, "cannot run %s", e->objdump);
@@ -1229,8 +1288,7 @@ static void check_tailcall_keys(struct env *e, const char *file)
 				const char *at = line + strspn(line, " ");
 
 				if (!bad++)
-					snprintf(why, sizeof(why),
-						 "tail call with a computed key at insn %.*s",
+					snprintf(why, sizeof(why), "tail call with a computed key at insn %.*s",
 						 (int)strcspn(at, ":"), at);
 			} else if (key < CB_MAX_PORTS && !seen[key]) {
 				seen[key] = true;
@@ -1261,8 +1319,8 @@ static void check_tailcall_keys(struct env *e, const char *file)
 	if (bad)
 		report(false, name, "%d of %d tail calls: %s", bad, calls, why);
 	else if (distinct != CB_MAX_PORTS)
-		report(false, name, "%d tail calls with %d distinct constant keys, expected %d",
-		       calls, distinct, CB_MAX_PORTS);
+		report(false, name, "%d tail calls with %d distinct constant keys, expected %d", calls, distinct,
+		       CB_MAX_PORTS);
 	else
 		report(true, name, NULL);
 }
@@ -1280,14 +1338,10 @@ struct parse_case {
 };
 
 static const struct parse_case parse_cases[] = {
-	{ "eth-cut-at-10-bytes", 10, 5, PROBE_NO_ETH },
-	{ "eth-cut-at-13-bytes", 13, 5, PROBE_NO_ETH },
-	{ "eth-exactly-14-bytes", 14, 5, PROBE_NO_IPV4 },
-	{ "ipv4-cut-at-19-bytes", 14 + 19, 5, PROBE_NO_IPV4 },
-	{ "ipv4-exactly-20-bytes", 14 + 20, 5, PROBE_IPV4 },
-	{ "ipv4-ihl-below-5", 14 + 20, 4, PROBE_NO_IPV4 },
-	{ "ipv4-options-cut", 14 + 22, 6, PROBE_NO_IPV4 },
-	{ "ipv4-options-whole", 14 + 24, 6, PROBE_IPV4 },
+	{ "eth-cut-at-10-bytes", 10, 5, PROBE_NO_ETH },	     { "eth-cut-at-13-bytes", 13, 5, PROBE_NO_ETH },
+	{ "eth-exactly-14-bytes", 14, 5, PROBE_NO_IPV4 },    { "ipv4-cut-at-19-bytes", 14 + 19, 5, PROBE_NO_IPV4 },
+	{ "ipv4-exactly-20-bytes", 14 + 20, 5, PROBE_IPV4 }, { "ipv4-ihl-below-5", 14 + 20, 4, PROBE_NO_IPV4 },
+	{ "ipv4-options-cut", 14 + 22, 6, PROBE_NO_IPV4 },   { "ipv4-options-whole", 14 + 24, 6, PROBE_IPV4 },
 };
 
 static void suite_parsing(struct env *e)
@@ -1329,14 +1383,14 @@ static void suite_parsing(struct env *e)
 /* ---- main -------------------------------------------------------------- */
 
 /* Cube ids: each hook has its own range, so the link table never mixes them. */
-#define ID_BASE_TC 10
+#define ID_BASE_TC  10
 #define ID_BASE_XDP 40
 enum { C_SB, C_SF, C_HW, C_CA, C_CB, C_CC, C_N };
 
 static void run_hook(struct env *e, enum cbrig_hook hook)
 {
-	static const char *svc[C_N] = { "simplebridge", "simpleforwarder", "helloworld",
-					"simpleforwarder", "helloworld", "simpleforwarder" };
+	static const char *svc[C_N] = { "simplebridge",	   "simpleforwarder", "helloworld",
+					"simpleforwarder", "helloworld",      "simpleforwarder" };
 	__u32 base = hook == CBRIG_TC ? ID_BASE_TC : ID_BASE_XDP;
 	struct bpf_object *stub = NULL, *stub_empty = NULL;
 	struct cube c[C_N];
@@ -1365,8 +1419,7 @@ static void run_hook(struct env *e, enum cbrig_hook hook)
 	if (hook == CBRIG_TC && e->ns_on) {
 		bpf_map_update_elem(e->rig.tc_slots_fd, &c[C_SF].id, &c[C_SF].entry_fd, BPF_ANY);
 		if (!e->ns.tc_attached) {
-			LIBBPF_OPTS(bpf_tc_hook, th, .ifindex = e->ns.injp_ifindex,
-				    .attach_point = BPF_TC_INGRESS);
+			LIBBPF_OPTS(bpf_tc_hook, th, .ifindex = e->ns.injp_ifindex, .attach_point = BPF_TC_INGRESS);
 			LIBBPF_OPTS(bpf_tc_opts, to, .prog_fd = cbrig_prog_fd(stub, "cb_inject_tc"));
 			int r = bpf_tc_hook_create(&th);
 
@@ -1375,16 +1428,14 @@ static void run_hook(struct env *e, enum cbrig_hook hook)
 				cbrig_set_gconf(&e->rig, (__u32)e->ns.inj_ifindex);
 			} else {
 				e->ns_on = false;
-				snprintf(e->ns_why, sizeof(e->ns_why),
-					 "cannot attach the injector to cbinjp");
+				snprintf(e->ns_why, sizeof(e->ns_why), "cannot attach the injector to cbinjp");
 			}
 		}
 	}
 	suite_simplebridge(e, hook, &c[C_SB], &c[C_SF]);
 	if (hook == CBRIG_TC && e->ns.tc_attached) {
 		/* detach: the stub object that holds the injector goes away below */
-		LIBBPF_OPTS(bpf_tc_hook, th, .ifindex = e->ns.injp_ifindex,
-			    .attach_point = BPF_TC_INGRESS);
+		LIBBPF_OPTS(bpf_tc_hook, th, .ifindex = e->ns.injp_ifindex, .attach_point = BPF_TC_INGRESS);
 		bpf_tc_hook_destroy(&th);
 		e->ns.tc_attached = false;
 		cbrig_set_gconf(&e->rig, 0);
@@ -1403,9 +1454,9 @@ out:
 
 int main(void)
 {
-	static const char *disasm[] = { "simplebridge_tc.bpf.o", "simplebridge_xdp.bpf.o",
+	static const char *disasm[] = { "simplebridge_tc.bpf.o",    "simplebridge_xdp.bpf.o",
 					"simpleforwarder_tc.bpf.o", "simpleforwarder_xdp.bpf.o",
-					"helloworld_tc.bpf.o", "helloworld_xdp.bpf.o" };
+					"helloworld_tc.bpf.o",	    "helloworld_xdp.bpf.o" };
 	struct env e;
 	int r;
 
@@ -1414,8 +1465,7 @@ int main(void)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	r = cbrig_init(&e.rig, "../../obj/bpf");
 	if (r < 0) {
-		report(false, "rig/init", "cannot create the global maps: %s (root? bpf?)",
-		       strerror(-r));
+		report(false, "rig/init", "cannot create the global maps: %s (root? bpf?)", strerror(-r));
 		return 1;
 	}
 	printf("# objects from %s\n", e.rig.objdir);

@@ -36,8 +36,8 @@
 #include "../../cube-services/router/router_shared.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-#define NS_PER_S 1000000000ULL
-#define ETH_LEN 14
+#define NS_PER_S      1000000000ULL
+#define ETH_LEN	      14
 
 static int failed;
 
@@ -69,15 +69,13 @@ static __u64 mono_ns(void)
 
 /* Ports: 0 (10.0.1.254/24, fd00:1::fe/64), 1 (10.0.2.254/24, fd00:2::fe/64),
  * 2 (10.1.0.1/30); 3 exists but is not a router port. */
-static const __u8 PMAC[3][6] = { { 0x02, 0, 0, 0, 0x01, 0 },
-				 { 0x02, 0, 0, 0, 0x02, 0 },
-				 { 0x02, 0, 0, 0, 0x03, 0 } };
-static const __u8 H1[6] = { 0x02, 0xaa, 0, 0, 0, 0x01 };  /* 10.0.1.1 on port 0 */
-static const __u8 H2[6] = { 0x02, 0xaa, 0, 0, 0, 0x02 };  /* 10.0.2.1 on port 1 */
-static const __u8 N7[6] = { 0x02, 0xaa, 0, 0, 0, 0x07 };  /* 10.0.2.7 on port 1 */
-static const __u8 N9[6] = { 0x02, 0xaa, 0, 0, 0, 0x09 };  /* 10.0.2.9 on port 1 */
-static const __u8 R2[6] = { 0x02, 0xaa, 0, 0, 0, 0x22 };  /* 10.1.0.2 on port 2 */
-static const __u8 H6[6] = { 0x02, 0xaa, 0, 0, 0, 0x62 };  /* fd00:2::1 on port 1 */
+static const __u8 PMAC[3][6] = { { 0x02, 0, 0, 0, 0x01, 0 }, { 0x02, 0, 0, 0, 0x02, 0 }, { 0x02, 0, 0, 0, 0x03, 0 } };
+static const __u8 H1[6] = { 0x02, 0xaa, 0, 0, 0, 0x01 }; /* 10.0.1.1 on port 0 */
+static const __u8 H2[6] = { 0x02, 0xaa, 0, 0, 0, 0x02 }; /* 10.0.2.1 on port 1 */
+static const __u8 N7[6] = { 0x02, 0xaa, 0, 0, 0, 0x07 }; /* 10.0.2.7 on port 1 */
+static const __u8 N9[6] = { 0x02, 0xaa, 0, 0, 0, 0x09 }; /* 10.0.2.9 on port 1 */
+static const __u8 R2[6] = { 0x02, 0xaa, 0, 0, 0, 0x22 }; /* 10.1.0.2 on port 2 */
+static const __u8 H6[6] = { 0x02, 0xaa, 0, 0, 0, 0x62 }; /* fd00:2::1 on port 1 */
 static const __u8 OTHER[6] = { 0x02, 0xbb, 0, 0, 0, 0x01 };
 static const __u8 BCAST[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 static const __u8 ZERO6[6];
@@ -201,7 +199,8 @@ static int get_neigh(struct rt *r, const char *a, struct rt_neigh *v)
 
 static int set_conf(struct rt *r, __u64 aging_s, __u64 interval_ns, __u64 burst)
 {
-	struct rt_conf c = { .aging_ns = aging_s * NS_PER_S, .interval_ns = interval_ns,
+	struct rt_conf c = { .aging_ns = aging_s * NS_PER_S,
+			     .interval_ns = interval_ns,
 			     .burst_ns = burst * interval_ns };
 	__u32 zero = 0;
 
@@ -249,8 +248,8 @@ static int rt_setup(struct rt *r, enum cbrig_hook hook, __u32 id, char *err, siz
 	r->spcnt = cbrig_map_fd(r->obj, "rt_spcnt");
 	r->spstats = cbrig_map_fd(r->obj, "cb_spstats");
 	r->pktin = cbrig_map_fd(r->obj, "cb_pktin");
-	if (r->entry < 0 || r->ports < 0 || r->local < 0 || r->rt4 < 0 || r->rt6 < 0 || r->neigh < 0 ||
-	    r->conf < 0 || r->buckets < 0 || r->spcnt < 0 || r->pktin < 0) {
+	if (r->entry < 0 || r->ports < 0 || r->local < 0 || r->rt4 < 0 || r->rt6 < 0 || r->neigh < 0 || r->conf < 0 ||
+	    r->buckets < 0 || r->spcnt < 0 || r->pktin < 0) {
 		snprintf(err, errlen, "%s: a program or map is missing", file);
 		return -ENOENT;
 	}
@@ -337,14 +336,14 @@ struct ip4spec {
 	const __u8 *dmac, *smac;
 	const char *src, *dst;
 	__u8 ttl;
-	__u8 proto;   /* 0: UDP */
-	__u8 ihl;     /* 0: 5 */
-	__u16 frag;   /* frag_off field, host order */
+	__u8 proto; /* 0: UDP */
+	__u8 ihl;   /* 0: 5 */
+	__u16 frag; /* frag_off field, host order */
 	__u16 id;
 	__u8 tos;
 	bool bad_csum;
-	int claim;    /* tot_len says this many bytes more than there are */
-	bool echo;    /* ICMP echo request */
+	int claim; /* tot_len says this many bytes more than there are */
+	bool echo; /* ICMP echo request */
 };
 
 /* Ethernet + IPv4 (+ options of NOPs) + 8-byte UDP or ICMP echo header + 18
@@ -467,8 +466,12 @@ struct result {
 
 static int run(struct rt *r, __u32 in_port, const void *pkt, __u32 len, struct result *res)
 {
-	struct cbrig_run run = { .hook = r->hook, .in_port = in_port, .pkt = pkt, .len = len,
-				 .out = res->out, .out_size = sizeof(res->out) };
+	struct cbrig_run run = { .hook = r->hook,
+				 .in_port = in_port,
+				 .pkt = pkt,
+				 .len = len,
+				 .out = res->out,
+				 .out_size = sizeof(res->out) };
 	int ret;
 
 	memset(res, 0, sizeof(*res));
@@ -484,7 +487,7 @@ static int run(struct rt *r, __u32 in_port, const void *pkt, __u32 len, struct r
 		memcpy(&res->hdr, r->rec, sizeof(res->hdr));
 		memcpy(res->frame, r->rec + sizeof(res->hdr),
 		       r->rec_size - sizeof(res->hdr) < sizeof(res->frame) ? r->rec_size - sizeof(res->hdr)
-									  : sizeof(res->frame));
+									   : sizeof(res->frame));
 	}
 	return 0;
 }
@@ -558,8 +561,8 @@ static int check_fwd6(const __u8 *in, __u32 len, const struct result *res, const
 }
 
 /* The one slow-path record: reason, words, in-port, the frame as it came. */
-static int check_slow(struct rt *r, __u32 in_port, const __u8 *in, __u32 len, const struct result *res,
-		      __u32 reason, __u32 w0, __u32 w1, char *why, size_t n)
+static int check_slow(struct rt *r, __u32 in_port, const __u8 *in, __u32 len, const struct result *res, __u32 reason,
+		      __u32 w0, __u32 w1, char *why, size_t n)
 {
 	if (res->verdict != v_drop(r)) {
 		snprintf(why, n, "verdict %u, expected drop (%u) after the copy", res->verdict, v_drop(r));
@@ -571,10 +574,9 @@ static int check_slow(struct rt *r, __u32 in_port, const __u8 *in, __u32 len, co
 	}
 	if (res->hdr.reason != reason || res->hdr.words[0] != w0 || res->hdr.words[1] != w1 ||
 	    res->hdr.in_port != in_port || res->hdr.cube_id != r->id || res->hdr.len != len) {
-		snprintf(why, n,
-			 "record: reason %u words %#x %#x port %u cube %u len %u; expected %u %#x %#x %u %u %u",
-			 res->hdr.reason, res->hdr.words[0], res->hdr.words[1], res->hdr.in_port,
-			 res->hdr.cube_id, res->hdr.len, reason, w0, w1, in_port, r->id, len);
+		snprintf(why, n, "record: reason %u words %#x %#x port %u cube %u len %u; expected %u %#x %#x %u %u %u",
+			 res->hdr.reason, res->hdr.words[0], res->hdr.words[1], res->hdr.in_port, res->hdr.cube_id,
+			 res->hdr.len, reason, w0, w1, in_port, r->id, len);
 		return -1;
 	}
 	if (memcmp(res->frame, in, len < sizeof(res->frame) ? len : sizeof(res->frame))) {
@@ -623,7 +625,11 @@ static const struct case4 cases4[] = {
 	{ "lpm/static-8", 0, { PMAC[0], H1, "10.0.1.1", "10.77.0.1", 64 }, W_FWD, 1, N9 },
 	{ "lpm/connected-30", 1, { PMAC[1], H2, "10.0.2.1", "10.1.0.2", 64 }, W_FWD, 2, R2 },
 	{ "lpm/default-route", 0, { PMAC[0], H1, "10.0.1.1", "192.0.2.1", 64 }, W_FWD, 2, R2, .with_default = true },
-	{ "lpm/no-route", 0, { PMAC[0], H1, "10.0.1.1", "192.0.2.1", 64 }, W_SLOW, .reason = RT_REASON_ICMP,
+	{ "lpm/no-route",
+	  0,
+	  { PMAC[0], H1, "10.0.1.1", "192.0.2.1", 64 },
+	  W_SLOW,
+	  .reason = RT_REASON_ICMP,
 	  .w0 = ICMPW(3, 0) },
 	/* forwarding */
 	{ "forward/ttl-2", 0, { PMAC[0], H1, "10.0.1.1", "10.0.2.1", 2 }, W_FWD, 1, H2 },
@@ -637,19 +643,43 @@ static const struct case4 cases4[] = {
 	{ "forward/static-neighbour", 0, { PMAC[0], H1, "10.0.1.1", "10.0.3.130", 64 }, W_FWD, 1, N7 },
 	{ "forward/tcp", 0, { PMAC[0], H1, "10.0.1.1", "10.0.2.1", 64, .proto = IPPROTO_TCP }, W_FWD, 1, H2 },
 	/* to the process */
-	{ "slowpath/ttl-1-time-exceeded", 0, { PMAC[0], H1, "10.0.1.1", "10.0.2.1", 1 }, W_SLOW,
-	  .reason = RT_REASON_ICMP, .w0 = ICMPW(11, 0) },
-	{ "slowpath/ttl-0-time-exceeded", 0, { PMAC[0], H1, "10.0.1.1", "10.0.2.1", 0 }, W_SLOW,
-	  .reason = RT_REASON_ICMP, .w0 = ICMPW(11, 0) },
-	{ "slowpath/no-neighbour", 0, { PMAC[0], H1, "10.0.1.1", "10.0.2.77", 64 }, W_SLOW,
-	  .reason = RT_REASON_RESOLVE, .w0addr = "10.0.2.77", .w1 = 1 },
-	{ "slowpath/aged-neighbour", 0, { PMAC[0], H1, "10.0.1.1", "10.0.2.50", 64 }, W_SLOW,
-	  .reason = RT_REASON_RESOLVE, .w0addr = "10.0.2.50", .w1 = 1 },
-	{ "slowpath/udp-to-router-port-unreachable", 0, { PMAC[0], H1, "10.0.1.1", "10.0.2.254", 64 }, W_SLOW,
-	  .reason = RT_REASON_ICMP, .w0 = ICMPW(3, 3) },
+	{ "slowpath/ttl-1-time-exceeded",
+	  0,
+	  { PMAC[0], H1, "10.0.1.1", "10.0.2.1", 1 },
+	  W_SLOW,
+	  .reason = RT_REASON_ICMP,
+	  .w0 = ICMPW(11, 0) },
+	{ "slowpath/ttl-0-time-exceeded",
+	  0,
+	  { PMAC[0], H1, "10.0.1.1", "10.0.2.1", 0 },
+	  W_SLOW,
+	  .reason = RT_REASON_ICMP,
+	  .w0 = ICMPW(11, 0) },
+	{ "slowpath/no-neighbour",
+	  0,
+	  { PMAC[0], H1, "10.0.1.1", "10.0.2.77", 64 },
+	  W_SLOW,
+	  .reason = RT_REASON_RESOLVE,
+	  .w0addr = "10.0.2.77",
+	  .w1 = 1 },
+	{ "slowpath/aged-neighbour",
+	  0,
+	  { PMAC[0], H1, "10.0.1.1", "10.0.2.50", 64 },
+	  W_SLOW,
+	  .reason = RT_REASON_RESOLVE,
+	  .w0addr = "10.0.2.50",
+	  .w1 = 1 },
+	{ "slowpath/udp-to-router-port-unreachable",
+	  0,
+	  { PMAC[0], H1, "10.0.1.1", "10.0.2.254", 64 },
+	  W_SLOW,
+	  .reason = RT_REASON_ICMP,
+	  .w0 = ICMPW(3, 3) },
 	/* dropped, nothing to the process */
 	{ "drop/bad-header-checksum", 0, { PMAC[0], H1, "10.0.1.1", "10.0.2.1", 64, .bad_csum = true }, W_DROP },
-	{ "drop/bad-checksum-in-options", 0, { PMAC[0], H1, "10.0.1.1", "10.0.2.1", 64, .ihl = 7, .bad_csum = true },
+	{ "drop/bad-checksum-in-options",
+	  0,
+	  { PMAC[0], H1, "10.0.1.1", "10.0.2.1", 64, .ihl = 7, .bad_csum = true },
 	  W_DROP },
 	{ "drop/bad-checksum-ttl-1", 0, { PMAC[0], H1, "10.0.1.1", "10.0.2.1", 1, .bad_csum = true }, W_DROP },
 	{ "drop/truncated-tot-len", 0, { PMAC[0], H1, "10.0.1.1", "10.0.2.1", 64, .claim = 40 }, W_DROP },
@@ -704,7 +734,7 @@ static void table4(struct rt *r)
 			bad = check_drop(r, &res, why, sizeof(why));
 		}
 		report(!bad, name, "%s", why);
-next:
+	next:
 		if (t->with_default)
 			del_route4(r, "0.0.0.0", 0);
 	}
@@ -814,14 +844,14 @@ static void table6(struct rt *r)
 		  .reason = RT_REASON_ICMP, .w0 = ICMPW(1, 0) },
 		{ "ipv6/no-neighbour", 0, PMAC[0], H1, "fd00:1::1", "fd00:2::77", 64, I6_UDP, NULL, W_SLOW,
 		  .reason = RT_REASON_RESOLVE, .w0 = 0, .w1 = 1 },
-		{ "ipv6/ns-for-our-address", 0, SN_FE, H1, "fd00:1::1",
-		  "ff02::1:ff00:fe", 255, I6_NS, "fd00:1::fe", W_SLOW, .reason = RT_REASON_NEIGH },
-		{ "ipv6/ns-for-other-port-address-drops", 0, SN_FE, H1,
-		  "fd00:1::1", "ff02::1:ff00:fe", 255, I6_NS, "fd00:2::fe", W_DROP },
-		{ "ipv6/ns-for-someone-else-drops", 0, SN_05, H1,
-		  "fd00:1::1", "ff02::1:ff00:5", 255, I6_NS, "fd00:1::5", W_DROP },
-		{ "ipv6/ns-hop-limit-not-255-drops", 0, PMAC[0], H1, "fd00:1::1", "fd00:1::fe", 64, I6_NS,
-		  "fd00:1::fe", W_DROP },
+		{ "ipv6/ns-for-our-address", 0, SN_FE, H1, "fd00:1::1", "ff02::1:ff00:fe", 255, I6_NS, "fd00:1::fe",
+		  W_SLOW, .reason = RT_REASON_NEIGH },
+		{ "ipv6/ns-for-other-port-address-drops", 0, SN_FE, H1, "fd00:1::1", "ff02::1:ff00:fe", 255, I6_NS,
+		  "fd00:2::fe", W_DROP },
+		{ "ipv6/ns-for-someone-else-drops", 0, SN_05, H1, "fd00:1::1", "ff02::1:ff00:5", 255, I6_NS,
+		  "fd00:1::5", W_DROP },
+		{ "ipv6/ns-hop-limit-not-255-drops", 0, PMAC[0], H1, "fd00:1::1", "fd00:1::fe", 64, I6_NS, "fd00:1::fe",
+		  W_DROP },
 		{ "ipv6/udp-to-router-port-unreachable", 0, PMAC[0], H1, "fd00:1::1", "fd00:1::fe", 64, I6_UDP, NULL,
 		  W_SLOW, .reason = RT_REASON_ICMP, .w0 = ICMPW(1, 4) },
 		{ "ipv6/link-local-destination-drops", 0, PMAC[0], H1, "fd00:1::1", "fe80::1", 64, I6_UDP, NULL,

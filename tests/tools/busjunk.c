@@ -33,16 +33,15 @@
 
 #include "bus.h"
 
-#define JUNK_BIG (2u << 20)
+#define JUNK_BIG    (2u << 20)
 #define JUNK_RANDOM 256
 
 enum junk_ep { JUNK_CTL, JUNK_CUBES };
 
 static const char *const junk_kinds[] = { "random", "empty", "big", "version", "frames", "valid", NULL };
 
-static const char *const cube_kind_names[] = { "NONE",	 "HELLO", "HEARTBEAT", "CONFIG", "RESULT",
-					       "READ",	 "ACTION", "REHELLO", "STOP",	 "PUBLISHED",
-					       "EVENT" };
+static const char *const cube_kind_names[] = { "NONE",	 "HELLO",   "HEARTBEAT", "CONFIG",    "RESULT", "READ",
+					       "ACTION", "REHELLO", "STOP",	 "PUBLISHED", "EVENT" };
 
 /* The same bytes every run: a failure found once can be found again. */
 static void junk_fill(unsigned char *buf, size_t len)
@@ -202,7 +201,8 @@ out:
 
 static void junk_usage(FILE *out)
 {
-	fprintf(out, "usage: busjunk [--run-dir DIR] [--timeout MS] ctl|cubes [random|empty|big|version|frames|valid...]\n");
+	fprintf(out,
+		"usage: busjunk [--run-dir DIR] [--timeout MS] ctl|cubes [random|empty|big|version|frames|valid...]\n");
 }
 
 int main(int argc, char **argv)
@@ -218,18 +218,10 @@ int main(int argc, char **argv)
 
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (opt) {
-		case 'r':
-			run_dir = optarg;
-			break;
-		case 't':
-			timeout_ms = atoi(optarg);
-			break;
-		case 'h':
-			junk_usage(stdout);
-			return 0;
-		default:
-			junk_usage(stderr);
-			return 2;
+		case 'r': run_dir = optarg; break;
+		case 't': timeout_ms = atoi(optarg); break;
+		case 'h': junk_usage(stdout); return 0;
+		default: junk_usage(stderr); return 2;
 		}
 	}
 	if (optind >= argc || timeout_ms <= 0) {

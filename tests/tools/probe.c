@@ -29,7 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define PROBE_MAGIC 0x70726f62u
+#define PROBE_MAGIC   0x70726f62u
 #define PROBE_MAX_SEQ (1u << 26) /* 64 Mi datagrams: the seen-bitmap bound */
 
 struct probe_dgram {
@@ -98,7 +98,8 @@ static int probe_recv(int argc, char **argv)
 	printf("ready\n");
 	fflush(stdout);
 	while (!done && now_ns() < deadline) {
-		struct pollfd p[3] = { { .fd = us, .events = POLLIN }, { .fd = ls, .events = POLLIN },
+		struct pollfd p[3] = { { .fd = us, .events = POLLIN },
+				       { .fd = ls, .events = POLLIN },
 				       { .fd = cs, .events = POLLIN } };
 		int n = poll(p, cs >= 0 ? 3 : 2, 100);
 
@@ -177,7 +178,8 @@ static int probe_recv(int argc, char **argv)
 		if (poll(&p, 1, 20) <= 0)
 			continue;
 		while (recv(us, &d, sizeof(d), MSG_DONTWAIT) == sizeof(d))
-			if (d.magic == PROBE_MAGIC && d.seq < PROBE_MAX_SEQ && !(seen[d.seq / 8] & (1 << (d.seq % 8)))) {
+			if (d.magic == PROBE_MAGIC && d.seq < PROBE_MAX_SEQ &&
+			    !(seen[d.seq / 8] & (1 << (d.seq % 8)))) {
 				seen[d.seq / 8] |= 1 << (d.seq % 8);
 				received++;
 				reordered++;

@@ -10,14 +10,14 @@
 
 static int failures;
 
-#define CHECK(name, cond)                                        \
-	do {                                                     \
-		if (cond)                                        \
-			printf("ok - %s\n", name);               \
-		else {                                           \
+#define CHECK(name, cond)                                                          \
+	do {                                                                       \
+		if (cond)                                                          \
+			printf("ok - %s\n", name);                                 \
+		else {                                                             \
 			printf("not ok - %s (%s:%d)\n", name, __FILE__, __LINE__); \
-			failures++;                              \
-		}                                                \
+			failures++;                                                \
+		}                                                                  \
 	} while (0)
 
 static void test_roundtrip(void)
@@ -109,8 +109,7 @@ static void test_bad_input(void)
 	zframe_destroy(&f);
 
 	f = zframe_new("", 0);
-	CHECK("empty frame decodes to an unversioned message and is rejected",
-	      bus_decode_reply(f, &rep) == -EPROTO);
+	CHECK("empty frame decodes to an unversioned message and is rejected", bus_decode_reply(f, &rep) == -EPROTO);
 	zframe_destroy(&f);
 }
 
@@ -159,8 +158,8 @@ static void test_call(void)
 	int status = 0, r;
 
 	CHECK("bus_call to a missing socket says -ENOENT",
-	      bus_call("ipc:///nonexistent/ctl.sock", CUBEBUS__VERB__READ, "/cubes", NULL, 100, &status, &err,
-		       &body) == -ENOENT);
+	      bus_call("ipc:///nonexistent/ctl.sock", CUBEBUS__VERB__READ, "/cubes", NULL, 100, &status, &err, &body) ==
+		      -ENOENT);
 	if (!mkdtemp(dir)) {
 		printf("not ok - mkdtemp\n");
 		failures++;
@@ -169,8 +168,8 @@ static void test_call(void)
 	bus_ipc_endpoint(endpoint, sizeof(endpoint), dir, "ctl");
 	server = zactor_new(server_actor, endpoint);
 	r = bus_call(endpoint, CUBEBUS__VERB__READ, "/hello", "", 2000, &status, &err, &body);
-	CHECK("bus_call round trip", r == 0 && status == -ENOENT && err && !strcmp(err, "no such thing") && body &&
-					     !strcmp(body, "/hello"));
+	CHECK("bus_call round trip",
+	      r == 0 && status == -ENOENT && err && !strcmp(err, "no such thing") && body && !strcmp(body, "/hello"));
 	zsock_signal(server, 0);
 	zactor_destroy(&server);
 	free(err);

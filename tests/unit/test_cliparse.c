@@ -15,14 +15,17 @@
 #include "cubebus.pb-c.h"
 #include "cliparse.h"
 
-#define C CUBEBUS__VERB__CREATE
-#define R CUBEBUS__VERB__READ
-#define U CUBEBUS__VERB__UPDATE
-#define D CUBEBUS__VERB__DELETE
-#define H CUBEBUS__VERB__HELP
+#define C    CUBEBUS__VERB__CREATE
+#define R    CUBEBUS__VERB__READ
+#define U    CUBEBUS__VERB__UPDATE
+#define D    CUBEBUS__VERB__DELETE
+#define H    CUBEBUS__VERB__HELP
 #define NONE CUBEBUS__VERB__VERB_NONE
 
-#define ARGV(...) { "cubectl", __VA_ARGS__, NULL }
+#define ARGV(...)                            \
+	{                                    \
+		"cubectl", __VA_ARGS__, NULL \
+	}
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 struct parse_case {
@@ -32,40 +35,47 @@ struct parse_case {
 	int verb;
 	const char *path;
 	const char *body; /* NULL: no body */
-	const char *err; /* substring of the error message when rc < 0 */
+	const char *err;  /* substring of the error message when rc < 0 */
 	enum cli_format format;
 	int brief;
 	const char *hide;
 };
 
 /* A request without body, with a body, with output flags; an error. */
-#define REQ(n, args, v, p) { .name = n, .argv = args, .verb = v, .path = p }
-#define BODY(n, args, v, p, b) { .name = n, .argv = args, .verb = v, .path = p, .body = b }
-#define SHOW(n, args, v, p, fmt, brf, hid)                                                 \
-	{ .name = n, .argv = args, .verb = v, .path = p, .format = fmt, .brief = brf,      \
-	  .hide = hid }
-#define FAIL(n, args, msg) { .name = n, .argv = args, .rc = -EINVAL, .err = msg }
+#define REQ(n, args, v, p)                                    \
+	{                                                     \
+		.name = n, .argv = args, .verb = v, .path = p \
+	}
+#define BODY(n, args, v, p, b)                                           \
+	{                                                                \
+		.name = n, .argv = args, .verb = v, .path = p, .body = b \
+	}
+#define SHOW(n, args, v, p, fmt, brf, hid)                                                              \
+	{                                                                                               \
+		.name = n, .argv = args, .verb = v, .path = p, .format = fmt, .brief = brf, .hide = hid \
+	}
+#define FAIL(n, args, msg)                                         \
+	{                                                          \
+		.name = n, .argv = args, .rc = -EINVAL, .err = msg \
+	}
 
 static const struct parse_case cases[] = {
 	/* the README / polycubectl examples */
 	REQ("add cube", ARGV("simplebridge", "add", "br1"), C, "/simplebridge/br1"),
-	BODY("add port with peer", ARGV("br1", "ports", "add", "p1", "peer=veth1"), C,
-	     "/br1/ports/p1", "{\"peer\":\"veth1\"}"),
-	BODY("add cube with type", ARGV("simplebridge", "add", "br2", "type=XDP_SKB"), C,
-	     "/simplebridge/br2", "{\"type\":\"XDP_SKB\"}"),
+	BODY("add port with peer", ARGV("br1", "ports", "add", "p1", "peer=veth1"), C, "/br1/ports/p1",
+	     "{\"peer\":\"veth1\"}"),
+	BODY("add cube with type", ARGV("simplebridge", "add", "br2", "type=XDP_SKB"), C, "/simplebridge/br2",
+	     "{\"type\":\"XDP_SKB\"}"),
 	REQ("show fdb", ARGV("br1", "fdb", "show"), R, "/br1/fdb"),
 	REQ("action without verb", ARGV("br1", "fdb", "flush"), C, "/br1/fdb/flush"),
-	BODY("set on cube", ARGV("hw1", "set", "action=FORWARD"), U, "/hw1",
-	     "{\"action\":\"FORWARD\"}"),
-	BODY("add with two values",
-	     ARGV("sf", "actions", "add", "sf-p1", "action=FORWARD", "outport=sf-p2"), C,
+	BODY("set on cube", ARGV("hw1", "set", "action=FORWARD"), U, "/hw1", "{\"action\":\"FORWARD\"}"),
+	BODY("add with two values", ARGV("sf", "actions", "add", "sf-p1", "action=FORWARD", "outport=sf-p2"), C,
 	     "/sf/actions/sf-p1", "{\"action\":\"FORWARD\",\"outport\":\"sf-p2\"}"),
 	BODY("set on port", ARGV("br1", "ports", "p1", "set", "peer=veth9"), U, "/br1/ports/p1",
 	     "{\"peer\":\"veth9\"}"),
 	REQ("del cube", ARGV("del", "br1"), D, "/br1"),
 	REQ("del port", ARGV("br1", "ports", "del", "p1"), D, "/br1/ports/p1"),
-	SHOW("verb in the middle -json", ARGV("r1", "show", "route", "-json"), R, "/r1/route",
-	     CLI_FMT_JSON, 0, NULL),
+	SHOW("verb in the middle -json", ARGV("r1", "show", "route", "-json"), R, "/r1/route", CLI_FMT_JSON, 0, NULL),
 	REQ("verb at the end", ARGV("r1", "route", "show"), R, "/r1/route"),
 	REQ("verb first", ARGV("show", "r1", "route"), R, "/r1/route"),
 	REQ("slash escaped", ARGV("r1", "route", "add", "10.0.3.0/24", "10.1.0.2"), C,
@@ -85,14 +95,12 @@ static const struct parse_case cases[] = {
 	     "{\"peer1\":\"br1:p1\",\"peer2\":\"veth1\"}"),
 	BODY("disconnect", ARGV("disconnect", "br1:p3", "sf:sf-p1"), D, "/connect",
 	     "{\"peer1\":\"br1:p3\",\"peer2\":\"sf:sf-p1\"}"),
-	BODY("attach", ARGV("attach", "fw1", "br1:p1"), C, "/attach",
-	     "{\"cube\":\"fw1\",\"port\":\"br1:p1\"}"),
+	BODY("attach", ARGV("attach", "fw1", "br1:p1"), C, "/attach", "{\"cube\":\"fw1\",\"port\":\"br1:p1\"}"),
 	BODY("attach position", ARGV("attach", "fw1", "br1:p1", "position=first"), C, "/attach",
 	     "{\"cube\":\"fw1\",\"port\":\"br1:p1\",\"position\":\"first\"}"),
 	BODY("attach after", ARGV("attach", "fw2", "eth0", "after=fw1"), C, "/attach",
 	     "{\"cube\":\"fw2\",\"port\":\"eth0\",\"after\":\"fw1\"}"),
-	BODY("detach", ARGV("detach", "fw1", "br1:p1"), D, "/attach",
-	     "{\"cube\":\"fw1\",\"port\":\"br1:p1\"}"),
+	BODY("detach", ARGV("detach", "fw1", "br1:p1"), D, "/attach", "{\"cube\":\"fw1\",\"port\":\"br1:p1\"}"),
 	REQ("cubes", ARGV("cubes"), R, "/cubes"),
 	SHOW("cubes -json", ARGV("cubes", "-json"), R, "/cubes", CLI_FMT_JSON, 0, NULL),
 	REQ("netdevs", ARGV("netdevs"), R, "/netdevs"),
@@ -102,44 +110,35 @@ static const struct parse_case cases[] = {
 	REQ("topology netdev", ARGV("topology", "eth0"), R, "/topology/eth0"),
 	REQ("alias help", ARGV("connect", "?"), H, "/connect"),
 	REQ("alias name not first is a word", ARGV("del", "cubes"), D, "/cubes"),
-	SHOW("options before alias", ARGV("--timeout=5", "cubes", "-brief"), R, "/cubes",
-	     CLI_FMT_TEXT, 1, NULL),
+	SHOW("options before alias", ARGV("--timeout=5", "cubes", "-brief"), R, "/cubes", CLI_FMT_TEXT, 1, NULL),
 
 	/* key=value typing */
-	BODY("number value", ARGV("br1", "set", "aging-time=30"), U, "/br1",
-	     "{\"aging-time\":30}"),
+	BODY("number value", ARGV("br1", "set", "aging-time=30"), U, "/br1", "{\"aging-time\":30}"),
 	BODY("negative number", ARGV("x", "set", "n=-12"), U, "/x", "{\"n\":-12}"),
 	BODY("zero", ARGV("x", "set", "n=0"), U, "/x", "{\"n\":0}"),
 	BODY("leading zero stays string", ARGV("x", "set", "n=007"), U, "/x", "{\"n\":\"007\"}"),
 	BODY("too big stays string", ARGV("x", "set", "n=9223372036854775808"), U, "/x",
 	     "{\"n\":\"9223372036854775808\"}"),
-	BODY("int64 max", ARGV("x", "set", "n=9223372036854775807"), U, "/x",
-	     "{\"n\":9223372036854775807}"),
-	BODY("int64 min", ARGV("x", "set", "n=-9223372036854775808"), U, "/x",
-	     "{\"n\":-9223372036854775808}"),
+	BODY("int64 max", ARGV("x", "set", "n=9223372036854775807"), U, "/x", "{\"n\":9223372036854775807}"),
+	BODY("int64 min", ARGV("x", "set", "n=-9223372036854775808"), U, "/x", "{\"n\":-9223372036854775808}"),
 	BODY("fraction stays string", ARGV("x", "set", "n=1.5"), U, "/x", "{\"n\":\"1.5\"}"),
 	BODY("booleans", ARGV("x", "set", "a=true", "b=false", "c=True"), U, "/x",
 	     "{\"a\":true,\"b\":false,\"c\":\"True\"}"),
-	BODY("empty value", ARGV("br1", "ports", "p1", "set", "peer="), U, "/br1/ports/p1",
-	     "{\"peer\":\"\"}"),
+	BODY("empty value", ARGV("br1", "ports", "p1", "set", "peer="), U, "/br1/ports/p1", "{\"peer\":\"\"}"),
 	BODY("value with =", ARGV("x", "set", "k=a=b"), U, "/x", "{\"k\":\"a=b\"}"),
-	BODY("value with slash", ARGV("x", "add", "y", "net=10.0.0.0/8"), C, "/x/y",
-	     "{\"net\":\"10.0.0.0/8\"}"),
+	BODY("value with slash", ARGV("x", "add", "y", "net=10.0.0.0/8"), C, "/x/y", "{\"net\":\"10.0.0.0/8\"}"),
 	BODY("dotted key", ARGV("x", "set", "a.b=c"), U, "/x", "{\"a\":{\"b\":\"c\"}}"),
 	BODY("dotted keys merge", ARGV("x", "set", "a.b=1", "a.c.d=x", "e=2"), U, "/x",
 	     "{\"a\":{\"b\":1,\"c\":{\"d\":\"x\"}},\"e\":2}"),
-	BODY("kv before verb", ARGV("br1", "peer=veth1", "ports", "add", "p1"), C,
-	     "/br1/ports/p1", "{\"peer\":\"veth1\"}"),
+	BODY("kv before verb", ARGV("br1", "peer=veth1", "ports", "add", "p1"), C, "/br1/ports/p1",
+	     "{\"peer\":\"veth1\"}"),
 
 	/* flags and options */
 	SHOW("-yaml", ARGV("br1", "show", "-yaml"), R, "/br1", CLI_FMT_YAML, 0, NULL),
 	SHOW("-brief", ARGV("-brief", "br1", "show"), R, "/br1", CLI_FMT_TEXT, 1, NULL),
-	SHOW("-hide", ARGV("br1", "show", "-hide=uuid,ports.uuid"), R, "/br1", CLI_FMT_TEXT, 0,
-	     "uuid,ports.uuid"),
-	SHOW("-hide twice", ARGV("br1", "show", "-hide=uuid", "-hide=fdb"), R, "/br1",
-	     CLI_FMT_TEXT, 0, "uuid,fdb"),
-	SHOW("-json twice", ARGV("br1", "-json", "show", "-json"), R, "/br1", CLI_FMT_JSON, 0,
-	     NULL),
+	SHOW("-hide", ARGV("br1", "show", "-hide=uuid,ports.uuid"), R, "/br1", CLI_FMT_TEXT, 0, "uuid,ports.uuid"),
+	SHOW("-hide twice", ARGV("br1", "show", "-hide=uuid", "-hide=fdb"), R, "/br1", CLI_FMT_TEXT, 0, "uuid,fdb"),
+	SHOW("-json twice", ARGV("br1", "-json", "show", "-json"), R, "/br1", CLI_FMT_JSON, 0, NULL),
 	REQ("double dash", ARGV("x", "--", "show", "-json", "a=b"), C, "/x/show/-json/a=b"),
 	REQ("-h", ARGV("-h"), NONE, NULL),
 	REQ("--help anywhere", ARGV("br1", "show", "del", "--help"), NONE, NULL),
@@ -160,19 +159,16 @@ static const struct parse_case cases[] = {
 	FAIL("connect one peer", ARGV("connect", "br1:p1"),
 	     "connect needs two peers: cubectl connect CUBE:PORT CUBE:PORT|NETDEV"),
 	FAIL("connect three peers", ARGV("connect", "a", "b", "c"), "connect needs two peers"),
-	FAIL("disconnect one peer", ARGV("disconnect", "a"),
-	     "disconnect needs two peers: cubectl disconnect"),
+	FAIL("disconnect one peer", ARGV("disconnect", "a"), "disconnect needs two peers: cubectl disconnect"),
 	FAIL("attach one arg", ARGV("attach", "fw1"), "attach needs a cube and a port"),
 	FAIL("detach no arg", ARGV("detach"), "detach needs a cube and a port"),
 	FAIL("cubes with arg", ARGV("cubes", "br1"), "cubes takes no arguments"),
 	FAIL("topology two args", ARGV("topology", "a", "b"), "topology takes at most one netdev"),
 	FAIL("connect with kv", ARGV("connect", "a", "b", "x=1"), "connect takes no key=value"),
-	FAIL("alias with verb", ARGV("connect", "a", "b", "show"),
-	     "connect cannot be combined with 'show'"),
+	FAIL("alias with verb", ARGV("connect", "a", "b", "show"), "connect cannot be combined with 'show'"),
 	FAIL("duplicate key", ARGV("br1", "set", "a=1", "a=2"), "duplicate key 'a'"),
 	FAIL("duplicate dotted key", ARGV("x", "set", "a.b=1", "a.b=2"), "duplicate key 'a.b'"),
-	FAIL("dotted after plain", ARGV("x", "set", "a=1", "a.b=2"),
-	     "key 'a.b' conflicts with 'a'"),
+	FAIL("dotted after plain", ARGV("x", "set", "a=1", "a.b=2"), "key 'a.b' conflicts with 'a'"),
 	FAIL("plain after dotted", ARGV("x", "set", "a.b=1", "a=2"), "duplicate key 'a'"),
 	FAIL("attach dup key", ARGV("attach", "fw", "p", "cube=x"), "duplicate key 'cube'"),
 	FAIL("empty key", ARGV("x", "set", "=1"), "empty key"),
@@ -254,10 +250,9 @@ static int check_case(const struct parse_case *c, int stdin_fd, char *why, size_
 			 c->body ? c->body : "(null)");
 		goto out;
 	}
-	if (c->verb != NONE && (cmd.format != c->format || cmd.brief != c->brief ||
-				strcmp(cmd.hide, c->hide ? c->hide : ""))) {
-		snprintf(why, whylen, "format %d brief %d hide '%s'", cmd.format, cmd.brief,
-			 cmd.hide);
+	if (c->verb != NONE &&
+	    (cmd.format != c->format || cmd.brief != c->brief || strcmp(cmd.hide, c->hide ? c->hide : ""))) {
+		snprintf(why, whylen, "format %d brief %d hide '%s'", cmd.format, cmd.brief, cmd.hide);
 		goto out;
 	}
 	ok = 1;
@@ -291,26 +286,19 @@ struct env_case {
 };
 
 static const struct env_case env_cases[] = {
-	{ "default run dir", NULL, ARGV("cubes"), "/run/cubebus", "ipc:///run/cubebus/ctl.sock",
-	  30000 },
-	{ "empty env is unset", "", ARGV("cubes"), "/run/cubebus",
-	  "ipc:///run/cubebus/ctl.sock", 30000 },
+	{ "default run dir", NULL, ARGV("cubes"), "/run/cubebus", "ipc:///run/cubebus/ctl.sock", 30000 },
+	{ "empty env is unset", "", ARGV("cubes"), "/run/cubebus", "ipc:///run/cubebus/ctl.sock", 30000 },
 	{ "env run dir", "/tmp/cb", ARGV("cubes"), "/tmp/cb", "ipc:///tmp/cb/ctl.sock", 30000 },
-	{ "--run-dir beats env", "/tmp/cb", ARGV("--run-dir=/x/y", "cubes"), "/x/y",
-	  "ipc:///x/y/ctl.sock", 30000 },
-	{ "--run-dir after words", NULL, ARGV("cubes", "--run-dir=/x"), "/x",
-	  "ipc:///x/ctl.sock", 30000 },
-	{ "--run-dir separate value", NULL, ARGV("--run-dir", "/x", "cubes"), "/x",
-	  "ipc:///x/ctl.sock", 30000 },
-	{ "--endpoint", NULL, ARGV("--endpoint=tcp://127.0.0.1:5555", "cubes"), "/run/cubebus",
-	  "tcp://127.0.0.1:5555", 30000 },
-	{ "--endpoint and --run-dir", NULL,
-	  ARGV("--endpoint=ipc:///a.sock", "--run-dir=/r", "cubes"), "/r", "ipc:///a.sock",
+	{ "--run-dir beats env", "/tmp/cb", ARGV("--run-dir=/x/y", "cubes"), "/x/y", "ipc:///x/y/ctl.sock", 30000 },
+	{ "--run-dir after words", NULL, ARGV("cubes", "--run-dir=/x"), "/x", "ipc:///x/ctl.sock", 30000 },
+	{ "--run-dir separate value", NULL, ARGV("--run-dir", "/x", "cubes"), "/x", "ipc:///x/ctl.sock", 30000 },
+	{ "--endpoint", NULL, ARGV("--endpoint=tcp://127.0.0.1:5555", "cubes"), "/run/cubebus", "tcp://127.0.0.1:5555",
 	  30000 },
-	{ "--timeout", NULL, ARGV("--timeout=500", "cubes"), "/run/cubebus",
-	  "ipc:///run/cubebus/ctl.sock", 500 },
-	{ "--timeout separate", NULL, ARGV("cubes", "--timeout", "42"), "/run/cubebus",
-	  "ipc:///run/cubebus/ctl.sock", 42 },
+	{ "--endpoint and --run-dir", NULL, ARGV("--endpoint=ipc:///a.sock", "--run-dir=/r", "cubes"), "/r",
+	  "ipc:///a.sock", 30000 },
+	{ "--timeout", NULL, ARGV("--timeout=500", "cubes"), "/run/cubebus", "ipc:///run/cubebus/ctl.sock", 500 },
+	{ "--timeout separate", NULL, ARGV("cubes", "--timeout", "42"), "/run/cubebus", "ipc:///run/cubebus/ctl.sock",
+	  42 },
 };
 
 static void test_env(void)
@@ -326,11 +314,9 @@ static void test_env(void)
 		else
 			unsetenv("CUBEBUS_RUN_DIR");
 		r = cli_parse(argv_count(c->argv), (char **)c->argv, -1, &cmd, err, sizeof(err));
-		report(!r && !strcmp(cmd.run_dir, c->run_dir) &&
-			       !strcmp(cmd.endpoint, c->endpoint) &&
+		report(!r && !strcmp(cmd.run_dir, c->run_dir) && !strcmp(cmd.endpoint, c->endpoint) &&
 			       cmd.timeout_ms == c->timeout_ms,
-		       "%s (rc %d, '%s', '%s', %d)", c->name, r, cmd.run_dir, cmd.endpoint,
-		       cmd.timeout_ms);
+		       "%s (rc %d, '%s', '%s', %d)", c->name, r, cmd.run_dir, cmd.endpoint, cmd.timeout_ms);
 		cli_cmd_clear(&cmd);
 	}
 	unsetenv("CUBEBUS_RUN_DIR");
@@ -343,13 +329,12 @@ static void test_prog_name(void)
 	char err[512];
 	int r;
 
-	report(!strcmp(cli_prog_name("/usr/bin/polycubectl"), "polycubectl"),
-	       "prog name from path");
+	report(!strcmp(cli_prog_name("/usr/bin/polycubectl"), "polycubectl"), "prog name from path");
 	report(!strcmp(cli_prog_name("cubectl"), "cubectl"), "prog name bare");
 	report(!strcmp(cli_prog_name(NULL), "cubectl"), "prog name null");
 	r = cli_parse(3, (char **)argv, -1, &cmd, err, sizeof(err));
-	report(r == -EINVAL && strstr(err, ": polycubectl connect CUBE:PORT"),
-	       "usage in errors names argv[0] (%s)", err);
+	report(r == -EINVAL && strstr(err, ": polycubectl connect CUBE:PORT"), "usage in errors names argv[0] (%s)",
+	       err);
 	cli_cmd_clear(&cmd);
 	report(cli_alias_usage(0) && !cli_alias_usage(1000), "alias usage iterator");
 }
@@ -367,31 +352,26 @@ struct stdin_case {
 };
 
 static const struct stdin_case stdin_cases[] = {
-	{ "pipe body on add", "{\"peer\": \"veth1\"}\n", ARGV("br1", "ports", "add", "p1"), 0,
-	  "{\"peer\":\"veth1\"}", NULL, 1 },
+	{ "pipe body on add", "{\"peer\": \"veth1\"}\n", ARGV("br1", "ports", "add", "p1"), 0, "{\"peer\":\"veth1\"}",
+	  NULL, 1 },
 	{ "pipe body on set", " {\"a\":{\"b\":[1,2]},\"n\":\"x/y\"} ", ARGV("x", "set"), 0,
 	  "{\"a\":{\"b\":[1,2]},\"n\":\"x/y\"}", NULL, 1 },
-	{ "pipe body on action", "{\"x\":1}", ARGV("br1", "fdb", "flush"), 0, "{\"x\":1}", NULL,
-	  1 },
+	{ "pipe body on action", "{\"x\":1}", ARGV("br1", "fdb", "flush"), 0, "{\"x\":1}", NULL, 1 },
 	{ "pipe ignored on show", "{\"a\":1}", ARGV("br1", "show"), 0, NULL, NULL, 0 },
 	{ "pipe ignored on del", "{\"a\":1}", ARGV("del", "br1"), 0, NULL, NULL, 0 },
-	{ "pipe ignored with kv", "{\"a\":1}", ARGV("br1", "set", "b=2"), 0, "{\"b\":2}", NULL,
-	  0 },
-	{ "pipe ignored by connect", "{\"a\":1}", ARGV("connect", "a", "b"), 0,
-	  "{\"peer1\":\"a\",\"peer2\":\"b\"}", NULL, 0 },
+	{ "pipe ignored with kv", "{\"a\":1}", ARGV("br1", "set", "b=2"), 0, "{\"b\":2}", NULL, 0 },
+	{ "pipe ignored by connect", "{\"a\":1}", ARGV("connect", "a", "b"), 0, "{\"peer1\":\"a\",\"peer2\":\"b\"}",
+	  NULL, 0 },
 	{ "pipe ignored on help", "{\"a\":1}", ARGV("br1", "?"), 0, NULL, NULL, 0 },
 	{ "empty pipe", "", ARGV("simplebridge", "add", "br1"), 0, NULL, NULL, 1 },
 	{ "blank pipe", " \n\t\n", ARGV("simplebridge", "add", "br1"), 0, NULL, NULL, 1 },
-	{ "pipe array", "[1,2]", ARGV("x", "set"), -EINVAL, NULL,
-	  "stdin: not a JSON object: got a JSON array", 1 },
-	{ "pipe yaml", "name: br1\ntype: TC\n", ARGV("x", "set"), -EINVAL, NULL,
-	  "YAML bodies are not supported yet", 1 },
-	{ "pipe broken json", "{\"a\":", ARGV("x", "set"), -EINVAL, NULL,
-	  "stdin: not a JSON object: unexpected end", 1 },
-	{ "pipe bad json", "{\"a\" 1}", ARGV("x", "set"), -EINVAL, NULL,
-	  "stdin: not a JSON object: ", 1 },
-	{ "pipe number", "42", ARGV("x", "set"), -EINVAL, NULL,
-	  "stdin: not a JSON object: got a JSON int", 1 },
+	{ "pipe array", "[1,2]", ARGV("x", "set"), -EINVAL, NULL, "stdin: not a JSON object: got a JSON array", 1 },
+	{ "pipe yaml", "name: br1\ntype: TC\n", ARGV("x", "set"), -EINVAL, NULL, "YAML bodies are not supported yet",
+	  1 },
+	{ "pipe broken json", "{\"a\":", ARGV("x", "set"), -EINVAL, NULL, "stdin: not a JSON object: unexpected end",
+	  1 },
+	{ "pipe bad json", "{\"a\" 1}", ARGV("x", "set"), -EINVAL, NULL, "stdin: not a JSON object: ", 1 },
+	{ "pipe number", "42", ARGV("x", "set"), -EINVAL, NULL, "stdin: not a JSON object: got a JSON int", 1 },
 	{ "pipe trailing data", "{\"a\":1} x", ARGV("x", "set"), -EINVAL, NULL, "trailing", 1 },
 };
 
@@ -428,8 +408,7 @@ static void test_stdin(void)
 		left = *c->input && read(fd, &probe, 1) == 1;
 		ok = r == c->rc && str_eq(cmd.body, c->body) && (!c->err || strstr(err, c->err)) &&
 		     (!*c->input || left == !c->consumed);
-		report(ok, "%s (rc %d, body %s, err '%s')", c->name, r,
-		       cmd.body ? cmd.body : "(null)", err);
+		report(ok, "%s (rc %d, body %s, err '%s')", c->name, r, cmd.body ? cmd.body : "(null)", err);
 		cli_cmd_clear(&cmd);
 		close(fd);
 	}
@@ -454,8 +433,7 @@ static void test_stdin_file(void)
 	fflush(f);
 	rewind(f);
 	r = cli_parse(4, (char **)argv, fileno(f), &cmd, err, sizeof(err));
-	report(!r && str_eq(cmd.body, "{\"k\":true}"), "regular file body (%s)",
-	       cmd.body ? cmd.body : err);
+	report(!r && str_eq(cmd.body, "{\"k\":true}"), "regular file body (%s)", cmd.body ? cmd.body : err);
 	cli_cmd_clear(&cmd);
 
 	buf = malloc(big);
@@ -472,12 +450,10 @@ static void test_stdin_file(void)
 	fflush(f);
 	rewind(f);
 	r = cli_parse(4, (char **)argv, fileno(f), &cmd, err, sizeof(err));
-	report(r == -EFBIG && strstr(err, "larger than") && !cmd.body, "body over 1 MiB (%s)",
-	       err);
+	report(r == -EFBIG && strstr(err, "larger than") && !cmd.body, "body over 1 MiB (%s)", err);
 	cli_cmd_clear(&cmd);
 	/* exactly at the cap is fine */
-	if (ftruncate(fileno(f), CLI_MAX_STDIN_BODY) < 0 ||
-	    pwrite(fileno(f), "}", 1, CLI_MAX_STDIN_BODY - 1) != 1 ||
+	if (ftruncate(fileno(f), CLI_MAX_STDIN_BODY) < 0 || pwrite(fileno(f), "}", 1, CLI_MAX_STDIN_BODY - 1) != 1 ||
 	    lseek(fileno(f), 0, SEEK_SET) < 0) {
 		report(0, "body of exactly 1 MiB: file setup");
 	} else {

@@ -16,17 +16,17 @@
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 /* A bridge as the broker returns it. */
-#define BR1                                                                          \
-	"{\"name\":\"br1\",\"uuid\":\"5f0c\",\"type\":\"TC\","                        \
-	"\"ports\":[{\"name\":\"p1\",\"peer\":\"veth1\",\"status\":\"UP\",\"uuid\":\"u1\"},"  \
+#define BR1                                                                                  \
+	"{\"name\":\"br1\",\"uuid\":\"5f0c\",\"type\":\"TC\","                               \
+	"\"ports\":[{\"name\":\"p1\",\"peer\":\"veth1\",\"status\":\"UP\",\"uuid\":\"u1\"}," \
 	"{\"name\":\"p2\",\"peer\":\"sf:sf-p1\",\"status\":\"DOWN\",\"uuid\":\"u2\"}],"      \
-	"\"fdb\":{\"aging-time\":300,\"entry\":[{\"address\":\"aa:bb:cc:dd:ee:ff\","     \
+	"\"fdb\":{\"aging-time\":300,\"entry\":[{\"address\":\"aa:bb:cc:dd:ee:ff\","         \
 	"\"port\":\"p1\",\"age\":3}]}}"
 
-#define CUBES                                                                        \
-	"[{\"name\":\"br1\",\"service\":\"simplebridge\",\"type\":\"TC\","              \
-	"\"status\":\"running\",\"pid\":123},"                                       \
-	"{\"name\":\"sf\",\"service\":\"simpleforwarder\",\"type\":\"XDP_SKB\","       \
+#define CUBES                                                                    \
+	"[{\"name\":\"br1\",\"service\":\"simplebridge\",\"type\":\"TC\","       \
+	"\"status\":\"running\",\"pid\":123},"                                   \
+	"{\"name\":\"sf\",\"service\":\"simpleforwarder\",\"type\":\"XDP_SKB\"," \
 	"\"status\":\"running\",\"pid\":4567}]"
 
 struct out_case {
@@ -39,10 +39,18 @@ struct out_case {
 	const char *want; /* exact output when rc == 0 */
 };
 
-#define TEXT(n, b, w) { .name = n, .body = b, .format = CLI_FMT_TEXT, .want = w }
-#define FMT(n, b, f, brf, hid, w) { .name = n, .body = b, .format = f, .brief = brf, \
-				    .hide = hid, .want = w }
-#define BAD(n, b, f) { .name = n, .body = b, .format = f, .rc = -EINVAL }
+#define TEXT(n, b, w)                                                   \
+	{                                                               \
+		.name = n, .body = b, .format = CLI_FMT_TEXT, .want = w \
+	}
+#define FMT(n, b, f, brf, hid, w)                                                       \
+	{                                                                               \
+		.name = n, .body = b, .format = f, .brief = brf, .hide = hid, .want = w \
+	}
+#define BAD(n, b, f)                                             \
+	{                                                        \
+		.name = n, .body = b, .format = f, .rc = -EINVAL \
+	}
 
 static const struct out_case cases[] = {
 	/* text */
@@ -68,8 +76,7 @@ static const struct out_case cases[] = {
 	     "1  2\n"
 	     "3     4\n"
 	     "      5\n"),
-	TEXT("text table utf-8 width",
-	     "[{\"n\":\"\xc3\xa9t\xc3\xa9\",\"x\":1},{\"n\":\"ab\",\"x\":2}]",
+	TEXT("text table utf-8 width", "[{\"n\":\"\xc3\xa9t\xc3\xa9\",\"x\":1},{\"n\":\"ab\",\"x\":2}]",
 	     "n    x\n"
 	     "\xc3\xa9t\xc3\xa9  1\n"
 	     "ab   2\n"),
@@ -83,8 +90,9 @@ static const struct out_case cases[] = {
 	     "addr: 10.0.0.1, 10.0.0.2\n"
 	     "n: 1, 2, 3\n"
 	     "e:\n"),
-	TEXT("text scalars", "{\"up\":true,\"down\":false,\"x\":null,\"ratio\":1.50,"
-			     "\"big\":18446744073709551615,\"neg\":-3,\"s\":\"\"}",
+	TEXT("text scalars",
+	     "{\"up\":true,\"down\":false,\"x\":null,\"ratio\":1.50,"
+	     "\"big\":18446744073709551615,\"neg\":-3,\"s\":\"\"}",
 	     "up: true\n"
 	     "down: false\n"
 	     "x:\n"
@@ -130,8 +138,8 @@ static const struct out_case cases[] = {
 
 	/* -brief, -hide */
 	FMT("brief bridge", BR1, CLI_FMT_TEXT, 1, NULL, "name: br1\nuuid: 5f0c\ntype: TC\n"),
-	FMT("brief array", "[{\"name\":\"br1\",\"ports\":[{\"name\":\"p1\"}],\"pid\":1}]",
-	    CLI_FMT_TEXT, 1, NULL, "name  pid\nbr1   1\n"),
+	FMT("brief array", "[{\"name\":\"br1\",\"ports\":[{\"name\":\"p1\"}],\"pid\":1}]", CLI_FMT_TEXT, 1, NULL,
+	    "name  pid\nbr1   1\n"),
 	FMT("brief json", BR1, CLI_FMT_JSON, 1, NULL,
 	    "{\n  \"name\": \"br1\",\n  \"uuid\": \"5f0c\",\n  \"type\": \"TC\"\n}\n"),
 	FMT("hide keys and paths", BR1, CLI_FMT_TEXT, 0, "uuid,ports.uuid,fdb.entry.age,nope",
@@ -149,14 +157,14 @@ static const struct out_case cases[] = {
 	FMT("hide subtree", BR1, CLI_FMT_TEXT, 0, "ports,fdb", "name: br1\nuuid: 5f0c\ntype: TC\n"),
 	FMT("hide column of top-level array", CUBES, CLI_FMT_TEXT, 0, "pid,service,type",
 	    "name  status\nbr1   running\nsf    running\n"),
-	FMT("hide dotted key", "{\"a.b\":1,\"a\":{\"b\":2,\"c\":3}}", CLI_FMT_TEXT, 0, "a.b,a.c",
-	    "a:\n  b: 2\n"),
+	FMT("hide dotted key", "{\"a.b\":1,\"a\":{\"b\":2,\"c\":3}}", CLI_FMT_TEXT, 0, "a.b,a.c", "a:\n  b: 2\n"),
 	FMT("hide json", "{\"a\":1,\"b\":{\"c\":2,\"d\":3}}", CLI_FMT_JSON, 0, "b.c,,",
 	    "{\n  \"a\": 1,\n  \"b\": {\n    \"d\": 3\n  }\n}\n"),
 
 	/* json */
-	FMT("json pretty", "{\"name\":\"br1\",\"ports\":[{\"name\":\"p1\",\"up\":true}],"
-			   "\"e\":{},\"l\":[],\"n\":null,\"f\":2.50}",
+	FMT("json pretty",
+	    "{\"name\":\"br1\",\"ports\":[{\"name\":\"p1\",\"up\":true}],"
+	    "\"e\":{},\"l\":[],\"n\":null,\"f\":2.50}",
 	    CLI_FMT_JSON, 0, NULL,
 	    "{\n"
 	    "  \"name\": \"br1\",\n"
@@ -171,10 +179,9 @@ static const struct out_case cases[] = {
 	    "  \"n\": null,\n"
 	    "  \"f\": 2.50\n"
 	    "}\n"),
-	FMT("json escapes", "{\"s\":\"a\\\"b\\\\c/d\\n\\u0001\",\"k\\ty\":1}", CLI_FMT_JSON, 0,
-	    NULL, "{\n  \"s\": \"a\\\"b\\\\c/d\\n\\u0001\",\n  \"k\\ty\": 1\n}\n"),
-	FMT("json top-level array", "[1,[2,3]]", CLI_FMT_JSON, 0, NULL,
-	    "[\n  1,\n  [\n    2,\n    3\n  ]\n]\n"),
+	FMT("json escapes", "{\"s\":\"a\\\"b\\\\c/d\\n\\u0001\",\"k\\ty\":1}", CLI_FMT_JSON, 0, NULL,
+	    "{\n  \"s\": \"a\\\"b\\\\c/d\\n\\u0001\",\n  \"k\\ty\": 1\n}\n"),
+	FMT("json top-level array", "[1,[2,3]]", CLI_FMT_JSON, 0, NULL, "[\n  1,\n  [\n    2,\n    3\n  ]\n]\n"),
 	FMT("json scalar", "42", CLI_FMT_JSON, 0, NULL, "42\n"),
 	FMT("json bare literal", "true", CLI_FMT_JSON, 0, NULL, "true\n"),
 	FMT("json null", "null", CLI_FMT_JSON, 0, NULL, "null\n"),
@@ -232,8 +239,7 @@ static const struct out_case cases[] = {
 	    "\"null\": null\n"
 	    "f: 1.5\n"
 	    "b: false\n"),
-	FMT("yaml nested lists", "{\"l\":[1,\"two\",[3,[]],{}],\"e\":{},\"z\":[]}",
-	    CLI_FMT_YAML, 0, NULL,
+	FMT("yaml nested lists", "{\"l\":[1,\"two\",[3,[]],{}],\"e\":{},\"z\":[]}", CLI_FMT_YAML, 0, NULL,
 	    "l:\n"
 	    "  - 1\n"
 	    "  - two\n"
@@ -242,8 +248,7 @@ static const struct out_case cases[] = {
 	    "  - {}\n"
 	    "e: {}\n"
 	    "z: []\n"),
-	FMT("yaml list of maps with nesting", "[{\"a\":{\"b\":1},\"c\":[{\"d\":2,\"e\":3}]}]",
-	    CLI_FMT_YAML, 0, NULL,
+	FMT("yaml list of maps with nesting", "[{\"a\":{\"b\":1},\"c\":[{\"d\":2,\"e\":3}]}]", CLI_FMT_YAML, 0, NULL,
 	    "- a:\n"
 	    "    b: 1\n"
 	    "  c:\n"

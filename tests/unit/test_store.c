@@ -34,11 +34,10 @@ static void make_cube(struct store_cube *c, const char *name, int id, const char
 	snprintf(c->uuid, sizeof(c->uuid), "00000000-0000-4000-8000-%012d", id);
 	c->id = id;
 	c->generation = 1;
-	c->config = (char *)config;	/* borrowed: never cleared in the tests */
+	c->config = (char *)config; /* borrowed: never cleared in the tests */
 }
 
-static void make_port(struct store_port *p, const char *cube, const char *name, int index,
-		      const char *peer)
+static void make_port(struct store_port *p, const char *cube, const char *name, int index, const char *peer)
 {
 	memset(p, 0, sizeof(*p));
 	snprintf(p->cube, sizeof(p->cube), "%s", cube);
@@ -54,7 +53,7 @@ struct seen {
 	int n;
 	char names[16][2 * STORE_NAME_MAX + 2];
 	int ids[16];
-	int stop_after;	/* 0: never stop */
+	int stop_after; /* 0: never stop */
 };
 
 static int collect_cube(const struct store_cube *c, void *arg)
@@ -151,9 +150,8 @@ static void test_cubes(struct store *st)
 	make_cube(&c, "br1", 7, "{\"ports\":[]}");
 	check(store_cube_insert(st, &c) == 0, "cube insert");
 	check(store_cube_get(st, "br1", &got) == 0 && !strcmp(got.name, "br1") &&
-		      !strcmp(got.service, "simplebridge") && !strcmp(got.type, "TC") &&
-		      !strcmp(got.uuid, c.uuid) && got.id == 7 && got.generation == 1 &&
-		      got.config && !strcmp(got.config, "{\"ports\":[]}"),
+		      !strcmp(got.service, "simplebridge") && !strcmp(got.type, "TC") && !strcmp(got.uuid, c.uuid) &&
+		      got.id == 7 && got.generation == 1 && got.config && !strcmp(got.config, "{\"ports\":[]}"),
 	      "cube get returns what was inserted");
 	store_cube_clear(&got);
 	check(got.config == NULL, "cube clear frees config and sets it NULL");
@@ -161,8 +159,7 @@ static void test_cubes(struct store *st)
 	check(store_cube_insert(st, &c) == -EEXIST, "duplicate cube name -> -EEXIST");
 	make_cube(&c, "br2", 7, "{}");
 	check(store_cube_insert(st, &c) == -EEXIST, "duplicate cube id -> -EEXIST");
-	check(store_cube_get(st, "br2", &got) == -ENOENT && got.config == NULL,
-	      "failed insert left nothing behind");
+	check(store_cube_get(st, "br2", &got) == -ENOENT && got.config == NULL, "failed insert left nothing behind");
 	make_cube(&c, "br2", 3, "{}");
 	check(store_cube_insert(st, &c) == 0, "second cube insert");
 
@@ -172,9 +169,8 @@ static void test_cubes(struct store *st)
 	snprintf(c.uuid, sizeof(c.uuid), "11111111-2222-4333-8444-555555555555");
 	c.generation = 5;
 	check(store_cube_update(st, &c) == 0, "cube update");
-	check(store_cube_get(st, "br1", &got) == 0 && !strcmp(got.type, "XDP_DRV") &&
-		      got.generation == 5 && !strcmp(got.uuid, c.uuid) &&
-		      !strcmp(got.config, "{\"mtu\":1500}") && got.id == 7 &&
+	check(store_cube_get(st, "br1", &got) == 0 && !strcmp(got.type, "XDP_DRV") && got.generation == 5 &&
+		      !strcmp(got.uuid, c.uuid) && !strcmp(got.config, "{\"mtu\":1500}") && got.id == 7 &&
 		      !strcmp(got.service, "simplebridge"),
 	      "cube update changes type/generation/uuid/config only");
 	store_cube_clear(&got);
@@ -193,23 +189,21 @@ static void test_cubes(struct store *st)
 	make_cube(&c, "bad", 9, NULL);
 	check(store_cube_insert(st, &c) == -EINVAL, "NULL config -> -EINVAL");
 	make_cube(&c, "bad", 9, "{}");
-	memset(c.name, 'x', sizeof(c.name));	/* no NUL inside the buffer */
+	memset(c.name, 'x', sizeof(c.name)); /* no NUL inside the buffer */
 	check(store_cube_insert(st, &c) == -ENAMETOOLONG, "unterminated cube name -> -ENAMETOOLONG");
 	memset(longname, 'y', sizeof(longname) - 1);
 	longname[sizeof(longname) - 1] = '\0';
-	check(store_cube_get(st, longname, &got) == -ENAMETOOLONG,
-	      "over-long name argument -> -ENAMETOOLONG");
+	check(store_cube_get(st, longname, &got) == -ENAMETOOLONG, "over-long name argument -> -ENAMETOOLONG");
 
-	check(store_cube_list(st, collect_cube, &s) == 0 && s.n == 2 && s.ids[0] == 3 &&
-		      s.ids[1] == 7 && !strcmp(s.names[0], "br2") && !strcmp(s.names[1], "br1"),
+	check(store_cube_list(st, collect_cube, &s) == 0 && s.n == 2 && s.ids[0] == 3 && s.ids[1] == 7 &&
+		      !strcmp(s.names[0], "br2") && !strcmp(s.names[1], "br1"),
 	      "cube list ordered by id");
 	memset(&s, 0, sizeof(s));
 	s.stop_after = 1;
 	check(store_cube_list(st, collect_cube, &s) == 42 && s.n == 1,
 	      "cube list stops and returns the callback's value");
 
-	check(store_cube_delete(st, "br2") == 0 && store_cube_get(st, "br2", &got) == -ENOENT,
-	      "cube delete");
+	check(store_cube_delete(st, "br2") == 0 && store_cube_get(st, "br2", &got) == -ENOENT, "cube delete");
 }
 
 static void test_ports(struct store *st)
@@ -230,13 +224,12 @@ static void test_ports(struct store *st)
 	make_port(&p, "fw", "in", 0, "sw:p1");
 	check(store_port_upsert(st, &p) == 0, "port upsert on another cube");
 
-	check(store_port_list(st, "sw", collect_port, &s) == 0 && s.n == 2 &&
-		      !strcmp(s.names[0], "sw:p1") && !strcmp(s.names[1], "sw:p2"),
+	check(store_port_list(st, "sw", collect_port, &s) == 0 && s.n == 2 && !strcmp(s.names[0], "sw:p1") &&
+		      !strcmp(s.names[1], "sw:p2"),
 	      "port list of one cube ordered by index");
 	memset(&s, 0, sizeof(s));
-	check(store_port_list(st, NULL, collect_port, &s) == 0 && s.n == 3 &&
-		      !strcmp(s.names[0], "fw:in") && !strcmp(s.names[1], "sw:p1") &&
-		      !strcmp(s.names[2], "sw:p2"),
+	check(store_port_list(st, NULL, collect_port, &s) == 0 && s.n == 3 && !strcmp(s.names[0], "fw:in") &&
+		      !strcmp(s.names[1], "sw:p1") && !strcmp(s.names[2], "sw:p2"),
 	      "port list of all cubes ordered by cube, index");
 	memset(&s, 0, sizeof(s));
 	s.stop_after = 2;
@@ -265,8 +258,7 @@ static void test_ports(struct store *st)
 	check(store_port_delete(st, "sw", "p1") == 0 && count_ports(st, "sw") == 1, "port delete");
 	check(store_port_delete(st, "sw", "p1") == -ENOENT, "port delete of missing port -> -ENOENT");
 
-	check(store_cube_delete(st, "sw") == 0 && count_ports(st, "sw") == 0 &&
-		      count_ports(st, NULL) == 1,
+	check(store_cube_delete(st, "sw") == 0 && count_ports(st, "sw") == 0 && count_ports(st, NULL) == 1,
 	      "deleting a cube deletes its ports (cascade)");
 }
 
@@ -284,8 +276,7 @@ static void test_transactions(struct store *st)
 	check(store_cube_get(st, "tx1", &got) == 0, "insert visible inside the transaction");
 	store_cube_clear(&got);
 	check(store_rollback(st) == 0, "rollback");
-	check(store_cube_get(st, "tx1", &got) == -ENOENT && count_ports(st, "tx1") == 0,
-	      "rollback undoes inserts");
+	check(store_cube_get(st, "tx1", &got) == -ENOENT && count_ports(st, "tx1") == 0, "rollback undoes inserts");
 	check(store_rollback(st) == 0, "rollback without a transaction is a no-op");
 	check(store_commit(st) == -EINVAL, "commit without a transaction -> -EINVAL");
 
@@ -308,17 +299,15 @@ static void test_meta(struct store *st)
 	char buf[32], tiny[4];
 
 	check(store_meta_set(st, "boot-id", "abc") == 0, "meta set");
-	check(store_meta_get(st, "boot-id", buf, sizeof(buf)) == 0 && !strcmp(buf, "abc"),
-	      "meta get");
-	check(store_meta_set(st, "boot-id", "defg") == 0 &&
-		      store_meta_get(st, "boot-id", buf, sizeof(buf)) == 0 && !strcmp(buf, "defg"),
+	check(store_meta_get(st, "boot-id", buf, sizeof(buf)) == 0 && !strcmp(buf, "abc"), "meta get");
+	check(store_meta_set(st, "boot-id", "defg") == 0 && store_meta_get(st, "boot-id", buf, sizeof(buf)) == 0 &&
+		      !strcmp(buf, "defg"),
 	      "meta set replaces");
 	check(store_meta_get(st, "nokey", buf, sizeof(buf)) == -ENOENT, "meta get missing -> -ENOENT");
 	check(store_meta_get(st, "boot-id", tiny, sizeof(tiny)) == -ENAMETOOLONG && tiny[0] == '\0',
 	      "meta get into a small buffer -> -ENAMETOOLONG");
 	check(store_meta_set(st, "quote'; DROP TABLE meta; --", "x") == 0 &&
-		      store_meta_get(st, "quote'; DROP TABLE meta; --", buf, sizeof(buf)) == 0 &&
-		      !strcmp(buf, "x"),
+		      store_meta_get(st, "quote'; DROP TABLE meta; --", buf, sizeof(buf)) == 0 && !strcmp(buf, "x"),
 	      "keys are bound, never spliced into SQL");
 }
 
@@ -333,16 +322,15 @@ static void test_reopen(const char *path)
 	if (!st)
 		goto out;
 	check(store_schema_version(st) == 1, "reopen keeps schema version 1");
-	check(store_cube_get(st, "br1", &got) == 0 && got.generation == 5 &&
-		      !strcmp(got.config, "{\"mtu\":1500}"),
+	check(store_cube_get(st, "br1", &got) == 0 && got.generation == 5 && !strcmp(got.config, "{\"mtu\":1500}"),
 	      "reopen keeps cubes");
 	store_cube_clear(&got);
 	check(count_ports(st, "fw") == 1, "reopen keeps ports");
-	check(store_meta_get(st, "boot-id", buf, sizeof(buf)) == 0 && !strcmp(buf, "defg"),
-	      "reopen keeps meta");
-	check(store_cube_insert(st, &(struct store_cube){ .name = "late", .service = "s",
-							  .type = "XDP_SKB", .id = 200,
-							  .config = "{}" }) == 0 &&
+	check(store_meta_get(st, "boot-id", buf, sizeof(buf)) == 0 && !strcmp(buf, "defg"), "reopen keeps meta");
+	check(store_cube_insert(
+		      st,
+		      &(struct store_cube){
+			      .name = "late", .service = "s", .type = "XDP_SKB", .id = 200, .config = "{}" }) == 0 &&
 		      count_ports(st, NULL) == 1,
 	      "foreign keys and writes work after reopen");
 	check(store_port_upsert(st, &(struct store_port){ .cube = "gone", .name = "x" }) == -ENOENT,
@@ -355,7 +343,7 @@ out:
 
 static void test_too_new(const char *dir)
 {
-	struct store *st = (struct store *)&st;	/* must be cleared */
+	struct store *st = (struct store *)&st; /* must be cleared */
 	char path[4096], mode[16];
 	char *err = NULL;
 	FILE *f;
@@ -367,10 +355,8 @@ static void test_too_new(const char *dir)
 	rc = store_open(path, &st, &err);
 	check(rc == -EPROTONOSUPPORT && st == NULL && err && *err,
 	      "user_version 999 -> -EPROTONOSUPPORT with a message");
-	check(raw_query(path, "PRAGMA user_version", mode, sizeof(mode)) == 0 &&
-		      !strcmp(mode, "999") &&
-		      raw_query(path, "PRAGMA journal_mode", mode, sizeof(mode)) == 0 &&
-		      !strcmp(mode, "delete"),
+	check(raw_query(path, "PRAGMA user_version", mode, sizeof(mode)) == 0 && !strcmp(mode, "999") &&
+		      raw_query(path, "PRAGMA journal_mode", mode, sizeof(mode)) == 0 && !strcmp(mode, "delete"),
 	      "a too-new database is left untouched");
 	free(err);
 	err = NULL;

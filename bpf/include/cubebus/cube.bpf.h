@@ -32,15 +32,15 @@ const volatile __u32 cb_loglevel = 0;
 const volatile __u32 cb_sp_rate = 0;
 
 #ifdef CUBE_TC
-#define cube_ctx __sk_buff
+#define cube_ctx    __sk_buff
 #define CB_ACT_DROP TC_ACT_SHOT
 #define CB_ACT_PASS TC_ACT_OK
-#define CB_SEC "tc"
+#define CB_SEC	    "tc"
 #else
-#define cube_ctx xdp_md
+#define cube_ctx    xdp_md
 #define CB_ACT_DROP XDP_DROP
 #define CB_ACT_PASS XDP_PASS
-#define CB_SEC "xdp"
+#define CB_SEC	    "xdp"
 #endif
 
 /* Per-cube next-hop program array: entry p holds the program of the cube
@@ -163,10 +163,8 @@ static __always_inline void cb_md_store(struct cube_ctx *ctx, __u16 in_port)
 #endif
 }
 
-#define CB_HOP_CASE(n)                                      \
-	case n:                                             \
-		bpf_tail_call_static(ctx, &cb_next, n);     \
-		break;
+#define CB_HOP_CASE(n) \
+	case n: bpf_tail_call_static(ctx, &cb_next, n); break;
 
 /*
  * One hop to the cube on the other end of port: each case tail-calls a
@@ -175,14 +173,13 @@ static __always_inline void cb_md_store(struct cube_ctx *ctx, __u16 in_port)
 static __always_inline void cb_hop(struct cube_ctx *ctx, __u32 port)
 {
 	switch (port) {
-		CB_HOP_CASE(0) CB_HOP_CASE(1) CB_HOP_CASE(2) CB_HOP_CASE(3)
-		CB_HOP_CASE(4) CB_HOP_CASE(5) CB_HOP_CASE(6) CB_HOP_CASE(7)
-		CB_HOP_CASE(8) CB_HOP_CASE(9) CB_HOP_CASE(10) CB_HOP_CASE(11)
-		CB_HOP_CASE(12) CB_HOP_CASE(13) CB_HOP_CASE(14) CB_HOP_CASE(15)
-		CB_HOP_CASE(16) CB_HOP_CASE(17) CB_HOP_CASE(18) CB_HOP_CASE(19)
-		CB_HOP_CASE(20) CB_HOP_CASE(21) CB_HOP_CASE(22) CB_HOP_CASE(23)
-		CB_HOP_CASE(24) CB_HOP_CASE(25) CB_HOP_CASE(26) CB_HOP_CASE(27)
-		CB_HOP_CASE(28) CB_HOP_CASE(29) CB_HOP_CASE(30) CB_HOP_CASE(31)
+		CB_HOP_CASE(0)
+		CB_HOP_CASE(1) CB_HOP_CASE(2) CB_HOP_CASE(3) CB_HOP_CASE(4) CB_HOP_CASE(5) CB_HOP_CASE(6) CB_HOP_CASE(7)
+			CB_HOP_CASE(8) CB_HOP_CASE(9) CB_HOP_CASE(10) CB_HOP_CASE(11) CB_HOP_CASE(12) CB_HOP_CASE(13)
+				CB_HOP_CASE(14) CB_HOP_CASE(15) CB_HOP_CASE(16) CB_HOP_CASE(17) CB_HOP_CASE(18)
+					CB_HOP_CASE(19) CB_HOP_CASE(20) CB_HOP_CASE(21) CB_HOP_CASE(22) CB_HOP_CASE(23)
+						CB_HOP_CASE(24) CB_HOP_CASE(25) CB_HOP_CASE(26) CB_HOP_CASE(27)
+							CB_HOP_CASE(28) CB_HOP_CASE(29) CB_HOP_CASE(30) CB_HOP_CASE(31)
 	}
 }
 

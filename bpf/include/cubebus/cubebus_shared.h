@@ -19,8 +19,8 @@
 #define CB_MAX_REASONS 8
 
 /* Index of (cube, port) in the link table and in the port counters. */
-#define CB_LINK_KEY(cube, port) ((__u32)(cube) * CB_MAX_PORTS + (__u32)(port))
-#define CB_LINK_ENTRIES (CB_MAX_CUBES * CB_MAX_PORTS)
+#define CB_LINK_KEY(cube, port) ((__u32)(cube)*CB_MAX_PORTS + (__u32)(port))
+#define CB_LINK_ENTRIES		(CB_MAX_CUBES * CB_MAX_PORTS)
 
 enum cb_link_kind {
 	CB_LINK_NONE = 0,   /* port without a peer: packets sent to it drop */
@@ -80,14 +80,13 @@ struct cb_pktin_hdr {
  * TC frames carry it in skb->mark, XDP frames in an envelope in front
  * of the frame.
  */
-#define CB_MARK_MAGIC 0xCB100000u
+#define CB_MARK_MAGIC	   0xCB100000u
 #define CB_MARK_MAGIC_MASK 0xFFF00000u
-#define CB_DIR_IN 0  /* enter the cube's fast path on this in-port */
-#define CB_DIR_OUT 1 /* leave the cube through this port */
-#define CB_MARK(dir, cube, port)                                            \
-	(CB_MARK_MAGIC | ((__u32)(dir) << 16) | (((__u32)(cube) & 0xff) << 8) | \
-	 ((__u32)(port) & 0xff))
-#define CB_MARK_DIR(m) (((m) >> 16) & 1)
+#define CB_DIR_IN	   0 /* enter the cube's fast path on this in-port */
+#define CB_DIR_OUT	   1 /* leave the cube through this port */
+#define CB_MARK(dir, cube, port) \
+	(CB_MARK_MAGIC | ((__u32)(dir) << 16) | (((__u32)(cube)&0xff) << 8) | ((__u32)(port)&0xff))
+#define CB_MARK_DIR(m)	(((m) >> 16) & 1)
 #define CB_MARK_CUBE(m) (((m) >> 8) & 0xff)
 #define CB_MARK_PORT(m) ((m)&0xff)
 
@@ -104,14 +103,14 @@ struct cb_envelope {
 } __attribute__((packed));
 
 /* Names of the pinned global objects under the bpffs root. */
-#define CB_PIN_TC_SLOTS "cb_g_tc_slots"
+#define CB_PIN_TC_SLOTS	 "cb_g_tc_slots"
 #define CB_PIN_XDP_SLOTS "cb_g_xdp_slots"
-#define CB_PIN_LINKS "cb_g_links"
-#define CB_PIN_STATS "cb_g_stats"
-#define CB_PIN_MD "cb_g_md"
-#define CB_PIN_CONF "cb_g_conf"
+#define CB_PIN_LINKS	 "cb_g_links"
+#define CB_PIN_STATS	 "cb_g_stats"
+#define CB_PIN_MD	 "cb_g_md"
+#define CB_PIN_CONF	 "cb_g_conf"
 /* Per-cube objects under <bpffs>/cubes/<name>/ */
-#define CB_PIN_NEXT "cb_next"
+#define CB_PIN_NEXT  "cb_next"
 #define CB_PIN_FLOOD "cb_flood"
 
 #endif /* CUBEBUS_SHARED_H */
