@@ -196,11 +196,29 @@ static __always_inline int rt_ip4_csum_ok(struct iphdr *ip, void *end)
 
 	for (int i = 0; i < 10; i++)
 		s += w[i];
+	/* clang-format off */
 	RT_OPT_WORD(10)
-		RT_OPT_WORD(11) RT_OPT_WORD(12) RT_OPT_WORD(13) RT_OPT_WORD(14) RT_OPT_WORD(15) RT_OPT_WORD(16)
-			RT_OPT_WORD(17) RT_OPT_WORD(18) RT_OPT_WORD(19) RT_OPT_WORD(20) RT_OPT_WORD(21) RT_OPT_WORD(22)
-				RT_OPT_WORD(23) RT_OPT_WORD(24) RT_OPT_WORD(25) RT_OPT_WORD(26) RT_OPT_WORD(27)
-					RT_OPT_WORD(28) RT_OPT_WORD(29) return rt_fold(s) == 0xffff;
+	RT_OPT_WORD(11)
+	RT_OPT_WORD(12)
+	RT_OPT_WORD(13)
+	RT_OPT_WORD(14)
+	RT_OPT_WORD(15)
+	RT_OPT_WORD(16)
+	RT_OPT_WORD(17)
+	RT_OPT_WORD(18)
+	RT_OPT_WORD(19)
+	RT_OPT_WORD(20)
+	RT_OPT_WORD(21)
+	RT_OPT_WORD(22)
+	RT_OPT_WORD(23)
+	RT_OPT_WORD(24)
+	RT_OPT_WORD(25)
+	RT_OPT_WORD(26)
+	RT_OPT_WORD(27)
+	RT_OPT_WORD(28)
+	RT_OPT_WORD(29)
+	/* clang-format on */
+	return rt_fold(s) == 0xffff;
 }
 
 static __always_inline struct rt_conf *rt_conf_get(void)

@@ -172,15 +172,42 @@ static __always_inline void cb_md_store(struct cube_ctx *ctx, __u16 in_port)
  */
 static __always_inline void cb_hop(struct cube_ctx *ctx, __u32 port)
 {
+	/* clang-format off */
 	switch (port) {
 		CB_HOP_CASE(0)
-		CB_HOP_CASE(1) CB_HOP_CASE(2) CB_HOP_CASE(3) CB_HOP_CASE(4) CB_HOP_CASE(5) CB_HOP_CASE(6) CB_HOP_CASE(7)
-			CB_HOP_CASE(8) CB_HOP_CASE(9) CB_HOP_CASE(10) CB_HOP_CASE(11) CB_HOP_CASE(12) CB_HOP_CASE(13)
-				CB_HOP_CASE(14) CB_HOP_CASE(15) CB_HOP_CASE(16) CB_HOP_CASE(17) CB_HOP_CASE(18)
-					CB_HOP_CASE(19) CB_HOP_CASE(20) CB_HOP_CASE(21) CB_HOP_CASE(22) CB_HOP_CASE(23)
-						CB_HOP_CASE(24) CB_HOP_CASE(25) CB_HOP_CASE(26) CB_HOP_CASE(27)
-							CB_HOP_CASE(28) CB_HOP_CASE(29) CB_HOP_CASE(30) CB_HOP_CASE(31)
+		CB_HOP_CASE(1)
+		CB_HOP_CASE(2)
+		CB_HOP_CASE(3)
+		CB_HOP_CASE(4)
+		CB_HOP_CASE(5)
+		CB_HOP_CASE(6)
+		CB_HOP_CASE(7)
+		CB_HOP_CASE(8)
+		CB_HOP_CASE(9)
+		CB_HOP_CASE(10)
+		CB_HOP_CASE(11)
+		CB_HOP_CASE(12)
+		CB_HOP_CASE(13)
+		CB_HOP_CASE(14)
+		CB_HOP_CASE(15)
+		CB_HOP_CASE(16)
+		CB_HOP_CASE(17)
+		CB_HOP_CASE(18)
+		CB_HOP_CASE(19)
+		CB_HOP_CASE(20)
+		CB_HOP_CASE(21)
+		CB_HOP_CASE(22)
+		CB_HOP_CASE(23)
+		CB_HOP_CASE(24)
+		CB_HOP_CASE(25)
+		CB_HOP_CASE(26)
+		CB_HOP_CASE(27)
+		CB_HOP_CASE(28)
+		CB_HOP_CASE(29)
+		CB_HOP_CASE(30)
+		CB_HOP_CASE(31)
 	}
+	/* clang-format on */
 }
 
 /* Sends the packet out of port. Does not return when the peer is a cube. */
