@@ -2,7 +2,7 @@
 /*
  * buslat - request latency over the bus: N round trips of one request on
  * the ctl endpoint from one connection, median and p99 in microseconds.
- *   buslat [--n N] PATH [VERB]      e.g. buslat --n 1000 /version read
+ *   buslat [--n N] PATH [VERB [BODY]]   e.g. buslat --n 1000 /version read
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,7 +29,7 @@ static double now_us(void)
 int main(int argc, char **argv)
 {
 	int n = 1000, i = 1, verb;
-	const char *path, *run = bus_env("CUBEBUS_RUN_DIR", BUS_DEFAULT_RUN_DIR);
+	const char *path, *body = NULL, *run = bus_env("CUBEBUS_RUN_DIR", BUS_DEFAULT_RUN_DIR);
 	char endpoint[600];
 	double *t;
 
@@ -38,11 +38,13 @@ int main(int argc, char **argv)
 		i = 3;
 	}
 	if (i >= argc || n <= 0) {
-		fprintf(stderr, "usage: buslat [--n N] PATH [VERB]\n");
+		fprintf(stderr, "usage: buslat [--n N] PATH [VERB [BODY]]\n");
 		return 2;
 	}
 	path = argv[i];
 	verb = i + 1 < argc ? bus_verb_from_name(argv[i + 1]) : CUBEBUS__VERB__READ;
+	if (i + 2 < argc)
+		body = argv[i + 2];
 	if (verb < 0) {
 		fprintf(stderr, "buslat: unknown verb %s\n", argv[i + 1]);
 		return 2;
@@ -52,18 +54,18 @@ int main(int argc, char **argv)
 	zsys_handler_set(NULL);
 	for (int k = 0; k < n; k++) {
 		int status = 0, r;
-		char *err = NULL, *body = NULL;
+		char *err = NULL, *rbody = NULL;
 		double t0 = now_us();
 
 		/* one connection per request, like cubectl */
-		r = bus_call(endpoint, verb, path, NULL, 5000, &status, &err, &body);
+		r = bus_call(endpoint, verb, path, body, 5000, &status, &err, &rbody);
 		t[k] = now_us() - t0;
 		if (r < 0 || status < 0) {
 			fprintf(stderr, "buslat: %s: %s\n", path, r < 0 ? strerror(-r) : err);
 			return 1;
 		}
 		free(err);
-		free(body);
+		free(rbody);
 	}
 	qsort(t, n, sizeof(*t), cmp);
 	printf("%.0f %.0f\n", t[n / 2], t[(int)(n * 0.99)]);
