@@ -15,7 +15,7 @@ CLANG    ?= clang
 BPFTOOL  ?= bpftool
 ARCH     := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 
-PKGS     := libczmq libzmq libbpf libprotobuf-c libyang sqlite3 json-c
+PKGS     := libczmq libzmq libbpf libprotobuf-c libyang sqlite3 json-c libmicrohttpd
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wno-format-truncation \
             -D_GNU_SOURCE -Iproto -I$(GEN) -Ibpf/include -Istate -Icube-services/lib -Icli -Ibroker \

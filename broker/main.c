@@ -25,6 +25,7 @@
 #include <bpf/libbpf.h>
 
 #include "broker.h"
+#include "rest.h"
 
 static int bk_debug;
 static volatile sig_atomic_t bk_stop;
@@ -365,25 +366,33 @@ static void bk_usage(const char *prog)
 	       "  --state-dir DIR  the database                (CUBEBUS_STATE_DIR, default %s)\n"
 	       "  --bpffs DIR      pinned BPF objects          (CUBEBUS_BPFFS, default %s)\n"
 	       "  --yang-dir DIR   service models (default: next to the binary, or the prefix)\n"
+	       "  --rest ADDR:PORT the REST gateway's address, or off (default %s)\n"
 	       "  --daemon         fork to the background, write <run-dir>/cubebusd.pid\n"
 	       "  --cleanup        stop this instance's cubes and remove its kernel objects, then exit\n"
 	       "  --describe       print the reference of every service's data tree (Markdown), then exit\n"
 	       "  -d, --debug      debug log\n",
-	       prog, BUS_DEFAULT_RUN_DIR, BUS_DEFAULT_STATE_DIR, BUS_DEFAULT_BPFFS);
+	       prog, BUS_DEFAULT_RUN_DIR, BUS_DEFAULT_STATE_DIR, BUS_DEFAULT_BPFFS, REST_DEFAULT_LISTEN);
 }
 
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "run-dir", required_argument, NULL, 'r' }, { "state-dir", required_argument, NULL, 's' },
-		{ "bpffs", required_argument, NULL, 'b' },   { "yang-dir", required_argument, NULL, 'y' },
-		{ "daemon", no_argument, NULL, 'D' },	     { "cleanup", no_argument, NULL, 'C' },
-		{ "debug", no_argument, NULL, 'd' },	     { "help", no_argument, NULL, 'h' },
-		{ "describe", no_argument, NULL, 'M' },	     { 0 }
+		{ "run-dir", required_argument, NULL, 'r' },
+		{ "state-dir", required_argument, NULL, 's' },
+		{ "bpffs", required_argument, NULL, 'b' },
+		{ "yang-dir", required_argument, NULL, 'y' },
+		{ "daemon", no_argument, NULL, 'D' },
+		{ "cleanup", no_argument, NULL, 'C' },
+		{ "debug", no_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "describe", no_argument, NULL, 'M' },
+		{ "rest", required_argument, NULL, 'R' },
+		{ 0 },
 	};
 	static struct broker broker;
 	struct broker *b = &broker;
-	char path[700], err[BK_ERR_MAX];
+	char path[700], err[BK_ERR_MAX], rest_addr[256] = REST_DEFAULT_LISTEN;
+	struct rest *rest = NULL;
 	char *serr = NULL;
 	int opt, daemonize = 0, cleanup = 0, describe = 0, status = 1, r;
 
@@ -402,6 +411,13 @@ int main(int argc, char **argv)
 		case 'C': cleanup = 1; break;
 		case 'M': describe = 1; break;
 		case 'd': bk_debug = b->debug = 1; break;
+		case 'R':
+			if (strcmp(optarg, "off") && rest_check_listen(optarg, err, sizeof(err)) < 0) {
+				fprintf(stderr, "%s: %s\n", argv[0], err);
+				return 2;
+			}
+			snprintf(rest_addr, sizeof(rest_addr), "%s", optarg);
+			break;
 		case 'h': bk_usage(argv[0]); return 0;
 		default: bk_usage(argv[0]); return 2;
 		}
@@ -493,6 +509,12 @@ int main(int argc, char **argv)
 	zloop_reader(b->loop, b->ctl, requests_on_ctl, b);
 	zloop_reader(b->loop, b->cubes, cubes_on_message, b);
 	zloop_timer(b->loop, 100, 0, bk_on_timer, b);
+	/* REST forwards to the ctl socket, bound above; never fatal: the CLI works without it */
+	bus_ipc_endpoint(path, sizeof(path), b->run_dir, "ctl");
+	if (strcmp(rest_addr, "off") && rest_start(&rest, rest_addr, path, err, sizeof(err)) < 0)
+		bk_log(4, "%s; running without REST", err);
+	else if (rest)
+		bk_log(6, "REST on %s", rest_url(rest));
 	bk_log(6, "ready: ctl ipc://%s/ctl.sock, bpffs %s, models %s", b->run_dir, b->bpffs, b->yang_dir);
 	while (!bk_stop) {
 		zloop_start(b->loop);
@@ -503,6 +525,7 @@ int main(int argc, char **argv)
 	bk_log(6, "stopping; cubes keep running");
 	status = 0;
 out:
+	rest_stop(&rest);
 	zloop_destroy(&b->loop);
 	zsock_destroy(&b->ctl);
 	zsock_destroy(&b->cubes);

@@ -358,6 +358,8 @@ int schema_edit(struct broker *b, const char *service, struct json_object *cfg, 
 			target->kind = ST_ACTION;
 			target->snode = c;
 			snprintf(target->rel, sizeof(target->rel), "%s", where);
+			snprintf(err, errlen, "%s is an action: run it (cubectl ... %s, or POST), it has nothing to %s",
+				 where, segs[i], verb == CUBEBUS__VERB__READ ? "show" : "change");
 			return -EOPNOTSUPP;
 		}
 		if (c->flags & LYS_CONFIG_R && verb != CUBEBUS__VERB__READ && verb != CUBEBUS__VERB__HELP) {
