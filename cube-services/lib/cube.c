@@ -525,7 +525,9 @@ static void cube_read_slowpath(struct cube *c, struct json_object *out)
 			snprintf(name, sizeof(name), "service-%u", r);
 		e = json_object_new_object();
 		json_object_object_add(e, "reason", json_object_new_string(name));
-		json_object_object_add(e, "packets", json_object_new_int64(r == 0 ? n + c->pktin_lost : n));
+		/* reason 0 counts what the channel refused: the kernel's own LOST
+		 * records (pktin_lost) are the same packets, not added again */
+		json_object_object_add(e, "packets", json_object_new_int64(n));
 		json_object_object_add(e, "rate-limited", json_object_new_int64(l));
 		json_object_array_add(list, e);
 	}

@@ -284,21 +284,17 @@ static __always_inline int cube_pktin(struct cube_ctx *ctx, struct cb_md *md, __
 			b->tokens--;
 		}
 	}
-	cnt = bpf_map_lookup_elem(&cb_spstats, &r);
-	if (cnt)
-		(*cnt)++;
 	if (len > 0xffff)
 		len = 0xffff;
 	h.len = len;
 	err = bpf_perf_event_output(ctx, &cb_pktin, BPF_F_CURRENT_CPU | (len << 32), &h, sizeof(h));
-	if (err) {
-		/* no reader, or its buffer is full: counted as lost (reason 0) */
-		__u32 lost = CB_REASON_NONE;
-
-		cnt = bpf_map_lookup_elem(&cb_spstats, &lost);
-		if (cnt)
-			(*cnt)++;
-	}
+	/* what reached the channel per reason; what it refused (no reader,
+	 * or its buffer full) as lost, reason 0 */
+	if (err)
+		r = CB_REASON_NONE;
+	cnt = bpf_map_lookup_elem(&cb_spstats, &r);
+	if (cnt)
+		(*cnt)++;
 	return err;
 }
 
