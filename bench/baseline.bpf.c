@@ -18,9 +18,9 @@
 #include <linux/if_ether.h>
 #include <bpf/bpf_helpers.h>
 
-#define BL_FDB_MAX 4096
-#define BL_MAX_HOPS 32
-#define BL_PORTS 64
+#define BL_FDB_MAX    4096
+#define BL_MAX_HOPS   32
+#define BL_PORTS      64
 #define BL_REFRESH_NS 1000000000ULL
 
 struct bl_fdb_val {

@@ -17,7 +17,18 @@ $(BENCH)/hops: bench/hops.c tests/bpf/cbrig.c tests/bpf/cbrig.h \
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Itests/bpf -o $@ bench/hops.c tests/bpf/cbrig.c $(LDLIBS)
 
-bench-build: $(BENCH)/hops
+# Throughput on veth (bench/throughput.sh): a generator, a sink and the
+# hand-written redirect baseline, each a libbpf program with its BPF object
+# embedded as a skeleton (build/gen/bench_<name>.skel.h).
+BENCH_NET := pktgen xdpsink redirect
+define BENCH_NET_BIN
+$$(BENCH)/$(1): bench/$(1).c bench/benchnet.h $$(GEN)/bench_$(1).skel.h
+	@mkdir -p $$(@D)
+	$$(CC) $$(CFLAGS) -o $$@ bench/$(1).c $$(LDLIBS)
+endef
+$(foreach b,$(BENCH_NET),$(eval $(call BENCH_NET_BIN,$(b))))
+
+bench-build: $(BENCH)/hops $(foreach b,$(BENCH_NET),$(BENCH)/$(b))
 tests-build: bench-build
 
 .PHONY: bench-build
@@ -30,3 +41,12 @@ $(BENCH)/buslat: bench/buslat.c $(COMMON_OBJS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 bench-build: $(BENCH)/buslat
+-include bench/bench2.mk
+-include bench/bench3.mk
+
+# Issue 4's figures (about 9 minutes; QUICK=1 about 2): docs/RESILIENCE.md
+bench-resilience: all
+	{ echo "# Resilience under traffic"; echo; \
+	  echo "Regenerate with \`make bench-resilience\` (as root). Date: $$(date -u +%Y-%m-%dT%H:%MZ), kernel $$(uname -r), $$(nproc) CPUs."; \
+	  echo; bash bench/resilience.sh; } > docs/RESILIENCE.md.tmp && mv docs/RESILIENCE.md.tmp docs/RESILIENCE.md
+.PHONY: bench-resilience

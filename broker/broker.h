@@ -69,7 +69,8 @@ struct bk_cube {
 	enum bk_cube_state state;
 	char ident[96]; /* bus identity of the accepted process: "name#pid" */
 	pid_t pid;
-	int child; /* pid is our child (else adopted) */
+	int child;    /* pid is our child (else adopted) */
+	int external; /* started by an outside supervisor (came by WHOAMI) */
 	uint32_t prog_id;
 	uint64_t started_ms, last_seen_ms;
 	unsigned restarts, failures;

@@ -100,6 +100,7 @@ int cubes_spawn(struct broker *b, struct bk_cube *c, char *err, size_t errlen)
 	}
 	c->pid = pid;
 	c->child = 1;
+	c->external = 0;
 	c->state = BK_CUBE_STARTING;
 	c->started_ms = c->last_seen_ms = bk_now_ms();
 	c->exit_reason[0] = 0;
@@ -182,10 +183,20 @@ static void cubes_simple(struct broker *b, const char *identity, int kind)
 	zframe_destroy(&f);
 }
 
+/*
+ * Whether the cube's process was started by someone else's supervisor: it
+ * came with only its name (WHOAMI). One a broker spawned (maybe an earlier
+ * broker) has --id on its command line.
+ */
+static int cubes_external(struct bk_cube *c)
+{
+	return c->external;
+}
+
 static void cubes_died(struct broker *b, struct bk_cube *c, const char *why)
 {
 	uint64_t now = bk_now_ms();
-	int was_running = c->state == BK_CUBE_RUNNING, was_child = c->child;
+	int was_running = c->state == BK_CUBE_RUNNING, external = !c->child && cubes_external(c);
 
 	snprintf(c->exit_reason, sizeof(c->exit_reason), "%s", why);
 	c->pid = 0;
@@ -206,7 +217,7 @@ static void cubes_died(struct broker *b, struct bk_cube *c, const char *why)
 	c->state = BK_CUBE_STOPPED;
 	/* back-off: 0, 100, 200, 400, 800 ms; a process someone else started
 	 * is first left to its own supervisor for 3 s */
-	c->restart_at_ms = now + (c->failures > 1 ? 100u << (c->failures - 2) : 0) + (was_child ? 0 : 3000);
+	c->restart_at_ms = now + (c->failures > 1 ? 100u << (c->failures - 2) : 0) + (external ? 3000 : 0);
 	bk_log(was_running ? 4 : 6, "%s: %s; restarting", c->name, why);
 	bk_event(b, c->name, "down", why);
 }
@@ -252,8 +263,8 @@ void cubes_tick(struct broker *b)
 			}
 			continue;
 		}
-		/* adopted processes are not our children: watch them by heartbeat */
-		if (c->pid && !c->child && now - c->last_seen_ms > CUBES_SILENT_MS && !cubes_pid_alive(c->pid))
+		/* adopted processes are not our children: no SIGCHLD, so look */
+		if (c->pid && !c->child && !cubes_pid_alive(c->pid))
 			cubes_died(b, c, "disappeared");
 		else if ((c->state == BK_CUBE_STARTING || c->state == BK_CUBE_CONFIGURING) &&
 			 now - c->started_ms > CUBES_HELLO_TIMEOUT_MS && c->pid) {
@@ -346,6 +357,7 @@ static void cubes_on_whoami(struct broker *b, struct bk_cube *c, const char *ide
 	} else {
 		/* a new generation: an older process that comes back is stale */
 		c->generation++;
+		c->external = 1;
 		snprintf(body, sizeof(body), "{\"id\":%d,\"type\":\"%s\",\"service\":\"%s\",\"generation\":%u}", c->id,
 			 c->type, c->service, c->generation);
 		r.kind = CUBEBUS__CUBE_MSG__KIND__WHOAMI;
@@ -603,7 +615,7 @@ void cubes_stop(struct broker *b, struct bk_cube *c)
 			cubes_simple(b, c->ident, CUBEBUS__CUBE_MSG__KIND__STOP);
 		kill(pid, SIGTERM);
 		for (int i = 0; i < 100; i++) {
-			if (c->child ? waitpid(pid, NULL, WNOHANG) == pid : kill(pid, 0) < 0)
+			if (c->child ? waitpid(pid, NULL, WNOHANG) == pid : !cubes_pid_alive(pid))
 				break;
 			usleep(10000);
 			if (i == 99) {

@@ -267,7 +267,8 @@ int topo_check_peer(struct broker *b, struct bk_cube *c, const char *port, const
 		 * runs XDP itself, which is not ours to set up in someone's namespace */
 		snprintf(err, errlen,
 			 "%s ports %s: %s is a veth: in XDP_DRV mode frames redirected to it are dropped unless "
-			 "its peer runs an XDP program; use type XDP_SKB for veths",
+			 "its peer runs an XDP program; use type TC, or XDP_SKB (generic XDP cannot redirect TSO/GSO "
+			 "frames: turn them off on the hosts for TCP)",
 			 c->name, port, peer);
 		return -EOPNOTSUPP;
 	}
