@@ -106,4 +106,29 @@ QUICK=$quick bash bench/throughput.sh >"$tmp.tp" ||
 	echo "- Creation time is dominated by loading and verifying the cube's programs and"
 	echo "  starting its process; the ping that probes it adds a few ms of process start."
 } >"$out"
+{
+	echo
+	echo "## Targets"
+	echo
+	bash bench/targets.sh "$out"
+	echo
+	echo "Why the missed ones are missed:"
+	echo "- Long chains, per packet: every cube is a program of its own; the hop itself is a"
+	echo "  patched direct jump of a few ns (chain-1/2 rows), but a path through 8 or 16 distinct"
+	echo "  programs no longer stays in the CPU's caches and branch predictors the way one program"
+	echo "  does. End to end on veth, where the skb path dominates, a chain of 8 keeps most of one"
+	echo "  cube's rate (the pps rows above)."
+	echo "- One XDP cube vs one program (a few ns on ~130 ns): the framework's per-packet work"
+	echo "  (in-port from the per-CPU metadata map, rx/tx counters, link lookup)."
+	echo "- 3× the kernel presumes native XDP. On veth cubebus runs generic XDP (XDP_SKB), which"
+	echo "  receives the skb the veth already built; native XDP is faster (the hand-written driver-mode"
+	echo "  row), but a veth drops natively redirected frames unless its far end runs XDP, so"
+	echo "  cubebus refuses XDP_DRV on veths. TC cubes still pay for the skb and the qdisc."
+	echo "- Creation: about 7 ms is starting the cube's process and loading and verifying its"
+	echo "  programs; each netdev port then loads and attaches its own stub (a program per"
+	echo "  attachment, so that its tail call is a constant-key direct jump), about 3 ms each."
+	echo "- Rule updates: there is no firewall yet; the figure is a bridge configuration change"
+	echo "  through cubectl, whose own process start is about 4.5 ms of it (see the control table),"
+	echo "  plus the database's fsync and the cube's round trip."
+} >>"$out"
 echo "bench: wrote $out" >&2
