@@ -107,23 +107,8 @@ NETNS=()
 log() { echo "$(date +%T.%N | cut -c1-12) $*" >>"$LOG"; }
 now_us() { echo "${EPOCHREALTIME/./}"; }
 
-# the processes of this instance: a cubebusd or cube-* whose command line
-# names $tmp (cubes get --run-dir) or whose environment names our run dir
-instance_pids() {
-	local p comm
-	for p in /proc/[0-9]*; do
-		p=${p#/proc/}
-		comm=$(cat /proc/"$p"/comm 2>/dev/null) || continue
-		case $comm in
-		cubebusd | cube-*) ;;
-		*) continue ;;
-		esac
-		if tr '\0' '\n' 2>/dev/null </proc/"$p"/cmdline | grep -qF "$tmp/" ||
-			tr '\0' '\n' 2>/dev/null </proc/"$p"/environ | grep -qxF "CUBEBUS_RUN_DIR=$tmp/run"; then
-			echo "$p"
-		fi
-	done
-}
+# instance_pids DIR
+. "$top/tests/tools/instance.sh"
 
 cleanup() {
 	local rc=$? pids n l
@@ -145,7 +130,7 @@ cleanup() {
 	else
 		build/bin/cubebusd --cleanup >>"$BLOG" 2>&1
 	fi
-	pids=$(instance_pids)
+	pids=$(instance_pids "$tmp")
 	[ -n "$pids" ] && kill -9 $pids 2>/dev/null
 	for n in "${NETNS[@]}"; do
 		pids=$(ip netns pids "$n" 2>/dev/null)

@@ -87,23 +87,8 @@ NSA=$id-a NSB=$id-b
 VA=${id}a VB=${id}b
 bpid=
 
-# the cubebusd and cube-* processes of this instance: their command line or
-# environment names our run dir
-instance_pids() {
-	local p comm
-	for p in /proc/[0-9]*; do
-		p=${p#/proc/}
-		comm=$(cat /proc/"$p"/comm 2>/dev/null) || continue
-		case $comm in
-		cubebusd | cube-*) ;;
-		*) continue ;;
-		esac
-		if tr '\0' '\n' 2>/dev/null </proc/"$p"/cmdline | grep -qF "$tmp/" ||
-			tr '\0' '\n' 2>/dev/null </proc/"$p"/environ | grep -qxF "CUBEBUS_RUN_DIR=$tmp/run"; then
-			echo "$p"
-		fi
-	done
-}
+# instance_pids DIR
+. "$top/tests/tools/instance.sh"
 
 cleanup() {
 	local rc=$? p n l
@@ -114,7 +99,7 @@ cleanup() {
 	[ -n "$bpid" ] && { kill -9 "$bpid"; wait "$bpid"; } 2>/dev/null
 	"$BIN/cubebusd" --cleanup >>"$LOG" 2>&1
 	# cube processes of this instance that outlived the broker
-	p=$(instance_pids)
+	p=$(instance_pids "$tmp")
 	[ -n "$p" ] && kill -9 $p 2>/dev/null
 	for n in "$NSA" "$NSB"; do
 		p=$(ip netns pids "$n" 2>/dev/null)

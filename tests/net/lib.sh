@@ -240,23 +240,10 @@ cube_field() {
 
 # ---- teardown -------------------------------------------------------------
 
-# the processes of this instance: cmdline naming $TMP (cubes get --run-dir),
-# or a cubebusd/cube-* whose environment names it (a broker started by us)
+# the processes of this instance (tests/tools/instance.sh)
+. "$NET_DIR/../tools/instance.sh"
 lib_instance_pids() {
-	local p comm
-	for p in /proc/[0-9]*; do
-		p=${p#/proc/}
-		[ "$p" = $$ ] || [ "$p" = "$BASHPID" ] && continue
-		comm=$(cat /proc/"$p"/comm 2>/dev/null) || continue
-		case $comm in
-		cubebusd | cube-*) ;;
-		*) continue ;;
-		esac
-		if tr '\0' '\n' 2>/dev/null </proc/"$p"/cmdline | grep -qF "$TMP/" ||
-			tr '\0' '\n' 2>/dev/null </proc/"$p"/environ | grep -qxF "CUBEBUS_RUN_DIR=$TMP/run"; then
-			echo "$p"
-		fi
-	done
+	instance_pids "$TMP"
 }
 
 cleanup() {
