@@ -15,12 +15,21 @@ CLANG    ?= clang
 BPFTOOL  ?= bpftool
 ARCH     := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 
+PKG_CONFIG ?= pkg-config
 PKGS     := libczmq libzmq libbpf libprotobuf-c libyang sqlite3 json-c libmicrohttpd
+# The entry points that install packages (demo, test, deps) never build in the
+# make that ran the install: this Makefile is parsed before the packages exist,
+# so they run `make deps` and then a new make for the build (see below).
+# PKG_OK is empty when a package is missing; building then stops with a
+# sentence instead of a link error.
+PKG_OK   := $(shell $(PKG_CONFIG) --exists $(PKGS) 2>/dev/null && echo yes)
+PKG_CFLAGS := $(if $(PKG_OK),$(shell $(PKG_CONFIG) --cflags $(PKGS)))
+PKG_LIBS := $(if $(PKG_OK),$(shell $(PKG_CONFIG) --libs $(PKGS)))
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wno-format-truncation \
             -D_GNU_SOURCE -Iproto -I$(GEN) -Ibpf/include -Istate -Icube-services/lib -Icli -Ibroker \
-            $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lelf -lz -lpthread
+            $(PKG_CFLAGS)
+LDLIBS   := $(PKG_LIBS) -lelf -lz -lpthread
 BPFCFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ibpf/include -I$(GEN) \
              -I/usr/include/$(shell uname -m)-linux-gnu -Wall -Wno-unused-function
 
@@ -34,28 +43,28 @@ all: $(BIN)/cubebusd $(BIN)/cubectl $(BIN)/polycubectl $(BIN)/cubebus-cube \
      $(SHARE)/yang/cubebus-base.yang tests-build
 
 # ---- generated code -------------------------------------------------------
-$(GEN)/cubebus.pb-c.c $(GEN)/cubebus.pb-c.h: proto/cubebus.proto
+$(GEN)/cubebus.pb-c.c $(GEN)/cubebus.pb-c.h: proto/cubebus.proto | check-pkgs
 	@mkdir -p $(GEN)
 	protoc-c --proto_path=proto --c_out=$(GEN) $<
 
 # BPF objects: each service builds once for TC and once for XDP.
 BPF_HDRS := $(wildcard bpf/include/cubebus/*.h)
-$(OBJ)/bpf/cubebus.bpf.o: bpf/cubebus.bpf.c $(BPF_HDRS)
+$(OBJ)/bpf/cubebus.bpf.o: bpf/cubebus.bpf.c $(BPF_HDRS) | check-pkgs
 	@mkdir -p $(@D)
 	$(CLANG) $(BPFCFLAGS) -c $< -o $@
 define SERVICE_BPF
-$(OBJ)/bpf/$(1)_tc.bpf.o: cube-services/$(1)/$(1).bpf.c $(wildcard cube-services/$(1)/*.h) $(BPF_HDRS)
+$(OBJ)/bpf/$(1)_tc.bpf.o: cube-services/$(1)/$(1).bpf.c $(wildcard cube-services/$(1)/*.h) $(BPF_HDRS) | check-pkgs
 	@mkdir -p $$(@D)
 	$(CLANG) $(BPFCFLAGS) -DCUBE_TC -c $$< -o $$@
-$(OBJ)/bpf/$(1)_xdp.bpf.o: cube-services/$(1)/$(1).bpf.c $(wildcard cube-services/$(1)/*.h) $(BPF_HDRS)
+$(OBJ)/bpf/$(1)_xdp.bpf.o: cube-services/$(1)/$(1).bpf.c $(wildcard cube-services/$(1)/*.h) $(BPF_HDRS) | check-pkgs
 	@mkdir -p $$(@D)
 	$(CLANG) $(BPFCFLAGS) -DCUBE_XDP -c $$< -o $$@
 endef
 $(foreach s,$(SERVICES),$(eval $(call SERVICE_BPF,$(s))))
-$(OBJ)/bpf/%.bpf.o: tests/bpf/%.bpf.c $(BPF_HDRS)
+$(OBJ)/bpf/%.bpf.o: tests/bpf/%.bpf.c $(BPF_HDRS) | check-pkgs
 	@mkdir -p $(@D)
 	$(CLANG) $(BPFCFLAGS) -c $< -o $@
-$(OBJ)/bpf/bench_%.bpf.o: bench/%.bpf.c $(BPF_HDRS)
+$(OBJ)/bpf/bench_%.bpf.o: bench/%.bpf.c $(BPF_HDRS) | check-pkgs
 	@mkdir -p $(@D)
 	$(CLANG) $(BPFCFLAGS) -c $< -o $@
 $(GEN)/%.skel.h: $(OBJ)/bpf/%.bpf.o
@@ -63,7 +72,9 @@ $(GEN)/%.skel.h: $(OBJ)/bpf/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name $(subst .,_,$*) > $@
 
 # ---- libraries ------------------------------------------------------------
-$(OBJ)/%.o: %.c $(GEN)/cubebus.pb-c.h
+check-pkgs:
+	@[ -n "$(PKG_OK)" ] || { echo "cubebus: missing packages ($$($(PKG_CONFIG) --print-errors --exists $(PKGS) 2>&1 | head -1)); run 'make deps' (as root) first, or 'make demo' / 'make test', which do" >&2; exit 1; }
+$(OBJ)/%.o: %.c $(GEN)/cubebus.pb-c.h | check-pkgs
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 $(OBJ)/gen/cubebus.pb-c.o: $(GEN)/cubebus.pb-c.c
@@ -112,13 +123,22 @@ $(SHARE)/yang/cubebus-base.yang: cube-services/lib/cubebus-base.yang
 -include bench/bench.mk
 
 # ---- entry points ---------------------------------------------------------
+# `make demo` and `make test` work in one run on a machine without the
+# packages: deps first, then a new make (which reads this file, and asks
+# pkg-config, only now that the packages are there), then the run.
+# tests/style/test_freshmake.sh keeps it so.
+DEPS       ?= bash scripts/deps.sh
+BUILD_GOAL ?= all
 deps:
-	bash scripts/deps.sh
+	$(DEPS)
 
-test: deps all
+build-after-deps: deps
+	$(MAKE) --no-print-directory $(BUILD_GOAL)
+
+test: build-after-deps
 	bash tests/run.sh
 
-demo: deps all
+demo: build-after-deps
 	bash scripts/demo.sh
 
 demo-clean:
@@ -148,5 +168,5 @@ format:
 clean:
 	rm -rf $(B)
 
-.PHONY: all deps test demo demo-clean install format clean tests-build docs
+.PHONY: all deps build-after-deps check-pkgs test demo demo-clean install format clean tests-build docs
 .SECONDARY:
