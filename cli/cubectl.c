@@ -63,6 +63,16 @@ static void call_error(const struct cli_cmd *cmd, int r)
 {
 	switch (r) {
 	case -ENOENT: fprintf(stderr, "cubectl: cubebusd is not running (no socket at %s)\n", cmd->endpoint); break;
+	case -ECONNREFUSED:
+		fprintf(stderr, "cubectl: cubebusd is not running (nothing listens on %s)\n", cmd->endpoint);
+		break;
+	case -EACCES:
+	case -EPERM:
+		fprintf(stderr,
+			"cubectl: permission denied on %s: run as root or as a member of the group that owns "
+			"the run directory\n",
+			cmd->endpoint);
+		break;
 	case -ETIMEDOUT:
 		fprintf(stderr, "cubectl: no answer from cubebusd at %s after %d ms\n", cmd->endpoint, cmd->timeout_ms);
 		break;

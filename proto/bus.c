@@ -1,8 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "bus.h"
@@ -76,6 +81,73 @@ const char *bus_verb_name(int verb)
 	return verb_names[verb];
 }
 
+/*
+ * ZeroMQ connects in the background and retries for ever: a DEALER aimed at a
+ * socket nobody listens on (a broker that was killed leaves its socket file),
+ * or at one the caller may not open, just waits for the reply timeout. One
+ * plain connect() first tells those cases apart at once. It is a probe only:
+ * the request itself goes over ZeroMQ.
+ */
+static int bus_probe_ipc(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd, r = 0;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return 0; /* cannot probe: let ZeroMQ try */
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		r = -errno;
+	close(fd);
+	/* a full backlog is a busy broker, not a missing one */
+	return r == -EAGAIN ? 0 : r;
+}
+
+static int bus_probe_tcp(const char *hostport, int timeout_ms)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res = NULL, *ai;
+	char host[256];
+	const char *colon = strrchr(hostport, ':');
+	int r = -ECONNREFUSED;
+
+	if (!colon || (size_t)(colon - hostport) >= sizeof(host))
+		return 0;
+	memcpy(host, hostport, colon - hostport);
+	host[colon - hostport] = '\0';
+	/* [v6]:port */
+	if (host[0] == '[' && host[strlen(host) - 1] == ']') {
+		memmove(host, host + 1, strlen(host));
+		host[strlen(host) - 1] = '\0';
+	}
+	if (getaddrinfo(host, colon + 1, &hints, &res))
+		return 0; /* ZeroMQ says what is wrong with it */
+	for (ai = res; ai; ai = ai->ai_next) {
+		struct pollfd pfd = { .events = POLLOUT };
+		socklen_t len = sizeof(int);
+		int fd, e = 0;
+
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
+		if (fd < 0)
+			continue;
+		pfd.fd = fd;
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0 && errno != EINPROGRESS)
+			e = errno;
+		else if (poll(&pfd, 1, timeout_ms) != 1)
+			e = ETIMEDOUT;
+		else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &len) < 0)
+			e = errno;
+		close(fd);
+		r = -e;
+		if (!e)
+			break;
+	}
+	freeaddrinfo(res);
+	return r;
+}
+
 int bus_call(const char *endpoint, int verb, const char *path, const char *body, int timeout_ms, int *status,
 	     char **error, char **reply_body)
 {
@@ -91,7 +163,14 @@ int bus_call(const char *endpoint, int verb, const char *path, const char *body,
 		struct stat st;
 
 		if (stat(endpoint + 6, &st) < 0)
-			return -ENOENT;
+			return -errno;
+		r = bus_probe_ipc(endpoint + 6);
+		if (r < 0)
+			return r;
+	} else if (!strncmp(endpoint, "tcp://", 6)) {
+		r = bus_probe_tcp(endpoint + 6, timeout_ms < 3000 ? timeout_ms : 3000);
+		if (r < 0)
+			return r;
 	}
 	sock = zsock_new(ZMQ_DEALER);
 	if (!sock)

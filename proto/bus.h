@@ -54,8 +54,11 @@ const char *bus_verb_name(int verb);
  * One request/reply round trip on the ctl endpoint (a DEALER connection).
  * Returns 0 when a reply arrived: *status is its status, *error and *body
  * are newly allocated strings (may be empty, never NULL) the caller frees.
- * Returns -ENOENT when the ipc socket does not exist (broker not running),
- * -ETIMEDOUT when no reply arrived in timeout_ms, -ENOMEM otherwise.
+ * Fails at once, without waiting for the timeout, when nobody can answer:
+ * -ENOENT (no ipc socket), -ECONNREFUSED (a socket or port nobody listens
+ * on: the broker is not running), -EACCES / -EPERM (the caller may not open
+ * the socket). Returns -ETIMEDOUT when no reply arrived in timeout_ms,
+ * -ENOMEM otherwise.
  */
 int bus_call(const char *endpoint, int verb, const char *path, const char *body, int timeout_ms, int *status,
 	     char **error, char **reply_body);
