@@ -40,12 +40,25 @@ SERVICES := $(filter-out lib,$(SERVICES))
 
 all: $(BIN)/cubebusd $(BIN)/cubectl $(BIN)/polycubectl $(BIN)/cubebus-cube \
      $(foreach s,$(SERVICES),$(BIN)/cube-$(s) $(SHARE)/yang/$(s).yang) \
-     $(SHARE)/yang/cubebus-base.yang tests-build
+     $(SHARE)/yang/cubebus-base.yang $(foreach s,$(SERVICES),$(OBJ)/cfg/$(s)_cfg.o) tests-build
 
 # ---- generated code -------------------------------------------------------
 $(GEN)/cubebus.pb-c.c $(GEN)/cubebus.pb-c.h: proto/cubebus.proto | check-pkgs
 	@mkdir -p $(GEN)
 	protoc-c --proto_path=proto --c_out=$(GEN) $<
+
+# Typed configuration from each model (cube-services/lib/cubecfg.h). Every
+# service's model is generated and compiled at build time, so a model the
+# generator cannot map stops the build with an error naming the node.
+$(BIN)/cubebus-gen: cube-services/lib/gen/cubebus-gen.c | check-pkgs
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< $(LDLIBS)
+$(GEN)/cfg/%_cfg.c $(GEN)/cfg/%_cfg.h: $(SHARE)/yang/%.yang $(SHARE)/yang/cubebus-base.yang $(BIN)/cubebus-gen
+	@mkdir -p $(@D)
+	$(BIN)/cubebus-gen -p $(SHARE)/yang $< $(GEN)/cfg
+$(OBJ)/cfg/%_cfg.o: $(GEN)/cfg/%_cfg.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Icube-services/lib -I$(GEN)/cfg -c $< -o $@
 
 # BPF objects: each service builds once for TC and once for XDP.
 BPF_HDRS := $(wildcard bpf/include/cubebus/*.h)

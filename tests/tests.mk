@@ -15,6 +15,17 @@ $(TB)/unit/test_bus: tests/unit/test_bus.c $(COMMON_OBJS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
+# the generator's test model, and the test that compiles its output
+$(GEN)/cfg/cfgtest_cfg.c $(GEN)/cfg/cfgtest_cfg.h &: tests/unit/models/cfgtest.yang $(SHARE)/yang/cubebus-base.yang $(BIN)/cubebus-gen
+	@mkdir -p $(@D)
+	$(BIN)/cubebus-gen -p $(SHARE)/yang $< $(GEN)/cfg
+$(TB)/unit/test_cubecfg: tests/unit/test_cubecfg.c $(GEN)/cfg/cfgtest_cfg.c cube-services/lib/cubecfg.c $(GEN)/cfg/cfgtest_cfg.h \
+		tests/unit/models/cfgbad.yang
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -I$(GEN)/cfg -DCUBEBUS_GEN='"$(abspath $(BIN)/cubebus-gen)"' \
+		-DCFGTEST_BASE_DIR='"$(abspath $(SHARE)/yang)"' -DCFGTEST_MODELS='"$(abspath tests/unit/models)"' \
+		-o $@ $(filter %.c,$^) $(LDLIBS)
+
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(TB)/unit/%,$(wildcard tests/unit/test_*.c))
 tests-build: $(UNIT_TESTS)
 

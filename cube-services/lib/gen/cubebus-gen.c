@@ -1,0 +1,580 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * cubebus-gen - generates a service's typed configuration code from its YANG
+ * model (DESIGN §4.2; the run-time half is cube-services/lib/cubecfg.h).
+ *
+ *	cubebus-gen -p SEARCHDIR MODEL.yang OUTDIR
+ *
+ * writes OUTDIR/<module>_cfg.h and OUTDIR/<module>_cfg.c. The model's
+ * top-level list is the cube; every list or container under it that holds
+ * configuration of the service's own module (a base node such as "ports"
+ * only when the service augments it with leaves) gets a struct, a decoder,
+ * handler prototypes and an entry in the dispatch table. The base nodes
+ * themselves (name, type, loglevel, the ports' peers, ...) are libcube's.
+ *
+ * A node the generator cannot map (a type it does not know, a choice, a
+ * leaf-list of configuration) stops the build with an error naming the node.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <libyang/libyang.h>
+#include <libyang/plugins_types.h>
+
+enum gen_type {
+	T_U8,
+	T_U16,
+	T_U32,
+	T_U64,
+	T_I8,
+	T_I16,
+	T_I32,
+	T_I64,
+	T_BOOL,
+	T_EMPTY,
+	T_ENUM,
+	T_STRING,
+	T_IPV4,	   /* inet:ipv4-address: struct in_addr */
+	T_IPV6,	   /* inet:ipv6-address: struct in6_addr */
+	T_IP,	   /* any other address or prefix: struct cb_ip */
+	T_MAC,	   /* yang:mac-address: uint8_t[6] */
+	T_UNKNOWN, /* refused */
+};
+
+static const char *gen_ctype[] = {
+	[T_U8] = "uint8_t",	      [T_U16] = "uint16_t",	   [T_U32] = "uint32_t",
+	[T_U64] = "uint64_t",	      [T_I8] = "int8_t",	   [T_I16] = "int16_t",
+	[T_I32] = "int32_t",	      [T_I64] = "int64_t",	   [T_BOOL] = "bool",
+	[T_EMPTY] = "bool",	      [T_STRING] = "const char *", [T_IPV4] = "struct in_addr",
+	[T_IPV6] = "struct in6_addr", [T_IP] = "struct cb_ip",
+};
+
+static const char *module_name; /* the service's module */
+static FILE *H, *C;
+static int failed;
+
+static void gen_error(const struct lysc_node *sn, const char *fmt, ...)
+{
+	char path[512];
+	va_list ap;
+
+	lysc_path(sn, LYSC_PATH_LOG, path, sizeof(path));
+	fprintf(stderr, "cubebus-gen: %s: %s: ", module_name, path);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	failed = 1;
+}
+
+/* "aging-time" -> "aging_time" */
+static void gen_ident(char *out, size_t size, const char *name)
+{
+	size_t i;
+
+	for (i = 0; name[i] && i + 1 < size; i++)
+		out[i] = isalnum((unsigned char)name[i]) ? name[i] : '_';
+	out[i] = '\0';
+}
+
+static void gen_upper(char *s)
+{
+	for (; *s; s++)
+		*s = toupper((unsigned char)*s);
+}
+
+/*
+ * True when a typedef chain of the parsed type names tname of module mname
+ * (resolving prefixes through the imports of the module the type is used
+ * in). Only the top of the chain is followed: that is where ietf-yang-types'
+ * mac-address is, the one type we need that has no libyang plugin.
+ */
+static int gen_type_is(const struct lysp_type *pt, const char *mname, const char *tname)
+{
+	const char *colon;
+	const struct lysp_module *pmod;
+
+	if (!pt || !pt->name)
+		return 0;
+	pmod = pt->pmod;
+	colon = strchr(pt->name, ':');
+	if (!colon)
+		return pmod && !strcmp(pmod->mod->name, mname) && !strcmp(pt->name, tname);
+	if (strcmp(colon + 1, tname))
+		return 0;
+	if (!pmod)
+		return 0;
+	for (LY_ARRAY_COUNT_TYPE i = 0; i < LY_ARRAY_COUNT(pmod->imports); i++) {
+		const struct lysp_import *im = &pmod->imports[i];
+
+		if (!strncmp(im->prefix, pt->name, colon - pt->name) && !im->prefix[colon - pt->name])
+			return !strcmp(im->name, mname);
+	}
+	return 0;
+}
+
+static enum gen_type gen_plugin_type(const struct lysc_type *t)
+{
+	const char *id = t->plugin ? t->plugin->id : "";
+
+	if (strstr(id, "ipv4-address"))
+		return T_IPV4;
+	if (strstr(id, "ipv6-address"))
+		return T_IPV6;
+	if (strstr(id, "-prefix"))
+		return T_IP;
+	return T_UNKNOWN;
+}
+
+/*
+ * Maps one leaf's type. Interface prefixes (an address with its network's
+ * length, a string in the models so that the host part is kept) are
+ * recognised by the cubebus typedef names ending in "interface-prefix".
+ */
+static enum gen_type gen_leaf_type(const struct lysc_node_leaf *leaf)
+{
+	const struct lysc_type *t = leaf->type;
+	const struct lysp_node_leaf *pl = leaf->priv;
+	const struct lysp_type *pt = pl ? &pl->type : NULL;
+
+	if (t->basetype == LY_TYPE_LEAFREF)
+		t = ((const struct lysc_type_leafref *)t)->realtype;
+	switch (t->basetype) {
+	case LY_TYPE_UINT8: return T_U8;
+	case LY_TYPE_UINT16: return T_U16;
+	case LY_TYPE_UINT32: return T_U32;
+	case LY_TYPE_UINT64: return T_U64;
+	case LY_TYPE_INT8: return T_I8;
+	case LY_TYPE_INT16: return T_I16;
+	case LY_TYPE_INT32: return T_I32;
+	case LY_TYPE_INT64: return T_I64;
+	case LY_TYPE_BOOL: return T_BOOL;
+	case LY_TYPE_EMPTY: return T_EMPTY;
+	case LY_TYPE_ENUM: return T_ENUM;
+	case LY_TYPE_STRING:
+		if (gen_type_is(pt, "ietf-yang-types", "mac-address"))
+			return T_MAC;
+		if (pt && pt->name && strstr(pt->name, "interface-prefix"))
+			return T_IP;
+		if (gen_plugin_type(t) != T_UNKNOWN)
+			return gen_plugin_type(t);
+		return T_STRING;
+	case LY_TYPE_UNION: {
+		const struct lysc_type_union *u = (const void *)t;
+		int ip = 1;
+
+		/* a union of addresses and prefixes, inet's or ours */
+		for (LY_ARRAY_COUNT_TYPE i = 0; i < LY_ARRAY_COUNT(u->types); i++) {
+			const struct lysp_type *m = pt && i < LY_ARRAY_COUNT(pt->types) ? &pt->types[i] : NULL;
+
+			if (gen_plugin_type(u->types[i]) == T_UNKNOWN &&
+			    !(m && m->name && strstr(m->name, "interface-prefix")))
+				ip = 0;
+		}
+		if (ip)
+			return T_IP;
+		if (pt && pt->name && (strstr(pt->name, "ip-address") || strstr(pt->name, "ip-prefix")))
+			return T_IP;
+		return T_UNKNOWN;
+	}
+	default: return T_UNKNOWN;
+	}
+}
+
+static const struct lysp_module *base_pmod; /* cubebus-base, parsed */
+
+/*
+ * Whether a node is the service's own. Nodes a `uses` instantiates belong to
+ * the module that uses the grouping, so the base nodes (name, type, ports,
+ * peer, ...) are told apart by their parsed node: it lies in a grouping of
+ * cubebus-base. Leaves the service augments into a base list are its own.
+ */
+static int gen_own(const struct lysc_node *sn)
+{
+	const struct lysp_node *pn = sn->priv;
+
+	if (strcmp(sn->module->name, module_name))
+		return 0;
+	if (!base_pmod)
+		return 1;
+	for (; pn; pn = pn->parent) {
+		if (pn->nodetype != LYS_GROUPING)
+			continue;
+		for (const struct lysp_node_grp *g = base_pmod->groupings; g; g = (const void *)g->next) {
+			if ((const void *)g == (const void *)pn)
+				return 0;
+		}
+	}
+	return 1;
+}
+
+/* The C name of a node: the schema path below the cube's list, '_' joined. */
+static void gen_cname(const struct lysc_node *sn, char *out, size_t size)
+{
+	const struct lysc_node *chain[16];
+	int n = 0;
+	size_t len;
+
+	for (; sn && sn->parent && n < 16; sn = sn->parent)
+		chain[n++] = sn;
+	/* sn is now the cube's list: its name is the service's */
+	gen_ident(out, size, module_name);
+	if (!n && strlen(out) + 6 < size)
+		strcat(out, "_cube");
+	while (n-- > 0) {
+		len = strlen(out);
+		if (len + 2 >= size)
+			break;
+		out[len++] = '_';
+		gen_ident(out + len, size - len, chain[n]->name);
+	}
+}
+
+/* Config leaves of a node's own, in model order; keys included. */
+static int gen_field_leaf(const struct lysc_node *c)
+{
+	return c->nodetype == LYS_LEAF && (c->flags & LYS_CONFIG_W) && (gen_own(c) || (c->flags & LYS_KEY));
+}
+
+/* A node gets handlers when it has configuration of the service's own. */
+static int gen_wants_handlers(const struct lysc_node *sn)
+{
+	const struct lysc_node *c;
+
+	if (!(sn->flags & LYS_CONFIG_W))
+		return 0;
+	if (!sn->parent) /* the cube itself: only for own leaves */
+		goto leaves;
+	if (sn->nodetype == LYS_LIST && gen_own(sn))
+		return 1;
+leaves:
+	LY_LIST_FOR(lysc_node_child(sn), c)
+	{
+		if (c->nodetype == LYS_LEAF && (c->flags & LYS_CONFIG_W) && gen_own(c) && !(c->flags & LYS_KEY))
+			return 1;
+	}
+	return 0;
+}
+
+static void gen_enum(const struct lysc_node_leaf *leaf, const char *cname)
+{
+	const struct lysc_type *t = leaf->type;
+	const struct lysc_type_enum *e;
+	char up[256], item[128];
+
+	if (t->basetype == LY_TYPE_LEAFREF)
+		t = ((const struct lysc_type_leafref *)t)->realtype;
+	e = (const void *)t;
+	fprintf(H, "enum %s {\n", cname);
+	for (LY_ARRAY_COUNT_TYPE i = 0; i < LY_ARRAY_COUNT(e->enums); i++) {
+		snprintf(up, sizeof(up), "%s", cname);
+		gen_upper(up);
+		gen_ident(item, sizeof(item), e->enums[i].name);
+		gen_upper(item);
+		fprintf(H, "\t%s_%s = %d,\n", up, item, e->enums[i].value);
+	}
+	fprintf(H, "};\n");
+	/* the names, for logs and emitters */
+	fprintf(H, "const char *%s_name(enum %s v);\n\n", cname, cname);
+	fprintf(C, "const char *%s_name(enum %s v)\n{\n\tswitch (v) {\n", cname, cname);
+	for (LY_ARRAY_COUNT_TYPE i = 0; i < LY_ARRAY_COUNT(e->enums); i++) {
+		gen_ident(item, sizeof(item), e->enums[i].name);
+		gen_upper(item);
+		fprintf(C, "\tcase %s_%s: return \"%s\";\n", up, item, e->enums[i].name);
+	}
+	fprintf(C, "\t}\n\treturn \"?\";\n}\n\n");
+}
+
+/* One field's declaration; sets *type. */
+static void gen_field(const struct lysc_node *c, const char *prefix, const char *owner)
+{
+	const struct lysc_node_leaf *leaf = (const void *)c;
+	enum gen_type t = gen_leaf_type(leaf);
+	char id[128], ename[384];
+
+	gen_ident(id, sizeof(id), c->name);
+	if (t == T_UNKNOWN) {
+		gen_error(c, "the type of this leaf has no C mapping in cubebus-gen");
+		return;
+	}
+	if (t == T_ENUM) {
+		snprintf(ename, sizeof(ename), "%s_%s", owner, id);
+		fprintf(H, "\tenum %s %s%s;\n", ename, prefix, id);
+	} else if (t == T_MAC) {
+		fprintf(H, "\tuint8_t %s%s[6];\n", prefix, id);
+	} else {
+		const char *ct = gen_ctype[t];
+
+		fprintf(H, "\t%s%s%s%s;\n", ct, ct[strlen(ct) - 1] == '*' ? "" : " ", prefix, id);
+	}
+}
+
+/*
+ * The decoding of one leaf value: the typed value libyang stored for
+ * numbers, booleans and enums; the canonical string for the others.
+ */
+static void gen_decode_leaf(const struct lysc_node *c, const char *node_var, const char *dst)
+{
+	const struct lysc_node_leaf *leaf = (const void *)c;
+	enum gen_type t = gen_leaf_type(leaf);
+	const char *mod = c->module->name;
+	static const char *member[] = {
+		[T_U8] = "uint8",  [T_U16] = "uint16", [T_U32] = "uint32", [T_U64] = "uint64",	[T_I8] = "int8",
+		[T_I16] = "int16", [T_I32] = "int32",  [T_I64] = "int64",  [T_BOOL] = "boolean"
+	};
+
+	fprintf(C, "\tv = cubecfg_child(%s, \"%s\", \"%s\");\n", node_var, mod, c->name);
+	switch (t) {
+	case T_U8:
+	case T_U16:
+	case T_U32:
+	case T_U64:
+	case T_I8:
+	case T_I16:
+	case T_I32:
+	case T_I64:
+	case T_BOOL:
+		fprintf(C, "\tif (v)\n\t\t%s = ((const struct lyd_node_term *)v)->value.%s;\n", dst, member[t]);
+		break;
+	case T_EMPTY: fprintf(C, "\t%s = v != NULL;\n", dst); break;
+	case T_ENUM:
+		fprintf(C, "\tif (v)\n\t\t%s = ((const struct lyd_node_term *)v)->value.enum_item->value;\n", dst);
+		break;
+	case T_STRING: fprintf(C, "\t%s = v ? lyd_get_value(v) : NULL;\n", dst); break;
+	case T_IPV4:
+	case T_IPV6:
+	case T_IP:
+	case T_MAC:
+		fprintf(C, "\tif (v) {\n");
+		if (t == T_MAC) {
+			fprintf(C, "\t\tif (cubecfg_parse_mac(lyd_get_value(v), %s) < 0)\n", dst);
+		} else if (t == T_IP) {
+			fprintf(C, "\t\tif (cubecfg_parse_ip(lyd_get_value(v), &%s) < 0)\n", dst);
+		} else {
+			fprintf(C, "\t\tif (cubecfg_parse_ip(lyd_get_value(v), &ip) < 0 || ip.family != %s)\n",
+				t == T_IPV4 ? "AF_INET" : "AF_INET6");
+		}
+		fprintf(C, "\t\t\tgoto bad;\n");
+		if (t == T_IPV4)
+			fprintf(C, "\t\t%s = ip.v4;\n", dst);
+		else if (t == T_IPV6)
+			fprintf(C, "\t\t%s = ip.v6;\n", dst);
+		fprintf(C, "\t}\n");
+		break;
+	default: break;
+	}
+}
+
+/* Emits the struct, decoder, prototypes and thunks of one node. */
+static void gen_node(const struct lysc_node *sn, FILE *table)
+{
+	const struct lysc_node *c, *a;
+	char cname[256], id[128], kp[256];
+	int up;
+
+	gen_cname(sn, cname, sizeof(cname));
+	/* enums first: the struct names them */
+	LY_LIST_FOR(lysc_node_child(sn), c)
+	{
+		if (gen_field_leaf(c) && gen_leaf_type((const void *)c) == T_ENUM) {
+			char ename[384];
+
+			gen_ident(id, sizeof(id), c->name);
+			snprintf(ename, sizeof(ename), "%s_%s", cname, id);
+			gen_enum((const void *)c, ename);
+		}
+	}
+	fprintf(H, "/* %s %s */\nstruct %s {\n", sn->nodetype == LYS_LIST ? "list" : "container",
+		lysc_path(sn, LYSC_PATH_DATA, kp, sizeof(kp)), cname);
+	/* keys of the list entries above, outermost first */
+	for (up = 0, a = sn->parent; a && a->parent; a = a->parent)
+		up++;
+	for (int u = up; u >= 1; u--) {
+		const struct lysc_node *anc = sn;
+		char pid[128];
+
+		for (int k = 0; k < u; k++)
+			anc = anc->parent;
+		if (anc->nodetype != LYS_LIST)
+			continue;
+		gen_ident(pid, sizeof(pid), anc->name);
+		snprintf(kp, sizeof(kp), "%s_", pid);
+		LY_LIST_FOR(lysc_node_child(anc), c)
+		{
+			if (c->flags & LYS_KEY)
+				gen_field(c, kp, "");
+		}
+	}
+	LY_LIST_FOR(lysc_node_child(sn), c)
+	{
+		if (gen_field_leaf(c))
+			gen_field(c, "", cname);
+		else if (c->nodetype == LYS_LEAFLIST && (c->flags & LYS_CONFIG_W) && gen_own(c))
+			gen_error(c, "leaf-lists of configuration are not supported by cubebus-gen yet");
+		else if (c->nodetype & (LYS_CHOICE | LYS_ANYDATA | LYS_ANYXML) && gen_own(c))
+			gen_error(c, "%s nodes are not supported by cubebus-gen yet", lys_nodetype2str(c->nodetype));
+	}
+	fprintf(H, "};\n");
+	fprintf(H, "int %s_decode(const struct lyd_node *n, struct %s *out, char *err, size_t errlen);\n", cname,
+		cname);
+	fprintf(H, "int %s_create(struct cube *c, const struct %s *new);\n", cname, cname);
+	fprintf(H, "int %s_update(struct cube *c, const struct %s *old, const struct %s *new);\n", cname, cname, cname);
+	fprintf(H, "int %s_delete(struct cube *c, const struct %s *old);\n\n", cname, cname);
+
+	/* decoder */
+	fprintf(C, "int %s_decode(const struct lyd_node *n, struct %s *out, char *err, size_t errlen)\n{\n", cname,
+		cname);
+	fprintf(C, "\tconst struct lyd_node *v, *p;\n\tstruct cb_ip ip;\n\n\t(void)ip;\n\t(void)p;\n");
+	fprintf(C, "\tmemset(out, 0, sizeof(*out));\n");
+	for (int u = up; u >= 1; u--) {
+		const struct lysc_node *anc = sn;
+		char pid[128], dst[300];
+
+		for (int k = 0; k < u; k++)
+			anc = anc->parent;
+		if (anc->nodetype != LYS_LIST)
+			continue;
+		gen_ident(pid, sizeof(pid), anc->name);
+		fprintf(C, "\tp = cubecfg_ancestor(n, %d);\n", u);
+		LY_LIST_FOR(lysc_node_child(anc), c)
+		{
+			if (!(c->flags & LYS_KEY))
+				continue;
+			gen_ident(id, sizeof(id), c->name);
+			snprintf(dst, sizeof(dst), "out->%s_%s", pid, id);
+			gen_decode_leaf(c, "p", dst);
+		}
+	}
+	LY_LIST_FOR(lysc_node_child(sn), c)
+	{
+		char dst[300];
+
+		if (!gen_field_leaf(c))
+			continue;
+		gen_ident(id, sizeof(id), c->name);
+		snprintf(dst, sizeof(dst), "out->%s", id);
+		gen_decode_leaf(c, "n", dst);
+	}
+	fprintf(C, "\treturn 0;\nbad: __attribute__((unused));\n\tsnprintf(err, errlen, \"%%s: %%s is not a value the "
+		   "model allows\", "
+		   "v->schema->name, lyd_get_value(v));\n\treturn -EINVAL;\n}\n\n");
+	/* thunks: the table holds untyped pointers, the service typed handlers */
+	fprintf(C,
+		"static int %s_decode_any(const struct lyd_node *n, void *out, char *err, size_t errlen)\n"
+		"{\n\treturn %s_decode(n, out, err, errlen);\n}\n"
+		"static int %s_create_any(void *c, const void *new)\n{\n\treturn %s_create(c, new);\n}\n"
+		"static int %s_update_any(void *c, const void *old, const void *new)\n"
+		"{\n\treturn %s_update(c, old, new);\n}\n"
+		"static int %s_delete_any(void *c, const void *old)\n{\n\treturn %s_delete(c, old);\n}\n\n",
+		cname, cname, cname, cname, cname, cname, cname, cname);
+	lysc_path(sn, LYSC_PATH_DATA, kp, sizeof(kp));
+	fprintf(table, "\t{ \"%s\", sizeof(struct %s), %s_decode_any, %s_create_any, %s_update_any, %s_delete_any },\n",
+		kp, cname, cname, cname, cname, cname);
+}
+
+static void gen_walk(const struct lysc_node *sn, FILE *table)
+{
+	const struct lysc_node *c;
+
+	if (!(sn->nodetype & (LYS_LIST | LYS_CONTAINER)) || !(sn->flags & LYS_CONFIG_W))
+		return;
+	if (gen_wants_handlers(sn))
+		gen_node(sn, table);
+	LY_LIST_FOR(lysc_node_child(sn), c)
+	gen_walk(c, table);
+}
+
+int main(int argc, char **argv)
+{
+	const char *search = NULL, *model, *outdir;
+	struct ly_ctx *ctx = NULL;
+	struct lys_module *mod;
+	const struct lysc_node *top;
+	char hpath[1024], cpath[1024], guard[256], *tbuf = NULL;
+	size_t tlen = 0;
+	FILE *table = NULL;
+	int opt, rc = 1;
+
+	while ((opt = getopt(argc, argv, "p:")) != -1) {
+		if (opt == 'p')
+			search = optarg;
+		else
+			goto usage;
+	}
+	if (argc - optind != 2)
+		goto usage;
+	model = argv[optind];
+	outdir = argv[optind + 1];
+	ly_log_options(LY_LOLOG | LY_LOSTORE_LAST);
+	if (ly_ctx_new(search, LY_CTX_SET_PRIV_PARSED, &ctx) != LY_SUCCESS) {
+		fprintf(stderr, "cubebus-gen: cannot make a libyang context\n");
+		return 1;
+	}
+	if (lys_parse_path(ctx, model, LYS_IN_YANG, &mod) != LY_SUCCESS) {
+		fprintf(stderr, "cubebus-gen: %s: the model does not compile\n", model);
+		goto out;
+	}
+	module_name = mod->name;
+	{
+		const struct lys_module *base = ly_ctx_get_module_latest(ctx, "cubebus-base");
+
+		base_pmod = base ? base->parsed : NULL;
+	}
+	top = mod->compiled ? mod->compiled->data : NULL;
+	if (!top || top->nodetype != LYS_LIST || top->next) {
+		fprintf(stderr, "cubebus-gen: %s: the model must have one top-level list, the cube\n", model);
+		goto out;
+	}
+	snprintf(hpath, sizeof(hpath), "%s/%s_cfg.h", outdir, module_name);
+	snprintf(cpath, sizeof(cpath), "%s/%s_cfg.c", outdir, module_name);
+	H = fopen(hpath, "w");
+	C = fopen(cpath, "w");
+	table = open_memstream(&tbuf, &tlen);
+	if (!H || !C || !table) {
+		fprintf(stderr, "cubebus-gen: %s: %s\n", outdir, strerror(errno));
+		goto out;
+	}
+	gen_ident(guard, sizeof(guard), module_name);
+	gen_upper(guard);
+	fprintf(H,
+		"/* Generated by cubebus-gen from %s: do not edit. */\n#ifndef %s_CFG_H\n#define %s_CFG_H\n\n"
+		"#include \"cubecfg.h\"\n\nstruct cube;\n\n",
+		module_name, guard, guard);
+	fprintf(C,
+		"/* Generated by cubebus-gen from %s: do not edit. */\n#include <errno.h>\n#include <stdio.h>\n"
+		"#include <string.h>\n#include <sys/socket.h>\n#include \"%s_cfg.h\"\n\n",
+		module_name, module_name);
+	gen_walk(top, table);
+	fflush(table);
+	gen_ident(guard, sizeof(guard), module_name);
+	fprintf(H, "/* The dispatch table, for cubecfg_apply(). */\nextern const struct cubecfg_model %s_model;\n",
+		guard);
+	fprintf(H, "\n#endif\n");
+	fprintf(C, "static const struct cubecfg_node nodes[] = {\n%s};\n\n", tbuf ? tbuf : "");
+	fprintf(C,
+		"const struct cubecfg_model %s_model = {\n\t.module = \"%s\",\n\t.nodes = nodes,\n"
+		"\t.n_nodes = sizeof(nodes) / sizeof(nodes[0]),\n};\n",
+		guard, module_name);
+	rc = failed;
+out:
+	if (table)
+		fclose(table);
+	free(tbuf);
+	if (H)
+		fclose(H);
+	if (C)
+		fclose(C);
+	if (rc) {
+		remove(hpath);
+		remove(cpath);
+	}
+	ly_ctx_destroy(ctx);
+	return rc;
+usage:
+	fprintf(stderr, "usage: cubebus-gen -p SEARCHDIR MODEL.yang OUTDIR\n");
+	return 2;
+}
