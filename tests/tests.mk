@@ -37,3 +37,4 @@ $(TB)/tools/probe: tests/tools/probe.c
 	$(CC) $(CFLAGS) -o $@ $<
 tests-build: $(TB)/tools/probe
 -include tests/bpf/router.mk
+-include tests/bpf/sdk.mk
