@@ -6,10 +6,16 @@ BENCH := $(B)/bench
 
 # hops loads these objects from ../obj/bpf/ next to itself (or from
 # $CUBEBUS_BPF_OBJ_DIR); it shares the test rig with tests/bpf/.
-BENCH_HOPS_OBJS := $(OBJ)/bpf/bench_baseline.bpf.o $(OBJ)/bpf/cubebus.bpf.o \
+BENCH_HOPS_OBJS := $(OBJ)/bpf/bench_baseline.bpf.o $(OBJ)/bpf/bench_floor_tc.bpf.o $(OBJ)/bpf/bench_floor_xdp.bpf.o $(OBJ)/bpf/cubebus.bpf.o \
 	$(OBJ)/bpf/simplebridge_tc.bpf.o $(OBJ)/bpf/simplebridge_xdp.bpf.o \
 	$(OBJ)/bpf/simpleforwarder_tc.bpf.o $(OBJ)/bpf/simpleforwarder_xdp.bpf.o
 
+$(OBJ)/bpf/bench_floor_tc.bpf.o: bench/floor.bpf.c | check-pkgs
+	@mkdir -p $(@D)
+	$(CLANG) $(BPFCFLAGS) -DCUBE_TC -c $< -o $@
+$(OBJ)/bpf/bench_floor_xdp.bpf.o: bench/floor.bpf.c | check-pkgs
+	@mkdir -p $(@D)
+	$(CLANG) $(BPFCFLAGS) -DCUBE_XDP -c $< -o $@
 $(BENCH)/hops: bench/hops.c tests/bpf/cbrig.c tests/bpf/cbrig.h \
 		cube-services/simplebridge/simplebridge_shared.h \
 		cube-services/simpleforwarder/simpleforwarder_shared.h \

@@ -18,6 +18,10 @@
  *                      program, against the ingress stub and N
  *                      simpleforwarder cubes chained by cube links (the
  *                      last one on a netdev link).
+ *   floor-N:           the machine's floor: N trivial programs joined by
+ *                      constant-key tail calls (bench/floor.bpf.c) against
+ *                      the last one alone; "added ns per hop" is the bare
+ *                      cost of a patched tail call, under every hop.
  *   router:            bench/router_baseline.bpf.c router_{tc,xdp} (a
  *                      hand-written IPv4 router: checks and checksum, LPM
  *                      trie, neighbour, TTL, MACs, redirect) against the
@@ -98,7 +102,7 @@ struct bench {
 	struct opts o;
 	__u8 pkt[64];
 	__u32 len;
-	struct result res[2 * (2 + ARRAY_SIZE(chain_lengths))];
+	struct result res[2 * (2 + 2 * ARRAY_SIZE(chain_lengths))];
 	int nres;
 };
 
@@ -375,6 +379,47 @@ out:
 	bpf_object__close(stub);
 	for (int i = 0; i < MAX_CHAIN; i++)
 		bpf_object__close(sf[i]);
+	return r;
+}
+
+/* floor-N: N trivial programs chained by constant-key tail calls */
+static int bench_floor(struct bench *b, enum cbrig_hook hook)
+{
+	struct bpf_object *o[MAX_CHAIN + 1] = { NULL };
+	const char *hop = hook == CBRIG_TC ? "floor_hop_tc" : "floor_hop_xdp";
+	const char *end = hook == CBRIG_TC ? "floor_end_tc" : "floor_end_xdp";
+	__u32 zero = 0;
+	char err[256];
+	int r = 0, fd;
+
+	/* o[MAX_CHAIN] holds the end program */
+	for (int i = 0; i <= MAX_CHAIN && r == 0; i++)
+		r = load(b, hook == CBRIG_TC ? "bench_floor_tc.bpf.o" : "bench_floor_xdp.bpf.o", NULL, 0, &o[i]);
+	for (size_t c = 0; c < ARRAY_SIZE(chain_lengths) && r == 0; c++) {
+		__u32 n = chain_lengths[c];
+		struct result *res = &b->res[b->nres];
+
+		memset(res, 0, sizeof(*res));
+		res->hook = hook_name(hook);
+		res->hops = n;
+		snprintf(res->name, sizeof(res->name), "floor-%u", n);
+		/* hop 0 -> hop 1 -> ... -> hop n-1 -> end */
+		for (__u32 i = 0; i < n && r == 0; i++) {
+			fd = i + 1 < n ? cbrig_prog_fd(o[i + 1], hop) : cbrig_prog_fd(o[MAX_CHAIN], end);
+			if (bpf_map_update_elem(cbrig_map_fd(o[i], "floor_next"), &zero, &fd, BPF_ANY))
+				r = -errno;
+		}
+		if (r == 0)
+			r = measure_pair(b, hook, cbrig_prog_fd(o[MAX_CHAIN], end), cbrig_prog_fd(o[0], hop),
+					 redirect_verdict(hook), &res->base, &res->cube, err, sizeof(err));
+		if (r < 0) {
+			fprintf(stderr, "hops: %s %s: %s\n", res->hook, res->name, r == -EPROTO ? err : strerror(-r));
+			break;
+		}
+		b->nres++;
+	}
+	for (int i = 0; i <= MAX_CHAIN; i++)
+		bpf_object__close(o[i]);
 	return r;
 }
 
@@ -1002,6 +1047,8 @@ int main(int argc, char **argv)
 	b.len = cbrig_udp_frame(b.pkt, MAC_B, MAC_A);
 	for (int h = 0; h < 2; h++) {
 		if (bench_single(&b, (enum cbrig_hook)h) < 0)
+			failed++;
+		if (bench_floor(&b, (enum cbrig_hook)h) < 0)
 			failed++;
 		if (bench_chains(&b, (enum cbrig_hook)h) < 0)
 			failed++;
