@@ -26,6 +26,10 @@ $(TB)/unit/test_cubecfg: tests/unit/test_cubecfg.c $(GEN)/cfg/cfgtest_cfg.c cube
 		-DCFGTEST_BASE_DIR='"$(abspath $(SHARE)/yang)"' -DCFGTEST_MODELS='"$(abspath tests/unit/models)"' \
 		-o $@ $(filter %.c,$^) $(LDLIBS)
 
+$(TB)/unit/test_pktbuild: tests/unit/test_pktbuild.c cube-services/lib/pktbuild.c cube-services/lib/pktbuild.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $(filter %.c,$^)
+
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(TB)/unit/%,$(wildcard tests/unit/test_*.c))
 tests-build: $(UNIT_TESTS)
 
