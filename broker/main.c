@@ -314,14 +314,7 @@ static int bk_cleanup_port(const struct store_port *sp, void *arg)
 
 	if (!sp->peer[0] || strchr(sp->peer, ':') || !(ifindex = if_nametoindex(sp->peer)))
 		return 0;
-	{
-		DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
-		DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = 0xcb, .priority = 1);
-
-		bpf_tc_detach(&hook, &opts);
-	}
-	bpf_xdp_detach(ifindex, XDP_FLAGS_SKB_MODE, NULL);
-	bpf_xdp_detach(ifindex, XDP_FLAGS_DRV_MODE, NULL);
+	dp_release_netdev(arg, ifindex); /* ours only: a foreign program stays */
 	return 0;
 }
 
