@@ -668,7 +668,7 @@ static void dp_takeover_restore_all(struct broker *b, int ifindex)
  * else is refused, or with force kept under takeover/ and replaced. The
  * attach itself never replaces what it did not expect (UPDATE_IF_NOEXIST or
  * REPLACE with the expected program), so a program that appears meanwhile
- * is not lost either.
+ * is not lost either. prog_fd -1: only looks (0, or the refusal).
  */
 static int dp_attach_xdp(struct broker *b, struct bk_cube *c, int port, int ifindex, int mode, int prog_fd, char *err,
 			 size_t errlen)
@@ -703,9 +703,8 @@ static int dp_attach_xdp(struct broker *b, struct bk_cube *c, int port, int ifin
 			if (!b->force) {
 				snprintf(err, errlen,
 					 "%s ports %s: %s already runs XDP program %u \"%s\" (%s mode), %s; use -force "
-					 "(REST: ?force=true) to take it over: cubebus keeps it and puts it back when "
-					 "the "
-					 "port is deleted or moves",
+					 "(REST: ?force=true) to take it over: cubebus keeps it and puts it back "
+					 "when the port is deleted or moves",
 					 c->name, pname, ifname, have[i].id, name, dp_xdp_mode(have[i].flags),
 					 dp_foreign_what(name, DP_STUB_XDP));
 				return -EBUSY;
@@ -713,12 +712,13 @@ static int dp_attach_xdp(struct broker *b, struct bk_cube *c, int port, int ifin
 			if (have[i].flags == XDP_FLAGS_HW_MODE) {
 				snprintf(err, errlen,
 					 "%s ports %s: %s runs XDP program %u \"%s\" offloaded to the NIC, which "
-					 "cubebus "
-					 "cannot take over and put back; remove it first",
+					 "cubebus cannot take over and put back; remove it first",
 					 c->name, pname, ifname, have[i].id, name);
 				return -EBUSY;
 			}
 		}
+		if (prog_fd < 0)
+			return 0; /* only looking */
 		for (int i = 0; i < 3; i++) {
 			int fd;
 
@@ -822,10 +822,9 @@ static int dp_attach_tc(struct broker *b, struct bk_cube *c, int port, int ifind
 
 		if (!b->force) {
 			snprintf(err, errlen,
-				 "%s ports %s: %s already has TC ingress filter %s %u \"%s\" at priority %u handle "
-				 "0x%x, "
-				 "%s; use -force (REST: ?force=true) to take over its place: cubebus keeps it and puts "
-				 "it back when the port is deleted or moves",
+				 "%s ports %s: %s already has TC ingress filter %s %u \"%s\" at priority %u "
+				 "handle 0x%x, %s; use -force (REST: ?force=true) to take over its place: cubebus "
+				 "keeps it and puts it back when the port is deleted or moves",
 				 c->name, pname, ifname, conflict->kind, conflict->prog_id, conflict->name,
 				 conflict->prio, conflict->handle, what);
 			return -EBUSY;
@@ -839,6 +838,8 @@ static int dp_attach_tc(struct broker *b, struct bk_cube *c, int port, int ifind
 				 c->name, pname, ifname, conflict->kind, conflict->prio, conflict->handle, what);
 			return -EBUSY;
 		}
+		if (prog_fd < 0)
+			return 0;
 		snprintf(leaf, sizeof(leaf), "tc_%d_%u_%x", ifindex, conflict->prio, conflict->handle);
 		r = dp_takeover_keep(b, conflict->prog_id, leaf, err, errlen);
 		if (r < 0)
@@ -861,14 +862,17 @@ static int dp_attach_tc(struct broker *b, struct bk_cube *c, int port, int ifind
 				c->name, pname, ifname, last->kind, last->prio);
 			return -EBUSY;
 		}
+		if (prog_fd < 0)
+			return 0;
 		opts.priority = last->prio + 1;
 		bk_log(5,
 		       "%s ports %s: %s has TC ingress filter %s %u \"%s\" at priority %u, not loaded by cubebus: the "
-		       "cube's stub goes after it at priority %u; that filter sees every packet first and the cube "
-		       "gets "
-		       "those it lets continue",
+		       "cube's stub goes after it at priority %u; that filter sees every packet first and the "
+		       "cube gets those it lets continue",
 		       c->name, pname, ifname, last->kind, last->prog_id, last->name, last->prio, opts.priority);
 	}
+	if (prog_fd < 0)
+		return 0;
 	bk_libbpf_quiet(1); /* an existing clsact is fine, and libbpf says so loudly */
 	r = bpf_tc_hook_create(&hook);
 	bk_libbpf_quiet(0);
@@ -941,6 +945,11 @@ static int dp_attach_stub(struct broker *b, struct bk_cube *c, int port, int ifi
 	struct cubebus *skel;
 	int r;
 
+	/* look first: a port refused at every netdev check loads nothing */
+	r = c->xdp ? dp_attach_xdp(b, c, port, ifindex, xdp_flags, -1, err, errlen)
+		   : dp_attach_tc(b, c, port, ifindex, -1, err, errlen);
+	if (r < 0)
+		return r;
 	skel = dp_framework(b, c->xdp ? "cb_ingress_xdp" : "cb_ingress_tc", c->id, port, err, errlen);
 	if (!skel)
 		return -EINVAL;
@@ -1043,8 +1052,14 @@ int dp_port_apply(struct broker *b, struct bk_cube *c, int port, const struct bk
 	/* 3. start new traffic last */
 	if (want->attached_ifindex && !cur->attached_ifindex) {
 		r = dp_attach_stub(b, c, port, want->attached_ifindex, want->attached_xdp_flags, err, errlen);
-		if (r < 0)
+		if (r < 0) {
+			struct cb_link none = { 0 };
+
+			/* no ingress, no port: it stays DOWN, not half up */
+			if (bpf_map_update_elem(b->links_fd, &key, &none, BPF_ANY) == 0)
+				cur->link = none;
 			return r;
+		}
 		cur->attached_ifindex = want->attached_ifindex;
 		cur->attached_xdp_flags = want->attached_xdp_flags;
 	}

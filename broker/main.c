@@ -255,8 +255,12 @@ static int bk_on_timer(zloop_t *loop, int timer_id, void *arg)
 	/* netdevs come and go under us: a port follows its peer's name */
 	if (++ticks % 5 == 0 && topo_netdevs_changed(b)) {
 		bk_libbpf_quiet(1);
-		if (topo_sync(b, err, sizeof(err)) < 0)
+		static char said[BK_ERR_MAX]; /* a port that stays refused is said once */
+
+		if (topo_sync(b, err, sizeof(err)) < 0 && strcmp(err, said)) {
 			bk_log(4, "netdev change: %s", err);
+			snprintf(said, sizeof(said), "%s", err);
+		}
 		bk_libbpf_quiet(0);
 	}
 	return bk_stop ? -1 : 0;

@@ -139,6 +139,23 @@ check "-force takes its place" eval "cubectl bt ports add p1 peer=$A -force &&
 check "ping a -> b through bt" ping_ok a 10.77.0.2
 check "deleting the port puts the user filter back" \
 	eval "cubectl bt ports del p1 && [ \"\$(tc_ids $A)\" = '1 0xcb $UID_T tc_sieve' ] && no_takeover_pins"
+# a user's filter put in the stub's place while the broker is down
+tc filter del dev "$A" ingress prio 1 handle 0xcb bpf
+check "bt port p1 on $A (nothing else there)" cubectl bt ports add p1 peer="$A"
+stop_broker
+tc filter del dev "$A" ingress prio 1 handle 0xcb bpf
+tc filter add dev "$A" ingress prio 1 handle 0xcb bpf da obj "$TMP/tc_sieve.o" sec tc
+UID_T=$(tc_ids "$A" | awk '$1 == 1 && $2 == "0xcb" {print $3}')
+start_broker --rest 127.0.0.1:$PORT || exit 1
+sleep 2
+check "after a restart the user filter found in the stub's place stays" test "$(tc_ids "$A")" = "1 0xcb $UID_T tc_sieve"
+check "the port waits, DOWN" test "$(cubectl bt ports p1 show -json | jq -r .status)" = DOWN
+N_SAID=$(grep -c "already has TC ingress filter bpf $UID_T" "$BROKER_LOG")
+sleep 2
+check "the refusal is not logged again at every netdev check" \
+	test "$(grep -c "already has TC ingress filter bpf $UID_T" "$BROKER_LOG")" = "$N_SAID"
+check "deleting the waiting port leaves the user filter" \
+	eval "cubectl bt ports del p1 && [ \"\$(tc_ids $A)\" = '1 0xcb $UID_T tc_sieve' ]"
 tc filter del dev "$A" ingress prio 1 handle 0xcb bpf
 
 # ---- TC: a user's filter at another priority coexists -----------------------------
