@@ -185,7 +185,9 @@ b2_cleanup() {
 	rm -rf "/sys/fs/bpf/${ID}x"
 }
 trap 'rc=$?; b2_cleanup; (exit $rc); cleanup' EXIT
-b2 "$BIN/cubebusd" </dev/null >>"$TMP/broker2.log" 2>&1 &
+# env execs the broker: $! is its pid
+env CUBEBUS_RUN_DIR="$B2/run" CUBEBUS_STATE_DIR="$B2/state" CUBEBUS_BPFFS="/sys/fs/bpf/${ID}x" \
+	"$BIN/cubebusd" </dev/null >>"$TMP/broker2.log" 2>&1 &
 B2_PID=$!
 wait_for 10 b2 cubectl version
 check "a second instance with a TC port on $C and an XDP port on $D" \
@@ -210,6 +212,7 @@ cubectl simplebridge del bt >/dev/null 2>&1
 check "the second instance deletes its cubes" eval "b2 cubectl simplebridge del o1 && b2 cubectl simplebridge del o2"
 kill "$B2_PID" 2>/dev/null
 wait "$B2_PID" 2>/dev/null
+check "the second instance's broker stopped" eval "! kill -0 $B2_PID 2>/dev/null"
 B2_PID=
 
 # ---- names with dots ----------------------------------------------------------------
@@ -229,3 +232,18 @@ check "ping a -> b through br.2" ping_ok a 10.77.0.2
 check "REST: GET /br.2/ports/p.1/peer" eval "[ \$(http GET /br.2/ports/p.1/peer) = 200 ] && grep -q $A $TMP/resp"
 check "REST: DELETE /simplebridge/br.2, no pins left" \
 	eval "[ \$(http DELETE /simplebridge/br.2) = 204 ] && ! ls '$CUBEBUS_BPFFS/cubes/' | grep -q ."
+
+# ---- --cleanup puts back what ports took over and leaves foreign programs ----------
+ip link set dev "$A" xdpgeneric obj "$TMP/xdp_user.o" sec xdp
+UID_X=$(xdp_id "$A")
+tc filter add dev "$B" ingress prio 5 bpf da obj "$TMP/tc_sieve.o" sec tc
+UID_S=$(tc_ids "$B" | awk '$1 == 5 {print $3}')
+check "an XDP port takes over $A, a TC port goes after a filter on $B" \
+	eval "cubectl simplebridge add bx3 type=XDP_SKB && cubectl bx3 ports add p1 peer=$A -force &&
+	cubectl simplebridge add bt3 && cubectl bt3 ports add p1 peer=$B && [ \"\$(xdp_name $A)\" = cb_ingress_xdp ]"
+stop_broker
+"$BIN/cubebusd" --cleanup >>"$BROKER_LOG" 2>&1
+check "--cleanup puts the user's XDP program back" test "$(xdp_id "$A")" = "$UID_X"
+check "--cleanup leaves the user's TC filter, removes the stub" test "$(tc_ids "$B")" = "5 0x1 $UID_S tc_sieve"
+check "--cleanup leaves no pins" test ! -e "$CUBEBUS_BPFFS"
+ip link set dev "$A" xdpgeneric off
