@@ -106,6 +106,7 @@ struct broker {
 	int tc_slots_fd, xdp_slots_fd, links_fd, stats_fd, md_fd, conf_fd;
 	int inj_ifindex;
 	char inj_name[2][16];
+	int force; /* the request being served may take over netdev programs */
 	uint64_t bad_messages;
 };
 
@@ -174,6 +175,9 @@ int dp_port_stats(struct broker *b, struct bk_cube *c, int port, struct cb_port_
  * database does not know (pins, slot programs, stubs on netdevs no port
  * names). Returns how many. */
 int dp_reconcile(struct broker *b);
+/* Removes this instance's stubs from netdev ifindex and puts back what its
+ * ports took over there; never touches another program (--cleanup). */
+void dp_release_netdev(struct broker *b, int ifindex);
 /* Removes everything this instance put in the kernel (--cleanup). */
 void dp_purge(struct broker *b);
 

@@ -22,8 +22,15 @@
 #include <sys/statfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <sys/socket.h>
+#include <linux/if_ether.h>
 #include <linux/if_link.h>
 #include <linux/magic.h>
+#include <linux/netlink.h>
+#include <linux/pkt_cls.h>
+#include <linux/pkt_sched.h>
+#include <linux/rtnetlink.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -32,6 +39,11 @@
 
 #define DP_TC_HANDLE 0xcb
 #define DP_TC_PRIO   1
+#define DP_TC_MAX    64 /* filters on one ingress hook we look at */
+/* programs of another instance's stubs: the names in cubebus.bpf.c */
+#define DP_STUB_TC  "cb_ingress_tc"
+#define DP_STUB_XDP "cb_ingress_xdp"
+#define DP_TAKEOVER "takeover"
 
 extern char **environ;
 
@@ -176,14 +188,6 @@ static int dp_tc_attach(int ifindex, int prog_fd, char *err, size_t errlen, cons
 	return r;
 }
 
-static void dp_tc_detach(int ifindex)
-{
-	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
-	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = DP_TC_HANDLE, .priority = DP_TC_PRIO);
-
-	bpf_tc_detach(&hook, &opts);
-}
-
 static void dp_inj_names(struct broker *b)
 {
 	unsigned h = 2166136261u;
@@ -305,7 +309,10 @@ void dp_fini(struct broker *b)
 
 static void dp_cube_dir(struct broker *b, struct bk_cube *c, char *buf, size_t size)
 {
-	snprintf(buf, size, "%s/cubes/%s", b->bpffs, c->name);
+	char pin[BK_NAME_MAX];
+
+	cb_pin_name(pin, sizeof(pin), c->name);
+	snprintf(buf, size, "%s/cubes/%s", b->bpffs, pin);
 }
 
 static int dp_create_pinned(const char *path, enum bpf_map_type type, __u32 value_size, __u32 max, char *err,
@@ -391,41 +398,596 @@ uint32_t dp_slot_prog_id(struct broker *b, struct bk_cube *c)
 
 static int dp_cube_map(struct broker *b, struct bk_cube *c, const char *name)
 {
-	char path[700];
+	char dir[600], path[700];
 
-	snprintf(path, sizeof(path), "%s/cubes/%s/%s", b->bpffs, c->name, name);
+	dp_cube_dir(b, c, dir, sizeof(dir));
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	return bpf_obj_get(path);
+}
+
+/* Whether program id uses map id (our instance's slot array). */
+static int dp_prog_uses_map(__u32 prog_id, __u32 map_id)
+{
+	struct bpf_prog_info info = { 0 };
+	__u32 ids[16], len = sizeof(info);
+	int fd = bpf_prog_get_fd_by_id(prog_id), r = 0;
+
+	if (fd < 0 || !map_id) {
+		if (fd >= 0)
+			close(fd);
+		return 0;
+	}
+	info.nr_map_ids = 16;
+	info.map_ids = (__u64)(unsigned long)ids;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0)
+		for (__u32 i = 0; i < info.nr_map_ids && i < 16; i++)
+			r |= ids[i] == map_id;
+	close(fd);
+	return r;
+}
+
+static __u32 dp_map_id(int fd)
+{
+	struct bpf_map_info info = { 0 };
+	__u32 len = sizeof(info);
+
+	return fd >= 0 && bpf_obj_get_info_by_fd(fd, &info, &len) == 0 ? info.id : 0;
+}
+
+/* The name the kernel has for program id ("" if it is gone). */
+static void dp_prog_name(__u32 id, char *buf, size_t size)
+{
+	struct bpf_prog_info info = { 0 };
+	__u32 len = sizeof(info);
+	int fd = bpf_prog_get_fd_by_id(id);
+
+	buf[0] = 0;
+	if (fd < 0)
+		return;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0)
+		snprintf(buf, size, "%s", info.name);
+	close(fd);
+}
+
+/* ---- what else runs on a netdev -------------------------------------------- */
+
+struct dp_filter {
+	__u32 prio, handle;
+	__u16 proto;   /* host order */
+	__u32 prog_id; /* 0: not a BPF filter */
+	__u32 bpf_flags;
+	char kind[16];
+	char name[BPF_OBJ_NAME_LEN];
+};
+
+static void dp_filter_parse(struct nlmsghdr *nh, struct dp_filter *f)
+{
+	struct tcmsg *t = NLMSG_DATA(nh);
+	int len = nh->nlmsg_len - NLMSG_LENGTH(sizeof(*t));
+
+	memset(f, 0, sizeof(*f));
+	f->handle = t->tcm_handle;
+	f->prio = TC_H_MAJ(t->tcm_info) >> 16;
+	f->proto = ntohs(TC_H_MIN(t->tcm_info));
+	for (struct rtattr *a = (void *)((char *)t + NLMSG_ALIGN(sizeof(*t))); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+		if (a->rta_type == TCA_KIND) {
+			snprintf(f->kind, sizeof(f->kind), "%.*s", (int)RTA_PAYLOAD(a), (char *)RTA_DATA(a));
+		} else if (a->rta_type == TCA_OPTIONS) {
+			int olen = RTA_PAYLOAD(a);
+
+			for (struct rtattr *o = RTA_DATA(a); RTA_OK(o, olen); o = RTA_NEXT(o, olen)) {
+				if (o->rta_type == TCA_BPF_ID && RTA_PAYLOAD(o) >= 4)
+					memcpy(&f->prog_id, RTA_DATA(o), 4);
+				else if (o->rta_type == TCA_BPF_FLAGS && RTA_PAYLOAD(o) >= 4)
+					memcpy(&f->bpf_flags, RTA_DATA(o), 4);
+			}
+		}
+	}
+	if (f->prog_id)
+		dp_prog_name(f->prog_id, f->name, sizeof(f->name));
+}
+
+/*
+ * The filters on the TC ingress hook of ifindex (an RTM_GETTFILTER dump:
+ * libbpf only queries one handle). Returns how many (at most max; 0 without
+ * clsact) or -errno.
+ */
+static int dp_tc_filters(int ifindex, struct dp_filter *out, int max)
+{
+	struct {
+		struct nlmsghdr nh;
+		struct tcmsg t;
+	} req = { 0 };
+	static char buf[32768];
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE), n = 0, done = 0, r = 0;
+
+	if (fd < 0)
+		return -errno;
+	req.nh.nlmsg_len = NLMSG_LENGTH(sizeof(req.t));
+	req.nh.nlmsg_type = RTM_GETTFILTER;
+	req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	req.nh.nlmsg_seq = 1;
+	req.t.tcm_family = AF_UNSPEC;
+	req.t.tcm_ifindex = ifindex;
+	req.t.tcm_parent = TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS);
+	if (send(fd, &req, req.nh.nlmsg_len, 0) < 0) {
+		r = -errno;
+		done = 1;
+	}
+	while (!done) {
+		int len = recv(fd, buf, sizeof(buf), 0);
+
+		if (len < 0 && errno == EINTR)
+			continue;
+		if (len <= 0) {
+			r = len < 0 ? -errno : -EIO;
+			break;
+		}
+		for (struct nlmsghdr *nh = (void *)buf; NLMSG_OK(nh, (unsigned)len); nh = NLMSG_NEXT(nh, len)) {
+			if (nh->nlmsg_type == NLMSG_DONE) {
+				done = 1;
+				break;
+			}
+			if (nh->nlmsg_type == NLMSG_ERROR) {
+				struct nlmsgerr *e = NLMSG_DATA(nh);
+
+				/* no clsact, no filters */
+				r = e->error == -EINVAL || e->error == -ENOENT ? 0 : e->error;
+				done = 1;
+				break;
+			}
+			if (nh->nlmsg_type != RTM_NEWTFILTER || n >= max)
+				continue;
+			dp_filter_parse(nh, &out[n]);
+			if (out[n].handle) /* the priority's own entry has none */
+				n++;
+		}
+	}
+	close(fd);
+	return r < 0 ? r : n;
+}
+
+/* "veth1": the netdev's name for messages. */
+static const char *dp_ifname(int ifindex, char *buf)
+{
+	if (!if_indextoname(ifindex, buf))
+		snprintf(buf, IF_NAMESIZE, "ifindex %d", ifindex);
+	return buf;
+}
+
+static const char *dp_xdp_mode(int flags)
+{
+	return flags & XDP_FLAGS_HW_MODE ? "offload" : flags & XDP_FLAGS_DRV_MODE ? "driver" : "generic";
+}
+
+/* How a program cubebus did not load is named in messages. */
+static const char *dp_foreign_what(const char *name, const char *stub)
+{
+	return strcmp(name, stub) ? "not loaded by cubebus" : "the stub of another cubebus instance";
+}
+
+static void dp_takeover_dir(struct broker *b, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s/" DP_TAKEOVER, b->bpffs);
+}
+
+/* Keeps program id under the takeover dir as leaf (replacing a stale one). */
+static int dp_takeover_keep(struct broker *b, __u32 id, const char *leaf, char *err, size_t errlen)
+{
+	char path[700];
+	int fd, r = 0;
+
+	dp_takeover_dir(b, path, sizeof(path));
+	dp_mkdirs(path);
+	snprintf(path + strlen(path), sizeof(path) - strlen(path), "/%s", leaf);
+	fd = bpf_prog_get_fd_by_id(id);
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot open program %u to keep it: %s", id, strerror(errno));
+		return -errno;
+	}
+	unlink(path);
+	if (bpf_obj_pin(fd, path) < 0) {
+		r = -errno;
+		snprintf(err, errlen, "cannot keep program %u as %s: %s", id, path, strerror(errno));
+	}
+	close(fd);
+	return r;
+}
+
+/* Puts back one kept program (takeover/<leaf>) and forgets it. */
+static void dp_takeover_restore(struct broker *b, const char *leaf)
+{
+	char path[700], name[BPF_OBJ_NAME_LEN] = "", ifname[IF_NAMESIZE];
+	int ifindex, prio, handle, fd, r = -ENOENT;
+	char mode[8];
+	struct bpf_prog_info info = { 0 };
+	__u32 len = sizeof(info);
+
+	dp_takeover_dir(b, path, sizeof(path));
+	snprintf(path + strlen(path), sizeof(path) - strlen(path), "/%s", leaf);
+	fd = bpf_obj_get(path);
+	if (fd >= 0 && bpf_obj_get_info_by_fd(fd, &info, &len) == 0)
+		snprintf(name, sizeof(name), "%s", info.name);
+	if (fd < 0) {
+		r = -errno;
+	} else if (sscanf(leaf, "xdp_%d_%7s", &ifindex, mode) == 2) {
+		int flags = !strcmp(mode, "drv") ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE;
+
+		r = bpf_xdp_attach(ifindex, fd, flags | XDP_FLAGS_UPDATE_IF_NOEXIST, NULL);
+		if (r == 0)
+			bk_log(5, "put back XDP program %u \"%s\" (%s mode) on %s, which a port had taken over",
+			       info.id, name, dp_xdp_mode(flags), dp_ifname(ifindex, ifname));
+	} else if (sscanf(leaf, "tc_%d_%d_%x", &ifindex, &prio, &handle) == 3) {
+		DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
+		DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = handle, .priority = prio, .prog_fd = fd);
+
+		bk_libbpf_quiet(1);
+		bpf_tc_hook_create(&hook);
+		r = bpf_tc_attach(&hook, &opts);
+		bk_libbpf_quiet(0);
+		if (r == 0)
+			bk_log(5,
+			       "put back TC filter %u \"%s\" (priority %d, handle 0x%x) on %s, which a port had taken "
+			       "over",
+			       info.id, name, prio, handle, dp_ifname(ifindex, ifname));
+	}
+	if (r < 0)
+		bk_log(4, "cannot put back the program kept as %s (its netdev may be gone): %s", path, strerror(-r));
+	if (fd >= 0)
+		close(fd);
+	unlink(path);
+}
+
+/* Puts back what ports took over on ifindex (0: on every netdev). */
+static void dp_takeover_restore_all(struct broker *b, int ifindex)
+{
+	char dir[600];
+	struct dirent *de;
+	DIR *d;
+
+	dp_takeover_dir(b, dir, sizeof(dir));
+	d = opendir(dir);
+	while (d && (de = readdir(d))) {
+		int idx;
+
+		if (de->d_name[0] == '.' ||
+		    (sscanf(de->d_name, "xdp_%d_", &idx) != 1 && sscanf(de->d_name, "tc_%d_", &idx) != 1))
+			continue;
+		if (!ifindex || idx == ifindex)
+			dp_takeover_restore(b, de->d_name);
+	}
+	if (d)
+		closedir(d);
+}
+
+/* ---- the ingress stubs ------------------------------------------------------- */
+
+/*
+ * XDP: one program per netdev (and generic and driver mode exclude each
+ * other). Ours (it uses our slot array) is replaced in place; anything
+ * else is refused, or with force kept under takeover/ and replaced. The
+ * attach itself never replaces what it did not expect (UPDATE_IF_NOEXIST or
+ * REPLACE with the expected program), so a program that appears meanwhile
+ * is not lost either. prog_fd -1: only looks (0, or the refusal).
+ */
+static int dp_attach_xdp(struct broker *b, struct bk_cube *c, int port, int ifindex, int mode, int prog_fd, char *err,
+			 size_t errlen)
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+	LIBBPF_OPTS(bpf_xdp_attach_opts, ao);
+	__u32 xmap = dp_map_id(b->xdp_slots_fd);
+	const char *pname = c->ports[port].name;
+	char ifname[IF_NAMESIZE], name[BPF_OBJ_NAME_LEN], leaf[64];
+	int r, expected = -1, took = 0;
+
+	dp_ifname(ifindex, ifname);
+	r = bpf_xdp_query(ifindex, 0, &q);
+	if (r < 0) {
+		snprintf(err, errlen, "%s ports %s: cannot see what runs on %s: %s", c->name, pname, ifname,
+			 strerror(-r));
+		return r;
+	}
+	{
+		struct {
+			__u32 id;
+			int flags;
+		} have[] = { { q.skb_prog_id, XDP_FLAGS_SKB_MODE },
+			     { q.drv_prog_id, XDP_FLAGS_DRV_MODE },
+			     { q.hw_prog_id, XDP_FLAGS_HW_MODE } };
+
+		/* first only look: a refusal changes nothing */
+		for (int i = 0; i < 3; i++) {
+			if (!have[i].id || dp_prog_uses_map(have[i].id, xmap))
+				continue;
+			dp_prog_name(have[i].id, name, sizeof(name));
+			if (!b->force) {
+				snprintf(err, errlen,
+					 "%s ports %s: %s already runs XDP program %u \"%s\" (%s mode), %s; use -force "
+					 "(REST: ?force=true) to take it over: cubebus keeps it and puts it back "
+					 "when the port is deleted or moves",
+					 c->name, pname, ifname, have[i].id, name, dp_xdp_mode(have[i].flags),
+					 dp_foreign_what(name, DP_STUB_XDP));
+				return -EBUSY;
+			}
+			if (have[i].flags == XDP_FLAGS_HW_MODE) {
+				snprintf(err, errlen,
+					 "%s ports %s: %s runs XDP program %u \"%s\" offloaded to the NIC, which "
+					 "cubebus cannot take over and put back; remove it first",
+					 c->name, pname, ifname, have[i].id, name);
+				return -EBUSY;
+			}
+		}
+		if (prog_fd < 0)
+			return 0; /* only looking */
+		for (int i = 0; i < 3; i++) {
+			int fd;
+
+			if (!have[i].id)
+				continue;
+			fd = bpf_prog_get_fd_by_id(have[i].id);
+			if (fd < 0)
+				continue; /* gone meanwhile */
+			if (!dp_prog_uses_map(have[i].id, xmap)) {
+				snprintf(leaf, sizeof(leaf), "xdp_%d_%s", ifindex,
+					 have[i].flags == XDP_FLAGS_DRV_MODE ? "drv" : "skb");
+				r = dp_takeover_keep(b, have[i].id, leaf, err, errlen);
+				if (r < 0) {
+					close(fd);
+					goto fail;
+				}
+				took = 1;
+				dp_prog_name(have[i].id, name, sizeof(name));
+				bk_log(5,
+				       "%s ports %s: took over XDP program %u \"%s\" (%s mode) on %s; kept as "
+				       "%s/%s/%s, "
+				       "put back when the port is deleted or moves",
+				       c->name, pname, have[i].id, name, dp_xdp_mode(have[i].flags), ifname, b->bpffs,
+				       DP_TAKEOVER, leaf);
+			}
+			if (have[i].flags == mode && expected < 0) {
+				expected = fd;
+				continue;
+			}
+			/* the other mode: removed, only if it is still that program */
+			ao.old_prog_fd = fd;
+			bpf_xdp_detach(ifindex, have[i].flags | XDP_FLAGS_REPLACE, &ao);
+			close(fd);
+		}
+	}
+	ao.old_prog_fd = expected;
+	r = bpf_xdp_attach(ifindex, prog_fd, mode | (expected >= 0 ? XDP_FLAGS_REPLACE : XDP_FLAGS_UPDATE_IF_NOEXIST),
+			   &ao);
+	if (r < 0)
+		snprintf(err, errlen, "%s ports %s: cannot attach XDP (%s mode) to %s: %s%s", c->name, pname,
+			 dp_xdp_mode(mode), ifname, strerror(-r),
+			 r == -EEXIST || r == -EBUSY ? " (a program was attached meanwhile: try again)" : "");
+fail:
+	if (expected >= 0)
+		close(expected);
+	if (r < 0 && took)
+		dp_takeover_restore_all(b, ifindex);
+	return r;
+}
+
+/*
+ * TC: filters run by priority and the stub takes every packet it sees, so
+ * it never goes in front of a filter it did not load (that filter would
+ * see nothing). The rule (docs/ARCHITECTURE.md):
+ *  - ours already there: replaced in place;
+ *  - a foreign filter at the stub's priority (1), or another instance's
+ *    stub anywhere: refused; with force taken over (kept, its place
+ *    given to the stub, put back later);
+ *  - foreign filters at other priorities: the stub goes after the last of
+ *    them (highest priority number + 1): they keep seeing every packet
+ *    first and the cube gets what they let continue.
+ */
+static int dp_attach_tc(struct broker *b, struct bk_cube *c, int port, int ifindex, int prog_fd, char *err,
+			size_t errlen)
+{
+	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
+	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = DP_TC_HANDLE, .priority = DP_TC_PRIO, .prog_fd = prog_fd);
+	struct dp_filter f[DP_TC_MAX], *conflict = NULL, *last = NULL, *ours = NULL;
+	__u32 tmap = dp_map_id(b->tc_slots_fd);
+	const char *pname = c->ports[port].name;
+	char ifname[IF_NAMESIZE], leaf[64];
+	int n, r, took = 0;
+
+	dp_ifname(ifindex, ifname);
+	n = dp_tc_filters(ifindex, f, DP_TC_MAX);
+	if (n < 0) {
+		snprintf(err, errlen, "%s ports %s: cannot list the TC filters of %s: %s", c->name, pname, ifname,
+			 strerror(-n));
+		return n;
+	}
+	for (int i = 0; i < n; i++) {
+		if (f[i].prog_id && dp_prog_uses_map(f[i].prog_id, tmap)) {
+			if (!ours)
+				ours = &f[i];
+			continue;
+		}
+		if (f[i].prio == DP_TC_PRIO || !strcmp(f[i].name, DP_STUB_TC)) {
+			if (!conflict)
+				conflict = &f[i];
+		} else if (!last || f[i].prio > last->prio) {
+			last = &f[i];
+		}
+	}
+	if (ours) {
+		opts.priority = ours->prio;
+		opts.handle = ours->handle;
+		opts.flags = BPF_TC_F_REPLACE;
+	} else if (conflict) {
+		const char *what =
+			conflict->prog_id ? dp_foreign_what(conflict->name, DP_STUB_TC) : "not loaded by cubebus";
+
+		if (!b->force) {
+			snprintf(err, errlen,
+				 "%s ports %s: %s already has TC ingress filter %s %u \"%s\" at priority %u "
+				 "handle 0x%x, %s; use -force (REST: ?force=true) to take over its place: cubebus "
+				 "keeps it and puts it back when the port is deleted or moves",
+				 c->name, pname, ifname, conflict->kind, conflict->prog_id, conflict->name,
+				 conflict->prio, conflict->handle, what);
+			return -EBUSY;
+		}
+		if (!conflict->prog_id || !(conflict->bpf_flags & TCA_BPF_FLAG_ACT_DIRECT) ||
+		    conflict->proto != ETH_P_ALL) {
+			snprintf(err, errlen,
+				 "%s ports %s: %s has TC ingress filter %s at priority %u handle 0x%x, %s, which "
+				 "cubebus cannot take over and put back (only a direct-action BPF filter for all "
+				 "protocols); move it to another priority",
+				 c->name, pname, ifname, conflict->kind, conflict->prio, conflict->handle, what);
+			return -EBUSY;
+		}
+		if (prog_fd < 0)
+			return 0;
+		snprintf(leaf, sizeof(leaf), "tc_%d_%u_%x", ifindex, conflict->prio, conflict->handle);
+		r = dp_takeover_keep(b, conflict->prog_id, leaf, err, errlen);
+		if (r < 0)
+			return r;
+		took = 1;
+		opts.priority = conflict->prio;
+		opts.handle = conflict->handle;
+		opts.flags = BPF_TC_F_REPLACE;
+		bk_log(5,
+		       "%s ports %s: took over TC filter %u \"%s\" (priority %u, handle 0x%x) on %s; kept as %s/%s/%s, "
+		       "put back when the port is deleted or moves",
+		       c->name, pname, conflict->prog_id, conflict->name, conflict->prio, conflict->handle, ifname,
+		       b->bpffs, DP_TAKEOVER, leaf);
+	} else if (last) {
+		if (last->prio >= 0xffff) {
+			snprintf(
+				err, errlen,
+				"%s ports %s: %s has TC ingress filter %s at priority %u, the last one: no priority is "
+				"left after it for the cube's stub; move it",
+				c->name, pname, ifname, last->kind, last->prio);
+			return -EBUSY;
+		}
+		if (prog_fd < 0)
+			return 0;
+		opts.priority = last->prio + 1;
+		bk_log(5,
+		       "%s ports %s: %s has TC ingress filter %s %u \"%s\" at priority %u, not loaded by cubebus: the "
+		       "cube's stub goes after it at priority %u; that filter sees every packet first and the "
+		       "cube gets those it lets continue",
+		       c->name, pname, ifname, last->kind, last->prog_id, last->name, last->prio, opts.priority);
+	}
+	if (prog_fd < 0)
+		return 0;
+	bk_libbpf_quiet(1); /* an existing clsact is fine, and libbpf says so loudly */
+	r = bpf_tc_hook_create(&hook);
+	bk_libbpf_quiet(0);
+	if (r < 0 && r != -EEXIST) {
+		snprintf(err, errlen, "%s ports %s: cannot add clsact to %s: %s", c->name, pname, ifname, strerror(-r));
+		goto out;
+	}
+	/* without REPLACE the kernel refuses a filter that took the place meanwhile */
+	r = bpf_tc_attach(&hook, &opts);
+	if (r < 0)
+		snprintf(err, errlen, "%s ports %s: cannot attach to TC ingress of %s at priority %u: %s", c->name,
+			 pname, ifname, opts.priority, strerror(-r));
+out:
+	if (r < 0 && took)
+		dp_takeover_restore_all(b, ifindex);
+	return r < 0 ? r : 0;
+}
+
+/* Removes our TC stubs from ifindex; returns how many. */
+static int dp_tc_detach_ours(struct broker *b, int ifindex)
+{
+	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
+	struct dp_filter f[DP_TC_MAX];
+	__u32 tmap = dp_map_id(b->tc_slots_fd);
+	int n = dp_tc_filters(ifindex, f, DP_TC_MAX), k = 0;
+
+	for (int i = 0; i < n; i++) {
+		DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = f[i].handle, .priority = f[i].prio);
+
+		if (f[i].prog_id && dp_prog_uses_map(f[i].prog_id, tmap) && bpf_tc_detach(&hook, &opts) == 0)
+			k++;
+	}
+	return k;
+}
+
+/* Removes our XDP stubs from ifindex (each only if it is still ours). */
+static int dp_xdp_detach_ours(struct broker *b, int ifindex)
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+	__u32 xmap = dp_map_id(b->xdp_slots_fd);
+	int k = 0;
+
+	if (bpf_xdp_query(ifindex, 0, &q) < 0)
+		return 0;
+	{
+		__u32 ids[] = { q.skb_prog_id, q.drv_prog_id };
+		int modes[] = { XDP_FLAGS_SKB_MODE, XDP_FLAGS_DRV_MODE };
+
+		for (int i = 0; i < 2; i++) {
+			LIBBPF_OPTS(bpf_xdp_attach_opts, ao);
+			int fd;
+
+			if (!ids[i] || !dp_prog_uses_map(ids[i], xmap))
+				continue;
+			fd = bpf_prog_get_fd_by_id(ids[i]);
+			if (fd < 0)
+				continue;
+			ao.old_prog_fd = fd;
+			if (bpf_xdp_detach(ifindex, modes[i] | XDP_FLAGS_REPLACE, &ao) == 0)
+				k++;
+			close(fd);
+		}
+	}
+	return k;
 }
 
 static int dp_attach_stub(struct broker *b, struct bk_cube *c, int port, int ifindex, int xdp_flags, char *err,
 			  size_t errlen)
 {
-	char what[IF_NAMESIZE + 1] = "";
 	struct cubebus *skel;
 	int r;
 
-	if_indextoname(ifindex, what);
+	/* look first: a port refused at every netdev check loads nothing */
+	r = c->xdp ? dp_attach_xdp(b, c, port, ifindex, xdp_flags, -1, err, errlen)
+		   : dp_attach_tc(b, c, port, ifindex, -1, err, errlen);
+	if (r < 0)
+		return r;
 	skel = dp_framework(b, c->xdp ? "cb_ingress_xdp" : "cb_ingress_tc", c->id, port, err, errlen);
 	if (!skel)
 		return -EINVAL;
-	if (c->xdp) {
-		r = bpf_xdp_attach(ifindex, dp_prog_fd(skel, "cb_ingress_xdp"), xdp_flags, NULL);
-		if (r < 0)
-			snprintf(err, errlen, "cannot attach XDP (%s mode) to %s: %s",
-				 xdp_flags & XDP_FLAGS_DRV_MODE ? "driver" : "generic", what, strerror(-r));
-	} else {
-		r = dp_tc_attach(ifindex, dp_prog_fd(skel, "cb_ingress_tc"), err, errlen, what);
-	}
+	if (c->xdp)
+		r = dp_attach_xdp(b, c, port, ifindex, xdp_flags, dp_prog_fd(skel, "cb_ingress_xdp"), err, errlen);
+	else
+		r = dp_attach_tc(b, c, port, ifindex, dp_prog_fd(skel, "cb_ingress_tc"), err, errlen);
 	cubebus__destroy(skel); /* the attachment holds the program */
 	return r;
 }
 
-static void dp_detach_stub(int ifindex, int xdp_flags)
+/* Removes our stub, never another's, and puts back what the port took over. */
+static void dp_detach_stub(struct broker *b, int ifindex, int xdp_flags)
 {
 	if (xdp_flags)
-		bpf_xdp_detach(ifindex, xdp_flags, NULL);
+		dp_xdp_detach_ours(b, ifindex);
 	else
-		dp_tc_detach(ifindex);
+		dp_tc_detach_ours(b, ifindex);
+	dp_takeover_restore_all(b, ifindex);
+}
+
+void dp_release_netdev(struct broker *b, int ifindex)
+{
+	int tc = b->tc_slots_fd, xdp = b->xdp_slots_fd;
+
+	if (tc < 0)
+		b->tc_slots_fd = dp_open_pin(b, CB_PIN_TC_SLOTS);
+	if (xdp < 0)
+		b->xdp_slots_fd = dp_open_pin(b, CB_PIN_XDP_SLOTS);
+	dp_xdp_detach_ours(b, ifindex);
+	dp_tc_detach_ours(b, ifindex);
+	dp_takeover_restore_all(b, ifindex);
+	if (tc < 0 && b->tc_slots_fd >= 0)
+		close(b->tc_slots_fd);
+	if (xdp < 0 && b->xdp_slots_fd >= 0)
+		close(b->xdp_slots_fd);
+	b->tc_slots_fd = tc;
+	b->xdp_slots_fd = xdp;
 }
 
 int dp_port_apply(struct broker *b, struct bk_cube *c, int port, const struct bk_applied *want, char *err,
@@ -438,7 +1000,7 @@ int dp_port_apply(struct broker *b, struct bk_cube *c, int port, const struct bk
 	/* 1. stop traffic that no longer belongs: detach first */
 	if (cur->attached_ifindex &&
 	    (cur->attached_ifindex != want->attached_ifindex || cur->attached_xdp_flags != want->attached_xdp_flags)) {
-		dp_detach_stub(cur->attached_ifindex, cur->attached_xdp_flags);
+		dp_detach_stub(b, cur->attached_ifindex, cur->attached_xdp_flags);
 		cur->attached_ifindex = 0;
 		cur->attached_xdp_flags = 0;
 	}
@@ -490,8 +1052,14 @@ int dp_port_apply(struct broker *b, struct bk_cube *c, int port, const struct bk
 	/* 3. start new traffic last */
 	if (want->attached_ifindex && !cur->attached_ifindex) {
 		r = dp_attach_stub(b, c, port, want->attached_ifindex, want->attached_xdp_flags, err, errlen);
-		if (r < 0)
+		if (r < 0) {
+			struct cb_link none = { 0 };
+
+			/* no ingress, no port: it stays DOWN, not half up */
+			if (bpf_map_update_elem(b->links_fd, &key, &none, BPF_ANY) == 0)
+				cur->link = none;
 			return r;
+		}
 		cur->attached_ifindex = want->attached_ifindex;
 		cur->attached_xdp_flags = want->attached_xdp_flags;
 	}
@@ -523,32 +1091,6 @@ int dp_port_stats(struct broker *b, struct bk_cube *c, int port, struct cb_port_
 	return 0;
 }
 
-/* Whether program id uses map id (our instance's slot array). */
-static int dp_prog_uses_map(__u32 prog_id, __u32 map_id)
-{
-	struct bpf_prog_info info = { 0 };
-	__u32 ids[16], len = sizeof(info);
-	int fd = bpf_prog_get_fd_by_id(prog_id), r = 0;
-
-	if (fd < 0)
-		return 0;
-	info.nr_map_ids = 16;
-	info.map_ids = (__u64)(unsigned long)ids;
-	if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0)
-		for (__u32 i = 0; i < info.nr_map_ids && i < 16; i++)
-			r |= ids[i] == map_id;
-	close(fd);
-	return r;
-}
-
-static __u32 dp_map_id(int fd)
-{
-	struct bpf_map_info info = { 0 };
-	__u32 len = sizeof(info);
-
-	return bpf_obj_get_info_by_fd(fd, &info, &len) == 0 ? info.id : 0;
-}
-
 /* Whether a port of a known cube names netdev ifindex as its peer. */
 static int dp_netdev_wanted(struct broker *b, int ifindex)
 {
@@ -562,20 +1104,34 @@ static int dp_netdev_wanted(struct broker *b, int ifindex)
 	return 0;
 }
 
+/* Whether a known cube has pin directory name dname. */
+static int dp_cube_pinned(struct broker *b, const char *dname)
+{
+	char pin[BK_NAME_MAX];
+
+	for (int id = 1; id < CB_MAX_CUBES; id++) {
+		if (!b->cubes_tab[id].used)
+			continue;
+		cb_pin_name(pin, sizeof(pin), b->cubes_tab[id].name);
+		if (!strcmp(pin, dname))
+			return 1;
+	}
+	return 0;
+}
+
 int dp_reconcile(struct broker *b)
 {
-	__u32 tc_map = dp_map_id(b->tc_slots_fd), xdp_map = dp_map_id(b->xdp_slots_fd);
 	struct if_nameindex *ifs = if_nameindex(), *i;
 	char path[700];
 	DIR *d;
 	struct dirent *de;
-	int removed = 0;
+	int removed = 0, k;
 
 	/* pins of cubes the database does not know */
 	snprintf(path, sizeof(path), "%s/cubes", b->bpffs);
 	d = opendir(path);
 	while (d && (de = readdir(d))) {
-		if (de->d_name[0] == '.' || topo_cube(b, de->d_name))
+		if (de->d_name[0] == '.' || dp_cube_pinned(b, de->d_name))
 			continue;
 		snprintf(path, sizeof(path), "%s/cubes/%s", b->bpffs, de->d_name);
 		dp_rmtree(path);
@@ -598,35 +1154,38 @@ int dp_reconcile(struct broker *b)
 			removed++;
 		}
 	}
-	/* our stubs on netdevs no port names (ours: they use our slot arrays) */
+	/* our stubs on netdevs no port names (ours: they use our slot arrays);
+	 * what else runs there is not ours to touch */
 	for (i = ifs; i && i->if_index; i++) {
-		DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = i->if_index, .attach_point = BPF_TC_INGRESS);
-		DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = DP_TC_HANDLE, .priority = DP_TC_PRIO);
-		__u32 prog = 0;
-
 		if ((int)i->if_index == b->inj_ifindex || !strcmp(i->if_name, b->inj_name[1]) ||
 		    dp_netdev_wanted(b, i->if_index))
 			continue;
-		if (bpf_tc_query(&hook, &opts) == 0 && dp_prog_uses_map(opts.prog_id, tc_map)) {
-			dp_tc_detach(i->if_index);
+		k = dp_tc_detach_ours(b, i->if_index);
+		if (k)
 			bk_log(5, "reconcile: detached a stale TC stub from %s", i->if_name);
-			removed++;
-		}
-		if (bpf_xdp_query_id(i->if_index, XDP_FLAGS_SKB_MODE, &prog) == 0 && prog &&
-		    dp_prog_uses_map(prog, xdp_map)) {
-			bpf_xdp_detach(i->if_index, XDP_FLAGS_SKB_MODE, NULL);
+		removed += k;
+		k = dp_xdp_detach_ours(b, i->if_index);
+		if (k)
 			bk_log(5, "reconcile: detached a stale XDP stub from %s", i->if_name);
-			removed++;
-		}
-		prog = 0;
-		if (bpf_xdp_query_id(i->if_index, XDP_FLAGS_DRV_MODE, &prog) == 0 && prog &&
-		    dp_prog_uses_map(prog, xdp_map)) {
-			bpf_xdp_detach(i->if_index, XDP_FLAGS_DRV_MODE, NULL);
-			removed++;
-		}
+		removed += k;
 	}
 	if (ifs)
 		if_freenameindex(ifs);
+	/* programs taken over by ports that no longer hold their netdev */
+	snprintf(path, sizeof(path), "%s/" DP_TAKEOVER, b->bpffs);
+	d = opendir(path);
+	while (d && (de = readdir(d))) {
+		int idx;
+
+		if (de->d_name[0] == '.' ||
+		    (sscanf(de->d_name, "xdp_%d_", &idx) != 1 && sscanf(de->d_name, "tc_%d_", &idx) != 1) ||
+		    dp_netdev_wanted(b, idx))
+			continue;
+		dp_takeover_restore(b, de->d_name);
+		removed++;
+	}
+	if (d)
+		closedir(d);
 	return removed;
 }
 
@@ -638,5 +1197,16 @@ void dp_purge(struct broker *b)
 
 		dp_run(argv);
 	}
+	/* our stubs off every netdev, and what ports took over goes back
+	 * before its pins go */
+	{
+		struct if_nameindex *ifs = if_nameindex();
+
+		for (struct if_nameindex *i = ifs; i && i->if_index; i++)
+			dp_release_netdev(b, i->if_index);
+		if (ifs)
+			if_freenameindex(ifs);
+	}
+	dp_takeover_restore_all(b, 0);
 	dp_rmtree(b->bpffs);
 }

@@ -255,8 +255,12 @@ static int bk_on_timer(zloop_t *loop, int timer_id, void *arg)
 	/* netdevs come and go under us: a port follows its peer's name */
 	if (++ticks % 5 == 0 && topo_netdevs_changed(b)) {
 		bk_libbpf_quiet(1);
-		if (topo_sync(b, err, sizeof(err)) < 0)
+		static char said[BK_ERR_MAX]; /* a port that stays refused is said once */
+
+		if (topo_sync(b, err, sizeof(err)) < 0 && strcmp(err, said)) {
 			bk_log(4, "netdev change: %s", err);
+			snprintf(said, sizeof(said), "%s", err);
+		}
 		bk_libbpf_quiet(0);
 	}
 	return bk_stop ? -1 : 0;
@@ -314,14 +318,7 @@ static int bk_cleanup_port(const struct store_port *sp, void *arg)
 
 	if (!sp->peer[0] || strchr(sp->peer, ':') || !(ifindex = if_nametoindex(sp->peer)))
 		return 0;
-	{
-		DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
-		DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = 0xcb, .priority = 1);
-
-		bpf_tc_detach(&hook, &opts);
-	}
-	bpf_xdp_detach(ifindex, XDP_FLAGS_SKB_MODE, NULL);
-	bpf_xdp_detach(ifindex, XDP_FLAGS_DRV_MODE, NULL);
+	dp_release_netdev(arg, ifindex); /* ours only: a foreign program stays */
 	return 0;
 }
 

@@ -927,7 +927,9 @@ int requests_on_ctl(zloop_t *loop, zsock_t *sock, void *arg)
 		rq_fail(&q, -EINVAL, "unknown verb %d", q.verb);
 		goto reply;
 	}
+	b->force = req->force; /* reaches the netdev attachment (dp_port_apply) */
 	rq_dispatch(&q);
+	b->force = 0;
 	if (b->debug)
 		bk_log(7, "%s %s -> %d %s", bus_verb_name(req->verb), req->path, q.status, q.err);
 reply:

@@ -216,8 +216,8 @@ static enum MHD_Result rest_error(struct MHD_Connection *conn, unsigned code, co
 /* ---- the bus ------------------------------------------------------------ */
 
 /* bus_call() on the broker's ctl endpoint; -ESHUTDOWN once rest_stop began. */
-static int rest_call(struct rest *self, int verb, const char *path, const char *body, int *status, char **err,
-		     char **out)
+static int rest_call(struct rest *self, int verb, const char *path, const char *body, unsigned flags, int *status,
+		     char **err, char **out)
 {
 	int r = 0;
 
@@ -230,7 +230,7 @@ static int rest_call(struct rest *self, int verb, const char *path, const char *
 		self->calling = 1;
 	pthread_mutex_unlock(&self->state_lock);
 	if (r == 0) {
-		r = bus_call(self->endpoint, verb, path, body, REST_CALL_TIMEOUT_MS, status, err, out);
+		r = bus_call_flags(self->endpoint, verb, path, body, flags, REST_CALL_TIMEOUT_MS, status, err, out);
 		pthread_mutex_lock(&self->state_lock);
 		self->calling = 0;
 		pthread_mutex_unlock(&self->state_lock);
@@ -271,7 +271,7 @@ static struct json_object *rest_read_array(struct rest *self, const char *path, 
 	char *err, *out;
 	int status = 0;
 
-	*r = rest_call(self, CUBEBUS__VERB__READ, path, NULL, &status, &err, &out);
+	*r = rest_call(self, CUBEBUS__VERB__READ, path, NULL, 0, &status, &err, &out);
 	if (*r == 0 && status < 0)
 		*r = status;
 	if (*r == 0) {
@@ -347,7 +347,7 @@ static int rest_created(struct rest *self, const struct rest_alias *alias, const
 		return alias->creates;
 	if (rest_is_restart(self, path))
 		return 0;
-	if (rest_call(self, CUBEBUS__VERB__HELP, path, NULL, &status, &err, &out) == 0 && status == 0)
+	if (rest_call(self, CUBEBUS__VERB__HELP, path, NULL, 0, &status, &err, &out) == 0 && status == 0)
 		help = json_tokener_parse(out);
 	if (help && json_object_object_get_ex(help, "kind", &kind))
 		created = strcmp(json_object_get_string(kind), "action") != 0;
@@ -410,6 +410,7 @@ static enum MHD_Result rest_forward(struct rest *self, struct MHD_Connection *co
 	const struct rest_alias *alias = rest_alias_find(path);
 	char allow[128], why[256];
 	char *body = NULL, *err = NULL, *out = NULL;
+	const char *force;
 	enum MHD_Result ret;
 	unsigned code;
 	int status = 0, r;
@@ -427,7 +428,10 @@ static enum MHD_Result rest_forward(struct rest *self, struct MHD_Connection *co
 	if (r < 0)
 		return rest_error(conn, r == -EINVAL ? MHD_HTTP_BAD_REQUEST : MHD_HTTP_INTERNAL_SERVER_ERROR, NULL,
 				  "%s", why);
-	r = rest_call(self, m->verb, path, body, &status, &err, &out);
+	force = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "force");
+	r = rest_call(self, m->verb, path, body,
+		      force && (!strcmp(force, "true") || !strcmp(force, "1")) ? BUS_CALL_FORCE : 0, &status, &err,
+		      &out);
 	if (r < 0) {
 		ret = rest_call_error(self, conn, r);
 		goto out;

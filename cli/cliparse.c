@@ -25,7 +25,7 @@
 
 #define CLI_SYNOPSIS                                                     \
 	"[options] WORD... [add|del|show|set] [WORD...] [KEY=VALUE...] " \
-	"[-json|-yaml|-brief|-hide=KEY,...] [?]"
+	"[-json|-yaml|-brief|-hide=KEY,...|-force] [?]"
 
 /* ---- tables ------------------------------------------------------------- */
 
@@ -48,6 +48,7 @@ enum cli_opt_id {
 	OPT_YAML,
 	OPT_BRIEF,
 	OPT_HIDE,
+	OPT_FORCE,
 };
 
 /*
@@ -69,6 +70,7 @@ static const struct cli_opt {
 	{ "-yaml", OPT_YAML, 0, NULL },
 	{ "-brief", OPT_BRIEF, 0, NULL },
 	{ "-hide", OPT_HIDE, 1, "KEY[,KEY.SUB...]" },
+	{ "-force", OPT_FORCE, 0, NULL },
 };
 
 /*
@@ -285,6 +287,7 @@ static int cli_apply_opt(struct cli_state *st, struct cli_cmd *out, const struct
 		out->format = o->id == OPT_JSON ? CLI_FMT_JSON : CLI_FMT_YAML;
 		break;
 	case OPT_BRIEF: out->brief = 1; break;
+	case OPT_FORCE: out->force = 1; break;
 	case OPT_HIDE:
 		if (!*val)
 			return cli_fail(st, -EINVAL, "-hide needs keys: -hide=KEY[,KEY.SUB...]");

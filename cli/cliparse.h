@@ -27,6 +27,7 @@ struct cli_cmd {
 	char *body; /* JSON text or NULL; malloc'd */
 	enum cli_format format;
 	int brief;
+	int force;	/* -force: take over what runs on a netdev a port attaches to */
 	char hide[512]; /* raw -hide= list or "" */
 	char run_dir[512];
 	char endpoint[600];

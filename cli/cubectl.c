@@ -44,6 +44,8 @@ static void usage(FILE *f, const char *prog)
 		"  -yaml                 print the reply as YAML\n"
 		"  -brief                print only the top-level values\n"
 		"  -hide=KEY[,KEY.SUB]   drop these keys from the reply\n"
+		"  -force                a port may take over the XDP program or TC filter\n"
+		"                        another loaded on its netdev (kept, put back later)\n"
 		"options:\n"
 		"  --run-dir=DIR         run directory (default $CUBEBUS_RUN_DIR or %s)\n"
 		"  --endpoint=ENDPOINT   broker ctl endpoint (default ipc://DIR/ctl.sock)\n"
@@ -98,7 +100,8 @@ int main(int argc, char **argv)
 		rc = EXIT_DONE;
 		goto out;
 	}
-	r = bus_call(cmd.endpoint, cmd.verb, cmd.path, cmd.body, cmd.timeout_ms, &status, &error, &body);
+	r = bus_call_flags(cmd.endpoint, cmd.verb, cmd.path, cmd.body, cmd.force ? BUS_CALL_FORCE : 0, cmd.timeout_ms,
+			   &status, &error, &body);
 	if (r < 0) {
 		call_error(&cmd, r);
 		rc = EXIT_FAILED;

@@ -151,6 +151,12 @@ static int bus_probe_tcp(const char *hostport, int timeout_ms)
 int bus_call(const char *endpoint, int verb, const char *path, const char *body, int timeout_ms, int *status,
 	     char **error, char **reply_body)
 {
+	return bus_call_flags(endpoint, verb, path, body, 0, timeout_ms, status, error, reply_body);
+}
+
+int bus_call_flags(const char *endpoint, int verb, const char *path, const char *body, unsigned flags, int timeout_ms,
+		   int *status, char **error, char **reply_body)
+{
 	Cubebus__Request req = CUBEBUS__REQUEST__INIT;
 	Cubebus__Reply *rep = NULL;
 	zsock_t *sock = NULL;
@@ -186,6 +192,7 @@ int bus_call(const char *endpoint, int verb, const char *path, const char *body,
 	req.verb = verb;
 	req.path = (char *)(path ? path : "");
 	req.body = (char *)(body ? body : "");
+	req.force = !!(flags & BUS_CALL_FORCE);
 	f = bus_encode_request(&req);
 	if (!f) {
 		r = -EMSGSIZE;

@@ -62,5 +62,9 @@ const char *bus_verb_name(int verb);
  */
 int bus_call(const char *endpoint, int verb, const char *path, const char *body, int timeout_ms, int *status,
 	     char **error, char **reply_body);
+/* bus_call() with the request's flags: BUS_CALL_FORCE sets Request.force. */
+#define BUS_CALL_FORCE 1u
+int bus_call_flags(const char *endpoint, int verb, const char *path, const char *body, unsigned flags, int timeout_ms,
+		   int *status, char **error, char **reply_body);
 
 #endif

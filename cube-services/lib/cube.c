@@ -328,7 +328,7 @@ static int cube_load(struct cube *c, char *err, size_t errlen)
 {
 	struct bpf_program *prog;
 	struct bpf_map *map;
-	char path[600];
+	char path[600], pin[64];
 	int r, slots = -1;
 
 	c->obj = c->ops->open(&c->skel, c->xdp);
@@ -346,7 +346,8 @@ static int cube_load(struct cube *c, char *err, size_t errlen)
 
 		cube_set_rodata(c->obj, "cb_sp_rate", rate ? strtoul(rate, NULL, 10) : CUBE_SLOWPATH_PPS);
 	}
-	snprintf(path, sizeof(path), "%s/cubes/%s", c->bpffs, c->name);
+	cb_pin_name(pin, sizeof(pin), c->name);
+	snprintf(path, sizeof(path), "%s/cubes/%s", c->bpffs, pin);
 	if (mkdir(path, 0700) < 0 && errno != EEXIST) {
 		r = -errno;
 		snprintf(err, errlen, "cannot create %s: %s", path, strerror(errno));
@@ -360,7 +361,7 @@ static int cube_load(struct cube *c, char *err, size_t errlen)
 		if (!strncmp(name, "cb_g_", 5))
 			snprintf(path, sizeof(path), "%s/%s", c->bpffs, name);
 		else
-			snprintf(path, sizeof(path), "%s/cubes/%s/%s", c->bpffs, c->name, name);
+			snprintf(path, sizeof(path), "%s/cubes/%s/%s", c->bpffs, pin, name);
 		r = bpf_map__set_pin_path(map, path);
 		if (r < 0) {
 			snprintf(err, errlen, "cannot pin map %s: %s", name, strerror(-r));

@@ -339,6 +339,27 @@ static void test_prog_name(void)
 	report(cli_alias_usage(0) && !cli_alias_usage(1000), "alias usage iterator");
 }
 
+static void test_force(void)
+{
+	const char *with[] = { "cubectl", "br1", "ports", "add", "p1", "peer=veth1", "-force", NULL };
+	const char *without[] = { "cubectl", "br1", "ports", "add", "p1", "peer=veth1", NULL };
+	const char *valued[] = { "cubectl", "br1", "ports", "add", "p1", "-force=yes", NULL };
+	struct cli_cmd cmd;
+	char err[512];
+	int r;
+
+	r = cli_parse(7, (char **)with, -1, &cmd, err, sizeof(err));
+	report(r == 0 && cmd.force && !strcmp(cmd.path, "/br1/ports/p1") && cmd.body && strstr(cmd.body, "veth1"),
+	       "-force sets force, the request is the same (%s)", err);
+	cli_cmd_clear(&cmd);
+	r = cli_parse(6, (char **)without, -1, &cmd, err, sizeof(err));
+	report(r == 0 && !cmd.force, "no -force, no force");
+	cli_cmd_clear(&cmd);
+	r = cli_parse(6, (char **)valued, -1, &cmd, err, sizeof(err));
+	report(r == -EINVAL && strstr(err, "-force takes no value"), "-force=yes refused (%s)", err);
+	cli_cmd_clear(&cmd);
+}
+
 /* ---- body from stdin ------------------------------------------------------ */
 
 struct stdin_case {
@@ -474,6 +495,7 @@ int main(void)
 	test_table();
 	test_env();
 	test_prog_name();
+	test_force();
 	test_stdin();
 	test_stdin_file();
 	printf("# %d/%d passed\n", count - failures, count);

@@ -113,4 +113,23 @@ struct cb_envelope {
 #define CB_PIN_NEXT  "cb_next"
 #define CB_PIN_FLOOD "cb_flood"
 
+#ifndef __bpf__
+/*
+ * The name of a cube's pin directory. bpffs refuses '.' in a name, which
+ * cube names may have (a letter, then letters, digits, '_', '.', '-'): each
+ * '.' is spelt '~', a character no cube name has, so the mapping is one to
+ * one and a name without dots is its own pin name. The broker, libcube and
+ * reconciliation (which maps directories back to cubes) all use this.
+ */
+static inline void cb_pin_name(char *dst, unsigned long size, const char *name)
+{
+	unsigned long i = 0;
+
+	for (; size && i < size - 1 && name[i]; i++)
+		dst[i] = name[i] == '.' ? '~' : name[i];
+	if (size)
+		dst[i] = 0;
+}
+#endif
+
 #endif /* CUBEBUS_SHARED_H */
