@@ -243,6 +243,14 @@ static void cubes_reap(struct broker *b)
 	}
 }
 
+/* The count is the database's too, so that `cubectl cubes` shows it after a
+ * broker restart. */
+static void cubes_store_restarts(struct broker *b, struct bk_cube *c)
+{
+	if (store_cube_set_restarts(b->store, c->name, c->restarts) < 0)
+		bk_log(4, "%s: database: cannot store its restart count: %s", c->name, store_errmsg(b->store));
+}
+
 void cubes_tick(struct broker *b)
 {
 	uint64_t now = bk_now_ms();
@@ -256,6 +264,7 @@ void cubes_tick(struct broker *b)
 			continue;
 		if (c->state == BK_CUBE_STOPPED && c->restart_at_ms && now >= c->restart_at_ms) {
 			c->restarts++;
+			cubes_store_restarts(b, c);
 			if (cubes_spawn(b, c, err, sizeof(err)) < 0) {
 				bk_log(3, "%s: %s", c->name, err);
 				c->state = BK_CUBE_FAILED;

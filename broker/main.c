@@ -182,6 +182,7 @@ static int bk_load_cube(const struct store_cube *sc, void *arg)
 	snprintf(c->uuid, sizeof(c->uuid), "%s", sc->uuid);
 	c->xdp = strcmp(c->type, "TC") != 0;
 	c->generation = sc->generation;
+	c->restarts = sc->restarts;
 	c->config = json_tokener_parse(sc->config);
 	if (!c->config) {
 		bk_log(3, "database: configuration of %s is not JSON; starting it empty", sc->name);

@@ -69,6 +69,7 @@ static int rq_store_cube(struct broker *b, struct bk_cube *c, int insert)
 	snprintf(sc.uuid, sizeof(sc.uuid), "%s", c->uuid);
 	sc.id = c->id;
 	sc.generation = c->generation;
+	sc.restarts = c->restarts;
 	sc.config = (char *)json_object_to_json_string_ext(c->config, JSON_C_TO_STRING_PLAIN);
 	r = insert ? store_cube_insert(b->store, &sc) : store_cube_update(b->store, &sc);
 	if (r < 0)

@@ -61,6 +61,9 @@ static const char *const migrations[] = {
 	"  key TEXT PRIMARY KEY,"
 	"  value TEXT NOT NULL"
 	");",
+	/* 2: how many times the broker started a new process for a cube, kept
+	 * across broker restarts */
+	"ALTER TABLE cubes ADD COLUMN restarts INTEGER NOT NULL DEFAULT 0;",
 };
 
 #define STORE_SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -563,12 +566,12 @@ int store_rollback(struct store *self)
 
 /* ---- cubes ---------------------------------------------------------------- */
 
-#define CUBE_COLUMNS "name, service, type, uuid, id, generation, config"
+#define CUBE_COLUMNS "name, service, type, uuid, id, generation, config, restarts"
 
 /* Fills *c from a row of CUBE_COLUMNS; c->config is malloc'd on success. */
 static int cube_from_row(sqlite3_stmt *st, struct store_cube *c)
 {
-	sqlite3_int64 id, gen;
+	sqlite3_int64 id, gen, restarts;
 	int rc;
 
 	memset(c, 0, sizeof(*c));
@@ -583,12 +586,14 @@ static int cube_from_row(sqlite3_stmt *st, struct store_cube *c)
 		goto out;
 	id = sqlite3_column_int64(st, 4);
 	gen = sqlite3_column_int64(st, 5);
-	if (id < INT_MIN || id > INT_MAX || gen < 0 || gen > UINT_MAX) {
+	restarts = sqlite3_column_int64(st, 7);
+	if (id < INT_MIN || id > INT_MAX || gen < 0 || gen > UINT_MAX || restarts < 0 || restarts > UINT_MAX) {
 		rc = -ERANGE;
 		goto out;
 	}
 	c->id = (int)id;
 	c->generation = (unsigned)gen;
+	c->restarts = (unsigned)restarts;
 	c->config = col_dup(st, 6);
 	if (!c->config)
 		rc = -ENOMEM;
@@ -608,7 +613,7 @@ int store_cube_insert(struct store *self, const struct store_cube *c)
 	rc = cube_check(c, true);
 	if (rc)
 		goto out;
-	rc = sql_prepare(self, "INSERT INTO cubes(" CUBE_COLUMNS ") VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)", &st);
+	rc = sql_prepare(self, "INSERT INTO cubes(" CUBE_COLUMNS ") VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", &st);
 	if (!rc)
 		rc = bind_text(self, st, 1, c->name);
 	if (!rc)
@@ -623,6 +628,8 @@ int store_cube_insert(struct store *self, const struct store_cube *c)
 		rc = bind_int64(self, st, 6, c->generation);
 	if (!rc)
 		rc = bind_text(self, st, 7, c->config);
+	if (!rc)
+		rc = bind_int64(self, st, 8, c->restarts);
 	if (!rc)
 		rc = sql_step_done(self, st);
 out:
@@ -643,7 +650,7 @@ int store_cube_update(struct store *self, const struct store_cube *c)
 	if (rc)
 		goto out;
 	rc = sql_prepare(self,
-			 "UPDATE cubes SET type = ?2, generation = ?3, uuid = ?4, config = ?5"
+			 "UPDATE cubes SET type = ?2, generation = ?3, uuid = ?4, config = ?5, restarts = ?6"
 			 " WHERE name = ?1",
 			 &st);
 	if (!rc)
@@ -656,6 +663,34 @@ int store_cube_update(struct store *self, const struct store_cube *c)
 		rc = bind_text(self, st, 4, c->uuid);
 	if (!rc)
 		rc = bind_text(self, st, 5, c->config);
+	if (!rc)
+		rc = bind_int64(self, st, 6, c->restarts);
+	if (!rc)
+		rc = sql_step_done(self, st);
+	if (!rc && sqlite3_changes(self->db) == 0)
+		rc = -ENOENT;
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int store_cube_set_restarts(struct store *self, const char *name, unsigned restarts)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (!self) {
+		rc = -EINVAL;
+		goto out;
+	}
+	rc = check_name(name, STORE_NAME_MAX);
+	if (rc)
+		goto out;
+	rc = sql_prepare(self, "UPDATE cubes SET restarts = ?2 WHERE name = ?1", &st);
+	if (!rc)
+		rc = bind_text(self, st, 1, name);
+	if (!rc)
+		rc = bind_int64(self, st, 2, restarts);
 	if (!rc)
 		rc = sql_step_done(self, st);
 	if (!rc && sqlite3_changes(self->db) == 0)

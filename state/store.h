@@ -7,7 +7,8 @@
  * versioned in PRAGMA user_version and migrated forward on open; a database
  * newer than this code is refused.
  *
- * Tables: cubes (one row per cube, keyed by name, id unique), ports (keyed by
+ * Tables: cubes (one row per cube, keyed by name, id unique, with its
+ * restart count since schema version 2), ports (keyed by
  * (cube, name), index unique per cube, deleted with their cube) and meta (a
  * key/value table for the broker's own bookkeeping).
  *
@@ -42,7 +43,8 @@ struct store_cube {
 	char uuid[40];
 	int id; /* 1..255, unique */
 	unsigned generation;
-	char *config; /* JSON text, malloc'd; owned by the struct */
+	unsigned restarts; /* new processes the broker started for it */
+	char *config;	   /* JSON text, malloc'd; owned by the struct */
 };
 
 struct store_port {
@@ -87,9 +89,11 @@ int store_rollback(struct store *self);
  * "XDP_SKB", "XDP_DRV", id in 1..255 and config non-NULL (else -EINVAL).
  * The store copies what it needs; c stays owned by the caller. */
 int store_cube_insert(struct store *self, const struct store_cube *c); /* -EEXIST if name or id taken */
-/* by name; -ENOENT; updates type, generation, uuid, config (service and id
- * are fixed at insert and ignored here). */
+/* by name; -ENOENT; updates type, generation, uuid, config, restarts
+ * (service and id are fixed at insert and ignored here). */
 int store_cube_update(struct store *self, const struct store_cube *c);
+/* Sets only the restart count of cube name; -ENOENT. */
+int store_cube_set_restarts(struct store *self, const char *name, unsigned restarts);
 int store_cube_delete(struct store *self, const char *name); /* -ENOENT; its ports go too */
 /* -ENOENT. out is overwritten without freeing what it held; on success
  * out->config is a new malloc'd string the caller releases with

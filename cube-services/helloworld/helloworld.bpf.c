@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * helloworld fast path: drop, forward between its two ports, or send every
- * packet to its process (which counts it and sends it on).
+ * packet to its process (which logs and counts it, and forwards nothing).
  */
 #include "cubebus/cube.bpf.h"
 #include "helloworld_shared.h"

@@ -70,10 +70,12 @@ struct rt_sroute {
 	struct rt_addr net;
 	unsigned plen, bits;
 	struct rt_addr nh;
-	int port;
+	int port; /* -1: the next hop is on none of the networks (of interface) */
 	__u32 cost;
+	int shadowed; /* the network is connected: the connected route is used */
 	int active;
 	char network[64], nexthop[64]; /* the keys, as in the configuration */
+	char ifname[64];	       /* interface, as configured ("" if not) */
 };
 
 struct rt_sneigh {
@@ -489,7 +491,25 @@ static int rt_cfg_ports(struct cube *c, struct json_object *jcfg, struct rt_cfg 
 	return 0;
 }
 
-static int rt_cfg_routes(struct json_object *jcfg, const struct rt_cfg *old, struct rt_cfg *cfg, char *err,
+/* Was the route network via nexthop (as keyed in the configuration) in the
+ * old configuration? */
+static int rt_route_known(const struct rt_cfg *old, const char *network, const char *nexthop)
+{
+	for (int k = 0; k < old->nrt; k++)
+		if (!strcmp(old->rt[k].network, network) && !strcmp(old->rt[k].nexthop, nexthop))
+			return 1;
+	return 0;
+}
+
+/*
+ * Static routes. A new route's next hop must be on a network of the router
+ * (of its interface, if given). A route the router already has stays when
+ * an address change leaves its next hop on no network: it is kept inactive
+ * until an address brings the next hop back (so does every route of a
+ * fresh process, whose configuration was accepted before). A route to a
+ * connected network is kept inactive too: the connected route is used.
+ */
+static int rt_cfg_routes(struct json_object *jcfg, const struct rt_cfg *old, int fresh, struct rt_cfg *cfg, char *err,
 			 size_t errlen)
 {
 	struct json_object *routes = NULL;
@@ -512,10 +532,11 @@ static int rt_cfg_routes(struct json_object *jcfg, const struct rt_cfg *old, str
 		const char *ifname = cube_json_str(e, "interface", NULL);
 		struct rt_sroute s = { .cost = (__u32)cube_json_int(e, "pathcost", 1) };
 		const struct rt_ifaddr *f;
-		int nhfam;
+		int nhfam, known;
 
 		snprintf(s.network, sizeof(s.network), "%s", net);
 		snprintf(s.nexthop, sizeof(s.nexthop), "%s", nh);
+		snprintf(s.ifname, sizeof(s.ifname), "%s", ifname ? ifname : "");
 		if (rt_parse_prefix(net, &s.net, &s.plen, &s.family) < 0) {
 			snprintf(err, errlen, "route %s: not a network (like 10.0.3.0/24 or fd00:3::/64)", net);
 			return -EINVAL;
@@ -542,7 +563,16 @@ static int rt_cfg_routes(struct json_object *jcfg, const struct rt_cfg *old, str
 			snprintf(err, errlen, "route %s via %s: the next hop is an address of this router", net, nh);
 			return -EINVAL;
 		}
+		known = fresh || rt_route_known(old, s.network, s.nexthop);
 		f = rt_cfg_net_of(cfg, &s.nh, -1);
+		s.port = f ? f->port : -1;
+		if (!f && !known) {
+			snprintf(err, errlen,
+				 "route %s via %s: the next hop is on none of the router's networks (a next hop "
+				 "must be on the network of a port's address)",
+				 net, nh);
+			return -EINVAL;
+		}
 		if (!f) {
 			/* say which port, if the route depended on one being removed */
 			for (int k = 0; k < old->nrt; k++) {
@@ -556,29 +586,21 @@ static int rt_cfg_routes(struct json_object *jcfg, const struct rt_cfg *old, str
 					return -EBUSY;
 				}
 			}
-			snprintf(err, errlen,
-				 "route %s via %s: the next hop is on none of the router's networks (a next hop "
-				 "must be on the network of a port's address)",
-				 net, nh);
-			return -EINVAL;
 		}
-		s.port = f->port;
-		if (ifname && *ifname && strcmp(ifname, cfg->pname[s.port])) {
-			snprintf(err, errlen, "route %s via %s: the next hop is reached by port %s, not %s", net, nh,
-				 cfg->pname[s.port], ifname);
-			return -EINVAL;
+		if (f && s.ifname[0] && strcmp(s.ifname, cfg->pname[s.port])) {
+			if (!known) {
+				snprintf(err, errlen, "route %s via %s: the next hop is reached by port %s, not %s",
+					 net, nh, cfg->pname[s.port], ifname);
+				return -EINVAL;
+			}
+			s.port = -1; /* an address moved to another port than the route's */
 		}
 		for (int k = 0; k < cfg->nifa; k++) {
 			struct rt_addr cn = cfg->ifa[k].addr;
 
 			rt_mask(&cn, cfg->ifa[k].bits);
-			if (cfg->ifa[k].bits == s.bits && rt_addr_eq(&cn, &s.net)) {
-				snprintf(err, errlen,
-					 "route %s via %s duplicates the connected route of port %s (%s): a static "
-					 "route to a connected network is never used",
-					 net, nh, cfg->pname[cfg->ifa[k].port], cfg->ifa[k].text);
-				return -EEXIST;
-			}
+			if (cfg->ifa[k].bits == s.bits && rt_addr_eq(&cn, &s.net))
+				s.shadowed = 1;
 		}
 		for (int k = 0; k < cfg->nrt; k++) {
 			if (cfg->rt[k].bits == s.bits && rt_addr_eq(&cfg->rt[k].net, &s.net) &&
@@ -589,15 +611,16 @@ static int rt_cfg_routes(struct json_object *jcfg, const struct rt_cfg *old, str
 		}
 		cfg->rt[cfg->nrt++] = s;
 	}
-	/* path cost: per network, the lowest wins; on a tie, the first given */
+	/* path cost: per network, among the routes that can be used, the lowest
+	 * wins; on a tie, the first given */
 	for (int i = 0; i < cfg->nrt; i++) {
 		struct rt_sroute *s = &cfg->rt[i];
 
-		s->active = 1;
+		s->active = s->port >= 0 && !s->shadowed;
 		for (int k = 0; k < cfg->nrt && s->active; k++) {
 			const struct rt_sroute *o = &cfg->rt[k];
 
-			if (k == i || o->bits != s->bits || !rt_addr_eq(&o->net, &s->net))
+			if (k == i || o->port < 0 || o->shadowed || o->bits != s->bits || !rt_addr_eq(&o->net, &s->net))
 				continue;
 			if (o->cost < s->cost || (o->cost == s->cost && k < i))
 				s->active = 0;
@@ -672,8 +695,8 @@ static int rt_cfg_neigh(struct json_object *jcfg, const struct rt_cfg *old, stru
 	return 0;
 }
 
-static int rt_cfg_parse(struct cube *c, struct json_object *jcfg, const struct rt_cfg *old, struct rt_cfg *cfg,
-			char *err, size_t errlen)
+static int rt_cfg_parse(struct cube *c, struct json_object *jcfg, const struct rt_cfg *old, int fresh,
+			struct rt_cfg *cfg, char *err, size_t errlen)
 {
 	struct json_object *sp = NULL;
 	int r;
@@ -691,7 +714,7 @@ static int rt_cfg_parse(struct cube *c, struct json_object *jcfg, const struct r
 		cfg->burst = 1;
 	r = rt_cfg_ports(c, jcfg, cfg, err, errlen);
 	if (r == 0)
-		r = rt_cfg_routes(jcfg, old, cfg, err, errlen);
+		r = rt_cfg_routes(jcfg, old, fresh, cfg, err, errlen);
 	if (r == 0)
 		r = rt_cfg_neigh(jcfg, old, cfg, err, errlen);
 	if (r == -ENOMEM)
@@ -1493,7 +1516,7 @@ static int rt_apply(struct cube *c, struct json_object *jcfg, char *err, size_t 
 	struct rt_cfg cfg = { 0 };
 	int r;
 
-	r = rt_cfg_parse(c, jcfg, &pv->cfg, &cfg, err, errlen);
+	r = rt_cfg_parse(c, jcfg, &pv->cfg, !pv->applied, &cfg, err, errlen);
 	if (r == 0)
 		r = rt_sync_maps(c, &cfg, err, errlen);
 	if (r < 0) {
@@ -1628,7 +1651,8 @@ static int rt_read(struct cube *c, struct json_object *out, char *err, size_t er
 			      cfg->ifa[i].family == AF_INET ? "0.0.0.0" : "::", cfg->pname[cfg->ifa[i].port], 0, 1);
 	}
 	for (int i = 0; i < cfg->nrt; i++)
-		rt_read_route(routes, cfg->rt[i].network, cfg->rt[i].nexthop, rt_pname(cfg, cfg->rt[i].port),
+		rt_read_route(routes, cfg->rt[i].network, cfg->rt[i].nexthop,
+			      cfg->rt[i].port >= 0 ? rt_pname(cfg, cfg->rt[i].port) : cfg->rt[i].ifname,
 			      cfg->rt[i].cost, cfg->rt[i].active);
 	rt_read_neigh(c, neigh);
 	json_object_object_add(out, "ports", ports);

@@ -4,15 +4,20 @@
 # an XDP_SKB helloworld (h3, h4) running side by side:
 #   - kill -9 of a cube process: traffic goes on, the broker restarts it
 #   - kill -9 of the broker: traffic goes on; a new broker adopts the
-#     running cubes (same pids) and accepts changes
+#     running cubes (same pids), shows the same restart counts (from the
+#     database) and accepts changes
 #   - broker and every cube process gone: traffic goes on; a new broker
-#     respawns them from the database
+#     respawns them from the database and counts on from the stored restarts
 #   - a second cubebusd on the same run dir is refused
 #   - delete and re-create a cube
 . "$(dirname "$0")/lib.sh"
 
 all_running() {
 	[ "$(cubectl cubes -json | jq -r '[.[].status] | unique | join(",")')" = running ]
+}
+
+restarts() { # "br1=N hw1=M" from `cubectl cubes`
+	cubectl cubes -json | jq -r '[.[] | "\(.name)=\(.restarts)"] | sort | join(" ")'
 }
 
 pids() {
@@ -129,9 +134,12 @@ if [ "$(cube_field hw1 status)" != running ]; then
 	cubectl del hw1 && make_hw1
 fi
 
+check "one restart each: $(restarts)" test "$(restarts)" = "br1=1 hw1=1"
+
 # ---- the broker dies -----------------------------------------------------
 before_pids=$(pids)
 before_cfg=$(config)
+before_restarts=$(restarts)
 log "cubes before: $before_pids"
 stop_broker 9
 check "cubectl fails while the broker is down" eval '! cubectl --timeout 500 version'
@@ -141,6 +149,8 @@ restart "broker restarted"
 check "cubes running again after the restart" wait_for 5 all_running
 log "cubes after: $(pids)"
 check "same cube processes (adopted, same pids)" test "$(pids)" = "$before_pids"
+check "cubectl cubes shows the same restarts after the broker's kill -9 ($before_restarts -> $(restarts))" \
+	test "$(restarts)" = "$before_restarts"
 check "configuration restored from the database" test "$(config)" = "$before_cfg"
 check "pings after the broker restart" traffic
 check "config change after the restart: hw1 set action=DROP" cubectl hw1 set action=DROP
@@ -166,9 +176,16 @@ for c in br1 hw1; do
 done
 log "cubes after respawn: $(cubectl cubes -json | jq -c '[.[] | {name, status, pid, restarts}]')"
 check "new processes (respawned, not adopted)" test "$(pids)" != "$before_pids"
+check "the respawns counted on from the stored restarts: $(restarts)" test "$(restarts)" = "br1=2 hw1=2"
 check "configuration restored after the cold restart" test "$(config)" = "$before_cfg"
 check "pings after the cold restart" traffic
 check "br1 kept its learned entries (pinned maps)" fdb_knows 02:cb:00:00:02:01 02:cb:00:00:02:02
+check "cubectl br1 restart" cubectl br1 restart
+check "it counts a restart too: $(restarts)" test "$(restarts)" = "br1=3 hw1=2"
+stop_broker
+restart "broker restarted after cubectl br1 restart"
+check "cubes running after it" wait_for 5 all_running
+check "the restart counts are kept: $(restarts)" test "$(restarts)" = "br1=3 hw1=2"
 
 # ---- a second broker on the same run dir -----------------------------------
 if timeout 10 "$BIN/cubebusd" >"$TMP/second.out" 2>&1; then

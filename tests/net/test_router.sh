@@ -9,9 +9,12 @@
 # pings across each router and to the router's own addresses (primary and
 # secondary), TTL exceeded, net and host unreachable, path cost, ARP aging
 # and re-resolution, arp-flush, IPv6 (neighbour discovery, ping6 across
-# both routers, hop limit), the slow-path limiter, a restart of the cube
-# process (learned state kept), and bad input: each refused request exits
-# non-zero and leaves `cubectl r1 show -json` as it was.
+# both routers, hop limit), the slow-path limiter, packets queued for ARP
+# and sent on by the process, static routes to connected networks (kept
+# inactive), addresses deleted and changed under static routes' next hops
+# (the routes go inactive and come back), a restart of the cube process
+# (learned state and inactive routes kept), and bad input: each refused
+# request exits non-zero and leaves `cubectl r1 show -json` as it was.
 . "$(dirname "$0")/lib.sh"
 
 # v6 NAME ADDR/LEN GW: IPv6 on host NAME (lib.sh turns it off), default via GW
@@ -71,6 +74,15 @@ arp_mac() { # CUBE ADDRESS: the MAC the cube has for ADDRESS ("" if none)
 route_active() { # CUBE NETWORK NEXTHOP: "true", "false" or ""
 	cubectl "$1" show -json |
 		jq -r --arg n "$2" --arg h "$3" '.route[] | select(.network == $n and .nexthop == $h) | .active'
+}
+
+sent() { # CUBE REASON: packets the router's limiter let through to its process
+	cubectl "$1" show -json | jq -r --arg r "$2" '."slowpath-limit".reason[] | select(.name == $r) | ."sent-packets"'
+}
+
+# shown CUBE NETWORK NEXTHOP ACTIVE: the line of `route show` (the table)
+shown() {
+	cubectl "$1" route show | grep -qE "^$2 +$3 +[0-9]+ +[a-z0-9]* *$4 *$"
 }
 
 limited() { # CUBE REASON
@@ -223,6 +235,14 @@ for T in TC XDP_SKB; do
 	check "$T: arp-flush" cubectl r1 arp-flush
 	check "$T: arp-table empty after arp-flush" test \
 		"$(cubectl r1 show -json | jq '."arp-table" // [] | length')" = 0
+	# packet-out by a cube process reaching a host: the echo request and its
+	# reply wait in r1's process for ARP (sent by the process), which then
+	# sends them back into the fast path
+	s0=$(sent r1 resolve)
+	check "$T: one ping h1->h2 right after arp-flush (queued, sent on by r1's process)" \
+		eval 'ns h1 ping -c 1 -W 3 -q 10.0.2.1 >/dev/null'
+	check "$T: it went through r1's process (resolve sent-packets $s0 -> $(sent r1 resolve))" \
+		test "$(sent r1 resolve)" -gt "$s0"
 	check "$T: pings work after arp-flush" all_pings
 	check "$T: static arp entry 10.0.2.7" cubectl r1 arp-table add 10.0.2.7 mac=02:cb:00:00:00:27 interface=p2
 	check "$T: static entry listed with age 0" test \
@@ -275,7 +295,6 @@ for T in TC XDP_SKB; do
 	bad "next hop on no connected network" 'none of' cubectl r1 route add 10.0.9.0/24 10.99.0.1
 	bad "duplicate route" 'exists|twice|duplicate' cubectl r1 route add 10.0.3.0/24 10.1.0.2
 	bad "duplicate route, other spelling" 'exists|twice|duplicate' cubectl r1 route add 10.0.3.9/24 10.1.0.2
-	bad "route to a connected network" 'connected' cubectl r1 route add 10.0.2.0/24 10.1.0.2
 	bad "IPv4 network, IPv6 next hop" 'family' cubectl r1 route add 10.0.9.0/24 fd00:1::5
 	bad "next hop 0.0.0.0" 'connected|neighbour' cubectl r1 route add 10.0.9.0/24 0.0.0.0
 	bad "interface that is not the next hop's" 'p3' cubectl r1 route add 10.0.9.0/24 10.0.2.5 interface=p3
@@ -283,6 +302,55 @@ for T in TC XDP_SKB; do
 	bad "static arp entry on a missing port" 'p9' cubectl r1 arp-table add 10.0.2.8 mac=02:cb:00:00:00:28 interface=p9
 	bad "static arp entry with a group MAC" 'mac|01:00' cubectl r1 arp-table add 10.0.2.8 mac=01:00:5e:00:00:01 interface=p2
 	check "$T: pings after the bad input" all_pings
+
+	# ---- static routes to connected networks; addresses their next hops need ----
+	check "$T: a static route to connected 10.0.2.0/24 (via 10.1.0.2) is accepted" \
+		cubectl r1 route add 10.0.2.0/24 10.1.0.2
+	check "$T: route show: the static one inactive, the connected one active" eval \
+		'shown r1 10.0.2.0/24 10.1.0.2 false && shown r1 10.0.2.0/24 0.0.0.0 true'
+	# by r2 (which routes 10.0.0.0/16 back to r1) the ping would loop
+	check "$T: with it, h1->h2 goes by the connected route" eval \
+		'[ "$(route_active r1 10.0.2.0/24 10.1.0.2)" = false ] && ping_ok h1 10.0.2.1'
+	check "$T: IPv6: a static route to connected fd00:2::/64 (via fd00:ff::2) is accepted" \
+		cubectl r1 route add fd00:2::/64 fd00:ff::2
+	check "$T: IPv6: route show: the static one inactive, the connected one active" eval \
+		'shown r1 fd00:2::/64 fd00:ff::2 false && shown r1 fd00:2::/64 :: true'
+	check "$T: IPv6: with it, h1->h2 goes by the connected route" eval \
+		'[ "$(route_active r1 fd00:2::/64 fd00:ff::2)" = false ] && ping6_ok h1 fd00:2::1'
+	check "$T: delete p2's address: the static route to 10.0.2.0/24 takes over" eval \
+		'cubectl r1 ports p2 ip del && [ "$(route_active r1 10.0.2.0/24 10.1.0.2)" = true ]'
+	check "$T: ping -t 2 h1->h2 now goes by r2" says h1 'From 10.1.0.2.*Time to live exceeded' -c 1 -W 2 -t 2 10.0.2.1
+	check "$T: p2's address back: the connected route again" eval \
+		'cubectl r1 ports p2 set ip=10.0.2.254/24 && [ "$(route_active r1 10.0.2.0/24 10.1.0.2)" = false ] && ping_ok h1 10.0.2.1'
+	check "$T: delete both static routes to connected networks" eval \
+		'cubectl r1 route del 10.0.2.0/24 10.1.0.2 && cubectl r1 route del fd00:2::/64 fd00:ff::2'
+
+	check "$T: delete p3's address, which the next hop of 10.0.3.0/24 needs: accepted" cubectl r1 ports p3 ip del
+	check "$T: route show: 10.0.3.0/24 via 10.1.0.2 inactive" shown r1 10.0.3.0/24 10.1.0.2 false
+	check "$T: h1->h3: Destination Net Unreachable (not forwarded by the route)" \
+		says h1 'From 10.0.1.254.*Destination Net Unreachable' -c 1 -W 2 10.0.3.1
+	check "$T: p3's address back: the route is active" eval \
+		'cubectl r1 ports p3 set ip=10.1.0.1/30 && shown r1 10.0.3.0/24 10.1.0.2 true'
+	check "$T: h1->h3 through r1 and r2 again" ping_ok h1 10.0.3.1
+	check "$T: change p3's address to another network: accepted, the route inactive" eval \
+		'cubectl r1 ports p3 set ip=10.1.9.1/30 && shown r1 10.0.3.0/24 10.1.0.2 false'
+	check "$T: h1->h3 not forwarded after the change" \
+		says h1 'From 10.0.1.254.*Destination Net Unreachable' -c 1 -W 2 10.0.3.1
+	check "$T: p3's address changed back: h1->h3 works" eval \
+		'cubectl r1 ports p3 set ip=10.1.0.1/30 && shown r1 10.0.3.0/24 10.1.0.2 true && ping_ok h1 10.0.3.1'
+	check "$T: IPv6: delete p3's fd00:ff::1/64: accepted, fd00:3::/64 via fd00:ff::2 inactive" eval \
+		'cubectl r1 ports p3 secondaryip del fd00:ff::1/64 && shown r1 fd00:3::/64 fd00:ff::2 false'
+	check "$T: IPv6: ping6 h1->h3: no route" \
+		says h1 'From fd00:1::fe.*Destination unreachable: No route' -6 -c 1 -W 2 fd00:3::1
+	check "$T: IPv6: fd00:ff::1/64 back: the route is active, ping6 h1->h3 works" eval \
+		'cubectl r1 ports p3 secondaryip add fd00:ff::1/64 && shown r1 fd00:3::/64 fd00:ff::2 true && ping6_ok h1 fd00:3::1'
+	# an inactive route across the restart below
+	check "$T: 10.0.7.0/24 via 10.0.22.7, then p2's 10.0.22.254/24 deleted: inactive" eval \
+		'cubectl r1 route add 10.0.7.0/24 10.0.22.7 && cubectl r1 ports p2 secondaryip del 10.0.22.254/24 &&
+		 shown r1 10.0.7.0/24 10.0.22.7 false'
+	check "$T: a new route whose next hop is on no network is still refused" eval \
+		'! cubectl r1 route add 10.0.8.0/24 10.0.22.8 2>/dev/null && [ -z "$(route_active r1 10.0.8.0/24 10.0.22.8)" ]'
+	check "$T: pings after the address changes" all_pings
 
 	# ---- the cube process dies: the broker restarts it, state is kept ----
 	pid=$(cube_field r1 pid)
@@ -294,6 +362,9 @@ for T in TC XDP_SKB; do
 		"$(ns h1 ip neigh show 10.0.1.254 | awk '{print $5}')"
 	check "$T: pings after the restart" all_pings
 	check "$T: ping6 after the restart" ping6_ok h1 fd00:3::1
+	check "$T: the inactive route 10.0.7.0/24 is kept across the restart" shown r1 10.0.7.0/24 10.0.22.7 false
+	check "$T: p2's 10.0.22.254/24 back: 10.0.7.0/24 active again" eval \
+		'cubectl r1 ports p2 secondaryip add 10.0.22.254/24 && shown r1 10.0.7.0/24 10.0.22.7 true'
 
 	ok=1
 	for c in r1 r2 br1; do

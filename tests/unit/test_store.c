@@ -168,11 +168,22 @@ static void test_cubes(struct store *st)
 	snprintf(c.type, sizeof(c.type), "XDP_DRV");
 	snprintf(c.uuid, sizeof(c.uuid), "11111111-2222-4333-8444-555555555555");
 	c.generation = 5;
+	c.restarts = 4;
 	check(store_cube_update(st, &c) == 0, "cube update");
 	check(store_cube_get(st, "br1", &got) == 0 && !strcmp(got.type, "XDP_DRV") && got.generation == 5 &&
 		      !strcmp(got.uuid, c.uuid) && !strcmp(got.config, "{\"mtu\":1500}") && got.id == 7 &&
-		      !strcmp(got.service, "simplebridge"),
-	      "cube update changes type/generation/uuid/config only");
+		      !strcmp(got.service, "simplebridge") && got.restarts == 4,
+	      "cube update changes type/generation/uuid/config/restarts only");
+	store_cube_clear(&got);
+	check(store_cube_set_restarts(st, "br1", 9) == 0 && store_cube_get(st, "br1", &got) == 0 && got.restarts == 9 &&
+		      got.generation == 5 && !strcmp(got.config, "{\"mtu\":1500}"),
+	      "cube set_restarts changes the restart count only");
+	store_cube_clear(&got);
+	check(store_cube_set_restarts(st, "nosuch", 1) == -ENOENT, "cube set_restarts of missing cube -> -ENOENT");
+	check(store_cube_set_restarts(st, "", 1) == -EINVAL, "cube set_restarts with an empty name -> -EINVAL");
+	c.restarts = 5;
+	check(store_cube_update(st, &c) == 0 && store_cube_get(st, "br1", &got) == 0 && got.restarts == 5,
+	      "cube update sets the restart count");
 	store_cube_clear(&got);
 	make_cube(&c, "nosuch", 50, "{}");
 	check(store_cube_update(st, &c) == -ENOENT, "cube update of missing cube -> -ENOENT");
@@ -321,9 +332,10 @@ static void test_reopen(const char *path)
 	check(store_open(path, &st, &err) == 0 && st && !err, "reopen");
 	if (!st)
 		goto out;
-	check(store_schema_version(st) == 1, "reopen keeps schema version 1");
-	check(store_cube_get(st, "br1", &got) == 0 && got.generation == 5 && !strcmp(got.config, "{\"mtu\":1500}"),
-	      "reopen keeps cubes");
+	check(store_schema_version(st) == 2, "reopen keeps schema version 2");
+	check(store_cube_get(st, "br1", &got) == 0 && got.generation == 5 && !strcmp(got.config, "{\"mtu\":1500}") &&
+		      got.restarts == 5,
+	      "reopen keeps cubes (restart count included)");
 	store_cube_clear(&got);
 	check(count_ports(st, "fw") == 1, "reopen keeps ports");
 	check(store_meta_get(st, "boot-id", buf, sizeof(buf)) == 0 && !strcmp(buf, "defg"), "reopen keeps meta");
@@ -336,6 +348,72 @@ static void test_reopen(const char *path)
 	check(store_port_upsert(st, &(struct store_port){ .cube = "gone", .name = "x" }) == -ENOENT,
 	      "foreign keys enforced after reopen");
 	check(store_check(st) == 0, "store_check ok after reopen");
+out:
+	store_close(&st);
+	free(err);
+}
+
+/* A database of schema version 1 (before cubes.restarts), as its code made
+ * it: opening upgrades it to version 2 and keeps what it held. */
+static void test_migrate_v1(const char *dir)
+{
+	static const char v1[] =
+		"CREATE TABLE cubes("
+		"  name TEXT PRIMARY KEY,"
+		"  service TEXT NOT NULL,"
+		"  type TEXT NOT NULL,"
+		"  id INTEGER NOT NULL UNIQUE,"
+		"  generation INTEGER NOT NULL DEFAULT 0,"
+		"  uuid TEXT NOT NULL,"
+		"  config TEXT NOT NULL"
+		");"
+		"CREATE TABLE ports("
+		"  cube TEXT NOT NULL REFERENCES cubes(name) ON DELETE CASCADE,"
+		"  name TEXT NOT NULL,"
+		"  idx INTEGER NOT NULL,"
+		"  peer TEXT NOT NULL DEFAULT '',"
+		"  uuid TEXT NOT NULL,"
+		"  PRIMARY KEY(cube, name),"
+		"  UNIQUE(cube, idx)"
+		");"
+		"CREATE TABLE meta("
+		"  key TEXT PRIMARY KEY,"
+		"  value TEXT NOT NULL"
+		");"
+		"INSERT INTO cubes VALUES('r1', 'router', 'XDP_SKB', 4, 3, 'u-r1', '{\"arp-aging-time\":60}');"
+		"INSERT INTO cubes VALUES('br1', 'simplebridge', 'TC', 2, 1, 'u-br1', '{}');"
+		"INSERT INTO ports VALUES('r1', 'p1', 0, 'veth1', 'u-p1');"
+		"INSERT INTO meta VALUES('boot-id', 'v1');"
+		"PRAGMA user_version = 1;";
+	struct store_cube got = { 0 };
+	struct seen s = { 0 };
+	struct store *st = NULL;
+	char path[4096], buf[32];
+	char *err = NULL;
+
+	snprintf(path, sizeof(path), "%s/v1.db", dir);
+	check(raw_exec(path, v1) == SQLITE_OK, "create a database of schema version 1 with two cubes");
+	check(store_open(path, &st, &err) == 0 && st && !err, "a version 1 database opens");
+	if (!st)
+		goto out;
+	check(store_schema_version(st) == 2, "it is migrated to version 2");
+	check(store_cube_list(st, collect_cube, &s) == 0 && s.n == 2 && !strcmp(s.names[0], "br1") &&
+		      !strcmp(s.names[1], "r1"),
+	      "the migration keeps its cubes");
+	check(store_cube_get(st, "r1", &got) == 0 && !strcmp(got.service, "router") && !strcmp(got.type, "XDP_SKB") &&
+		      got.id == 4 && got.generation == 3 && !strcmp(got.uuid, "u-r1") &&
+		      !strcmp(got.config, "{\"arp-aging-time\":60}") && got.restarts == 0,
+	      "a migrated cube keeps its fields, with restart count 0");
+	store_cube_clear(&got);
+	check(count_ports(st, "r1") == 1, "the migration keeps ports");
+	check(store_meta_get(st, "boot-id", buf, sizeof(buf)) == 0 && !strcmp(buf, "v1"), "the migration keeps meta");
+	check(store_cube_set_restarts(st, "r1", 3) == 0, "a migrated cube takes a restart count");
+	store_close(&st);
+	check(store_open(path, &st, &err) == 0 && st && store_schema_version(st) == 2 &&
+		      store_cube_get(st, "r1", &got) == 0 && got.restarts == 3,
+	      "reopened, the migrated database keeps the restart count");
+	store_cube_clear(&got);
+	check(store_check(st) == 0, "store_check ok after the migration");
 out:
 	store_close(&st);
 	free(err);
@@ -397,7 +475,11 @@ int main(void)
 	}
 	check(file_mode(dir) == 0700, "missing parent directories created with mode 0700");
 	check(file_mode(path) == 0600, "database file created with mode 0600");
-	check(store_schema_version(st) == 1, "schema migrated to version 1");
+	check(store_schema_version(st) == 2, "schema migrated to version 2");
+	check(raw_query(path, "SELECT count(*) FROM pragma_table_info('cubes') WHERE name = 'restarts'", buf,
+			sizeof(buf)) == 0 &&
+		      !strcmp(buf, "1"),
+	      "a new database has cubes.restarts");
 	check(raw_query(path, "PRAGMA journal_mode", buf, sizeof(buf)) == 0 && !strcmp(buf, "wal"),
 	      "journal mode is WAL");
 	check(strcmp(store_errmsg(st), "") != 0, "store_errmsg never empty");
@@ -416,6 +498,7 @@ int main(void)
 	check(1, "close is NULL-safe");
 
 	test_reopen(path);
+	test_migrate_v1(dirp);
 	test_too_new(dirp);
 out:
 	if (nftw(dirp, rm_entry, 16, FTW_DEPTH | FTW_PHYS))
