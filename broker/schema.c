@@ -1345,32 +1345,6 @@ struct json_object *schema_with_defaults(struct broker *b, const char *service, 
 	return o ? o : schema_copy(cfg);
 }
 
-static const char *const schema_types[] = {
-	[LY_TYPE_UNKNOWN] = "unknown",	 [LY_TYPE_BINARY] = "binary",
-	[LY_TYPE_UINT8] = "uint8",	 [LY_TYPE_UINT16] = "uint16",
-	[LY_TYPE_UINT32] = "uint32",	 [LY_TYPE_UINT64] = "uint64",
-	[LY_TYPE_STRING] = "string",	 [LY_TYPE_BITS] = "bits",
-	[LY_TYPE_BOOL] = "boolean",	 [LY_TYPE_DEC64] = "decimal64",
-	[LY_TYPE_EMPTY] = "empty",	 [LY_TYPE_ENUM] = "enumeration",
-	[LY_TYPE_IDENT] = "identityref", [LY_TYPE_INST] = "instance-identifier",
-	[LY_TYPE_LEAFREF] = "leafref",	 [LY_TYPE_UNION] = "union",
-	[LY_TYPE_INT8] = "int8",	 [LY_TYPE_INT16] = "int16",
-	[LY_TYPE_INT32] = "int32",	 [LY_TYPE_INT64] = "int64",
-};
-
-static const char *schema_type_name(const struct lysc_node *sn)
-{
-	const struct lysc_type *t;
-
-	if (sn->nodetype == LYS_LEAF)
-		t = ((const struct lysc_node_leaf *)sn)->type;
-	else if (sn->nodetype == LYS_LEAFLIST)
-		t = ((const struct lysc_node_leaflist *)sn)->type;
-	else
-		return NULL;
-	return t->basetype < sizeof(schema_types) / sizeof(schema_types[0]) ? schema_types[t->basetype] : "?";
-}
-
 /* A description on one line: YANG's continuation indents collapsed. */
 static struct json_object *schema_dsc(const char *dsc)
 {
@@ -1401,6 +1375,10 @@ static void schema_flags_text(const struct lysc_node *c, char *buf, size_t size)
 		schema_cat(buf, size, "%smandatory", buf[0] ? ", " : "");
 	if (c->flags & LYS_CONFIG_R)
 		schema_cat(buf, size, "%sread-only", buf[0] ? ", " : "");
+	if (c->nodetype == LYS_LEAF && ((const struct lysc_node_leaf *)c)->units)
+		schema_cat(buf, size, "%sin %s", buf[0] ? ", " : "", ((const struct lysc_node_leaf *)c)->units);
+	for (int k = 0; c->nodetype == LYS_LIST && k < schema_nkeys(c); k++)
+		schema_cat(buf, size, "%s%s", k ? " " : buf[0] ? ", key: " : "key: ", schema_key(c, k)->name);
 }
 
 /* One line of a help table: a child, an input or an output of an action. */
@@ -1540,45 +1518,43 @@ struct json_object *schema_help(struct broker *b, const char *service, char **se
 
 /* ---- the service reference (docs/SERVICES.md) ------------------------------- */
 
-static void schema_doc_node(struct broker *b, const struct lysc_node *sn, const char *prefix, FILE *out)
+/* A table cell: what would end the cell or the row is escaped. */
+static void schema_doc_cell(FILE *out, const char *text)
+{
+	fputs(" ", out);
+	for (const char *p = text; *p; p++) {
+		if (*p == '|')
+			fputs("\\|", out);
+		else
+			fputc(*p, out);
+	}
+	fputs(" |", out);
+}
+
+/* The rows of parent's children (and of an action's output, options). */
+static void schema_doc_node(const struct lysc_node *sn, uint32_t options, const char *prefix, FILE *out)
 {
 	const struct lysc_node *c = NULL;
 	char path[512];
 
-	while ((c = lys_getnext(c, sn, NULL, 0))) {
-		const char *type = schema_type_name(c);
-		char extra[256] = "";
+	while ((c = lys_getnext(c, sn, NULL, options))) {
+		struct json_object *row = schema_help_row(c), *v;
 
-		snprintf(path, sizeof(path), "%s/%s", prefix, c->name);
-		if (c->nodetype == LYS_LIST) {
-			size_t n = 0;
-
-			n += snprintf(extra + n, sizeof(extra) - n, "key:");
-			for (int k = 0; k < schema_nkeys(c) && n < sizeof(extra); k++)
-				n += snprintf(extra + n, sizeof(extra) - n, " %s", schema_key(c, k)->name);
+		snprintf(path, sizeof(path), "%s/%s%s", prefix, (options & LYS_GETNEXT_OUTPUT) ? "output/" : "",
+			 c->name);
+		fprintf(out, "| `%s` |", path);
+		for (const char *const *f =
+			     (const char *const[]){ "kind", "type", "default", "notes", "description", NULL };
+		     *f; f++)
+			schema_doc_cell(out, json_object_object_get_ex(row, *f, &v) ? json_object_get_string(v) : "");
+		fputc('\n', out);
+		json_object_put(row);
+		if (c->nodetype & (LYS_CONTAINER | LYS_LIST))
+			schema_doc_node(c, 0, path, out);
+		if (c->nodetype == LYS_ACTION) {
+			schema_doc_node(c, 0, path, out);
+			schema_doc_node(c, LYS_GETNEXT_OUTPUT, path, out);
 		}
-		if (c->nodetype == LYS_LEAF) {
-			const struct lysc_node_leaf *l = (const struct lysc_node_leaf *)c;
-
-			if (l->dflt)
-				snprintf(extra, sizeof(extra), "default %s", lyd_value_get_canonical(b->yang, l->dflt));
-			if (l->type->basetype == LY_TYPE_ENUM) {
-				const struct lysc_type_enum *e = (const struct lysc_type_enum *)l->type;
-				size_t n = strlen(extra);
-
-				n += snprintf(extra + n, sizeof(extra) - n, "%svalues", n ? "; " : "");
-				for (LY_ARRAY_COUNT_TYPE i = 0; i < LY_ARRAY_COUNT(e->enums) && n < sizeof(extra); i++)
-					n += snprintf(extra + n, sizeof(extra) - n, "%s%s", i ? ", " : " ",
-						      e->enums[i].name);
-			}
-			if (c->flags & LYS_MAND_TRUE)
-				snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra), "%smandatory",
-					 extra[0] ? "; " : "");
-		}
-		fprintf(out, "| `%s` | %s | %s | %s | %s |\n", path, schema_kind_name(c), type ? type : "",
-			c->flags & LYS_CONFIG_R ? "state" : "config", extra);
-		if (c->nodetype & (LYS_CONTAINER | LYS_LIST | LYS_ACTION | LYS_INPUT | LYS_OUTPUT))
-			schema_doc_node(b, c, path, out);
 	}
 }
 
@@ -1596,8 +1572,8 @@ int schema_describe(struct broker *b, FILE *out)
 			continue;
 		fprintf(out, "\n## %s\n\n%s\n\n", m->name, m->dsc ? m->dsc : "");
 		fprintf(out, "`cubectl %s add NAME [key=value...]`\n\n", m->name);
-		fprintf(out, "| path | kind | type | | notes |\n|---|---|---|---|---|\n");
-		schema_doc_node(b, top, "", out);
+		fprintf(out, "| path | kind | type | default | notes | description |\n|---|---|---|---|---|---|\n");
+		schema_doc_node(top, 0, "", out);
 	}
 	return 0;
 }
