@@ -823,6 +823,24 @@ static int rq_help_root(struct rq *q)
 	return 0;
 }
 
+/* `cubectl connect ?`: the alias's usage and what it does. */
+static int rq_help_alias(struct rq *q, const char *word)
+{
+	size_t len = strlen(word);
+
+	q->out = json_object_new_object();
+	json_object_object_add(q->out, "command", json_object_new_string(word));
+	for (size_t k = 0; k < sizeof(rq_help_words) / sizeof(rq_help_words[0]); k++) {
+		if (strncmp(rq_help_words[k].usage, word, len) ||
+		    (rq_help_words[k].usage[len] && rq_help_words[k].usage[len] != ' '))
+			continue;
+		json_object_object_add(q->out, "usage", json_object_new_string(rq_help_words[k].usage));
+		json_object_object_add(q->out, "what", json_object_new_string(rq_help_words[k].what));
+		break;
+	}
+	return 0;
+}
+
 /* ---- dispatch ------------------------------------------------------------------- */
 
 static int rq_hex(int ch)
@@ -886,6 +904,8 @@ static int rq_dispatch(struct rq *q)
 	for (size_t i = 0; i < sizeof(rq_aliases) / sizeof(rq_aliases[0]); i++) {
 		if (strcmp(q->segs[0], rq_aliases[i].word))
 			continue;
+		if (q->verb == CUBEBUS__VERB__HELP)
+			return rq_help_alias(q, rq_aliases[i].word);
 		if (!(rq_aliases[i].verbs & (1 << q->verb)))
 			return rq_fail(q, -EINVAL, "%s does not take %s", q->segs[0], bus_verb_name(q->verb));
 		return rq_aliases[i].fn(q);

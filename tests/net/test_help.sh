@@ -143,3 +143,8 @@ for cmd in "r9 show" "r1 show" "br1 show" "r9 arp-table show"; do
 		eval "[ ! -s $TMP/show ] || [ \"\$(tail -c 1 $TMP/show | od -An -c | tr -d ' ')\" = '\\n' ]"
 done
 check "r9 show: the statistics are there" grep -q '^statistics:' <(cubectl r9 show)
+
+# ---- commands -------------------------------------------------------------------------
+check "cubectl connect ?: its usage" test "$(cubectl connect '?' -json | jq -r .usage)" = \
+	"connect CUBE:PORT CUBE:PORT|NETDEV"
+check "cubectl cubes ?: what it does" eval '[ -n "$(cubectl cubes "?" -json | jq -r .what)" ]'
