@@ -741,6 +741,107 @@ static const struct rq_alias rq_aliases[] = {
 	{ "topology", V(READ), rq_topology }, { "connect", V(CREATE) | V(DELETE), rq_connect },
 };
 
+/* ---- help at the top (cubectl ?, OPTIONS /) -------------------------------------- */
+
+/* The words of the commands beyond the aliases, and what each alias does. */
+static const struct rq_help_word {
+	const char *usage;
+	const char *what;
+} rq_help_words[] = {
+	{ "SERVICE add NAME [KEY=VALUE...]", "create a cube of a service" },
+	{ "CUBE [PATH...] show [-json|-yaml|-brief|-hide=KEY]", "read a cube, or a part of it" },
+	{ "CUBE [PATH...] set KEY=VALUE...", "change configuration" },
+	{ "CUBE PATH... add KEY... [KEY=VALUE...]", "add an entry to a list (a port, a route)" },
+	{ "CUBE PATH... del", "remove an entry or a leaf" },
+	{ "del CUBE", "delete a cube" },
+	{ "CUBE ACTION [KEY=VALUE...]", "run an action (br1 fdb flush)" },
+	{ "CUBE restart", "a new process for the cube" },
+	{ "[SERVICE|CUBE] [PATH...] ?", "help: what is there, its types, defaults and actions" },
+	{ "connect CUBE:PORT CUBE:PORT|NETDEV", "connect two ports, or a port and a netdev" },
+	{ "disconnect CUBE:PORT CUBE:PORT|NETDEV", "undo a connect" },
+	{ "cubes", "the cubes, their services and status" },
+	{ "netdevs", "the network devices and what they are connected to" },
+	{ "services", "the services cubes can be made of" },
+	{ "version", "the version of cubebus" },
+	{ "topology", "the links between ports and netdevs" },
+};
+
+/* Services, the cubes there are, and the commands: what `cubectl ?` shows. */
+static int rq_help_root(struct rq *q)
+{
+	struct json_object *services = schema_services(q->b), *cubes = json_object_new_array(), *s;
+	struct json_object *cmds = json_object_new_array();
+
+	q->out = json_object_new_object();
+	s = json_object_new_array();
+	for (size_t i = 0; i < json_object_array_length(services); i++) {
+		struct json_object *o = json_object_new_object(), *e = json_object_array_get_idx(services, i), *v;
+
+		json_object_object_get_ex(e, "name", &v);
+		json_object_object_add(o, "name", json_object_get(v));
+		json_object_object_get_ex(e, "description", &v);
+		json_object_object_add(o, "description", json_object_get(v));
+		json_object_array_add(s, o);
+	}
+	json_object_put(services);
+	json_object_object_add(q->out, "services", s);
+	for (int id = 1; id < CB_MAX_CUBES; id++) {
+		struct bk_cube *c = &q->b->cubes_tab[id];
+		struct json_object *o;
+
+		if (!c->used)
+			continue;
+		o = json_object_new_object();
+		json_object_object_add(o, "name", json_object_new_string(c->name));
+		json_object_object_add(o, "service", json_object_new_string(c->service));
+		json_object_object_add(o, "status", json_object_new_string(cubes_state_name(c->state)));
+		json_object_array_add(cubes, o);
+	}
+	json_object_object_add(q->out, "cubes", cubes);
+	for (size_t i = 0; i < sizeof(rq_help_words) / sizeof(rq_help_words[0]); i++) {
+		struct json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "command", json_object_new_string(rq_help_words[i].usage));
+		json_object_object_add(o, "what", json_object_new_string(rq_help_words[i].what));
+		json_object_array_add(cmds, o);
+	}
+	/* an alias added to rq_aliases is listed even before it is described */
+	for (size_t i = 0; i < sizeof(rq_aliases) / sizeof(rq_aliases[0]); i++) {
+		size_t len = strlen(rq_aliases[i].word), k;
+
+		for (k = 0; k < sizeof(rq_help_words) / sizeof(rq_help_words[0]); k++)
+			if (!strncmp(rq_help_words[k].usage, rq_aliases[i].word, len) &&
+			    (!rq_help_words[k].usage[len] || rq_help_words[k].usage[len] == ' '))
+				break;
+		if (k == sizeof(rq_help_words) / sizeof(rq_help_words[0])) {
+			struct json_object *o = json_object_new_object();
+
+			json_object_object_add(o, "command", json_object_new_string(rq_aliases[i].word));
+			json_object_array_add(cmds, o);
+		}
+	}
+	json_object_object_add(q->out, "commands", cmds);
+	return 0;
+}
+
+/* `cubectl connect ?`: the alias's usage and what it does. */
+static int rq_help_alias(struct rq *q, const char *word)
+{
+	size_t len = strlen(word);
+
+	q->out = json_object_new_object();
+	json_object_object_add(q->out, "command", json_object_new_string(word));
+	for (size_t k = 0; k < sizeof(rq_help_words) / sizeof(rq_help_words[0]); k++) {
+		if (strncmp(rq_help_words[k].usage, word, len) ||
+		    (rq_help_words[k].usage[len] && rq_help_words[k].usage[len] != ' '))
+			continue;
+		json_object_object_add(q->out, "usage", json_object_new_string(rq_help_words[k].usage));
+		json_object_object_add(q->out, "what", json_object_new_string(rq_help_words[k].what));
+		break;
+	}
+	return 0;
+}
+
 /* ---- dispatch ------------------------------------------------------------------- */
 
 static int rq_hex(int ch)
@@ -797,11 +898,15 @@ static int rq_dispatch(struct rq *q)
 	char err[BK_ERR_MAX];
 	int rest;
 
+	if (q->nsegs == 0 && q->verb == CUBEBUS__VERB__HELP)
+		return rq_help_root(q);
 	if (q->nsegs == 0)
 		return rq_fail(q, -EINVAL, "empty path: name a cube, a service or a command (cubes, netdevs, ...)");
 	for (size_t i = 0; i < sizeof(rq_aliases) / sizeof(rq_aliases[0]); i++) {
 		if (strcmp(q->segs[0], rq_aliases[i].word))
 			continue;
+		if (q->verb == CUBEBUS__VERB__HELP)
+			return rq_help_alias(q, rq_aliases[i].word);
 		if (!(rq_aliases[i].verbs & (1 << q->verb)))
 			return rq_fail(q, -EINVAL, "%s does not take %s", q->segs[0], bus_verb_name(q->verb));
 		return rq_aliases[i].fn(q);

@@ -7,8 +7,11 @@
  * A cube's configuration is kept as the RFC 7951 JSON object of its entry
  * in the service's top-level list, without the module prefix.
  */
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,6 +86,8 @@ int schema_has_service(struct broker *b, const char *service)
 	return schema_top(b, service) != NULL;
 }
 
+static struct json_object *schema_dsc(const char *dsc);
+
 struct json_object *schema_services(struct broker *b)
 {
 	struct json_object *a = json_object_new_array();
@@ -96,7 +101,7 @@ struct json_object *schema_services(struct broker *b)
 
 		json_object_object_add(o, "name", json_object_new_string(m->name));
 		json_object_object_add(o, "revision", json_object_new_string(m->revision ? m->revision : ""));
-		json_object_object_add(o, "description", json_object_new_string(m->dsc ? m->dsc : ""));
+		json_object_object_add(o, "description", m->dsc ? schema_dsc(m->dsc) : json_object_new_string(""));
 		json_object_array_add(a, o);
 	}
 	return a;
@@ -129,6 +134,295 @@ static const struct lysc_node *schema_key(const struct lysc_node *list, int i)
 	while (k && i-- > 0)
 		k = k->next;
 	return k && (k->flags & LYS_KEY) ? k : NULL;
+}
+
+/* ---- types in the user's words, canonical values ------------------------- */
+
+/*
+ * The typedefs the models use, said the way a person would, and those whose
+ * canonical form libyang 2.1 does not compute: RFC 6991 gives the hex types
+ * lowercase, and the router's interface prefixes are addresses whose host
+ * part counts, so only the address is put in its canonical form.
+ */
+typedef void (*schema_canon_fn)(char *value, size_t size);
+
+static void schema_canon_lower(char *value, size_t size)
+{
+	for (char *p = value; *p; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p += 'a' - 'A';
+}
+
+static void schema_canon_ip_host_prefix(char *value, size_t size)
+{
+	char addr[INET6_ADDRSTRLEN + 1], *slash = strchr(value, '/');
+	unsigned char bin[sizeof(struct in6_addr)];
+	int af = strchr(value, ':') ? AF_INET6 : AF_INET;
+	char *end;
+	long len;
+
+	if (!slash || (size_t)(slash - value) >= sizeof(addr))
+		return;
+	memcpy(addr, value, slash - value);
+	addr[slash - value] = 0;
+	len = strtol(slash + 1, &end, 10);
+	if (*end || end == slash + 1 || inet_pton(af, addr, bin) != 1 || !inet_ntop(af, bin, addr, sizeof(addr)))
+		return;
+	snprintf(value, size, "%s/%ld", addr, len);
+}
+
+static const struct schema_typedef {
+	const char *name; /* module:typedef */
+	const char *says; /* what a value is, after "is not" */
+	schema_canon_fn canon;
+} schema_typedefs[] = {
+	{ "ietf-inet-types:ipv4-address", "an IPv4 address (A.B.C.D)" },
+	{ "ietf-inet-types:ipv4-address-no-zone", "an IPv4 address (A.B.C.D)" },
+	{ "ietf-inet-types:ipv6-address", "an IPv6 address (X:X::X)" },
+	{ "ietf-inet-types:ipv6-address-no-zone", "an IPv6 address (X:X::X)" },
+	{ "ietf-inet-types:ip-address", "an IPv4 or IPv6 address (A.B.C.D or X:X::X)" },
+	{ "ietf-inet-types:ip-address-no-zone", "an IPv4 or IPv6 address (A.B.C.D or X:X::X)" },
+	{ "ietf-inet-types:ipv4-prefix", "an IPv4 prefix (A.B.C.D/LEN)" },
+	{ "ietf-inet-types:ipv6-prefix", "an IPv6 prefix (X:X::X/LEN)" },
+	{ "ietf-inet-types:ip-prefix", "an IPv4 or IPv6 prefix (A.B.C.D/LEN or X:X::X/LEN)" },
+	{ "ietf-inet-types:port-number", "a port number (0 to 65535)" },
+	{ "ietf-inet-types:domain-name", "a domain name" },
+	{ "ietf-inet-types:host", "a host name or an IP address" },
+	{ "ietf-yang-types:mac-address", "a MAC address (xx:xx:xx:xx:xx:xx)", schema_canon_lower },
+	{ "ietf-yang-types:phys-address", "a hardware address (hex bytes separated by ':')", schema_canon_lower },
+	{ "ietf-yang-types:hex-string", "hex bytes separated by ':'", schema_canon_lower },
+	{ "ietf-yang-types:uuid", "a UUID (8-4-4-4-12 hex digits)", schema_canon_lower },
+	{ "ietf-yang-types:date-and-time", "a date and time (YYYY-MM-DDTHH:MM:SSZ)" },
+	{ "cubebus-base:cube-name", "a name of 1 to 32 letters, digits, '_', '.' or '-' that starts with a letter" },
+	{ "cubebus-base:polycube-uuid", "a UUID (8-4-4-4-12 hex digits)", schema_canon_lower },
+	{ "router:ipv4-interface-prefix", "an IPv4 prefix (A.B.C.D/LEN)" },
+	{ "router:ipv6-interface-prefix", "an IPv6 prefix (X:X::X/LEN)", schema_canon_ip_host_prefix },
+};
+
+/* A leaf's or leaf-list's type, NULL for other nodes. */
+static const struct lysc_type *schema_leaf_type(const struct lysc_node *sn)
+{
+	if (sn->nodetype == LYS_LEAF)
+		return ((const struct lysc_node_leaf *)sn)->type;
+	if (sn->nodetype == LYS_LEAFLIST)
+		return ((const struct lysc_node_leaflist *)sn)->type;
+	return NULL;
+}
+
+/*
+ * The typedef t was compiled from ("module:name" in buf), or NULL. libyang
+ * compiles a typedef once and shares that type with every leaf that uses
+ * it without restricting it further, so the pointer tells.
+ */
+static const char *schema_typedef_name(const struct ly_ctx *ctx, const struct lysc_type *t, char *buf, size_t size)
+{
+	const struct lys_module *m;
+	uint32_t i = 0;
+
+	while ((m = ly_ctx_get_module_iter(ctx, &i))) {
+		const struct lysp_tpdf *td = m->parsed ? m->parsed->typedefs : NULL;
+
+		for (LY_ARRAY_COUNT_TYPE k = 0; k < LY_ARRAY_COUNT(td); k++) {
+			if (td[k].type.compiled == t) {
+				snprintf(buf, size, "%s:%s", m->name, td[k].name);
+				return buf;
+			}
+		}
+	}
+	return NULL;
+}
+
+static const struct schema_typedef *schema_typedef_of(const struct ly_ctx *ctx, const struct lysc_type *t)
+{
+	char name[128];
+
+	if (!schema_typedef_name(ctx, t, name, sizeof(name)))
+		return NULL;
+	for (size_t i = 0; i < sizeof(schema_typedefs) / sizeof(schema_typedefs[0]); i++)
+		if (!strcmp(schema_typedefs[i].name, name))
+			return &schema_typedefs[i];
+	return NULL;
+}
+
+/* Appends printf text to buf (of size), never past its end. */
+static void schema_cat(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void schema_cat(char *buf, size_t size, const char *fmt, ...)
+{
+	size_t n = strlen(buf);
+	va_list ap;
+
+	if (n + 1 >= size)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf + n, size - n, fmt, ap);
+	va_end(ap);
+}
+
+/* "0 to 86400", "1 to 10 or 20 to 30"; signed for signed types. */
+static void schema_range_text(const struct lysc_range *r, int is_signed, char *buf, size_t size)
+{
+	buf[0] = 0;
+	for (LY_ARRAY_COUNT_TYPE i = 0; r && i < LY_ARRAY_COUNT(r->parts); i++) {
+		if (is_signed)
+			schema_cat(buf, size, "%s%lld to %lld", i ? " or " : "", (long long)r->parts[i].min_64,
+				   (long long)r->parts[i].max_64);
+		else
+			schema_cat(buf, size, "%s%llu to %llu", i ? " or " : "",
+				   (unsigned long long)r->parts[i].min_u64, (unsigned long long)r->parts[i].max_u64);
+	}
+}
+
+static const struct {
+	LY_DATA_TYPE type;
+	int is_signed;
+	long long min;
+	unsigned long long max;
+} schema_int_bounds[] = {
+	{ LY_TYPE_INT8, 1, INT8_MIN, INT8_MAX },    { LY_TYPE_INT16, 1, INT16_MIN, INT16_MAX },
+	{ LY_TYPE_INT32, 1, INT32_MIN, INT32_MAX }, { LY_TYPE_INT64, 1, INT64_MIN, INT64_MAX },
+	{ LY_TYPE_UINT8, 0, 0, UINT8_MAX },	    { LY_TYPE_UINT16, 0, 0, UINT16_MAX },
+	{ LY_TYPE_UINT32, 0, 0, UINT32_MAX },	    { LY_TYPE_UINT64, 0, 0, UINT64_MAX },
+};
+
+/* What a value of type t is, as a noun phrase: "a whole number from 0 to 300". */
+static void schema_type_says(const struct ly_ctx *ctx, const struct lysc_type *t, char *buf, size_t size)
+{
+	const struct schema_typedef *td = schema_typedef_of(ctx, t);
+	char tmp[256];
+
+	buf[0] = 0;
+	if (td) {
+		snprintf(buf, size, "%s", td->says);
+		return;
+	}
+	switch (t->basetype) {
+	case LY_TYPE_INT8:
+	case LY_TYPE_INT16:
+	case LY_TYPE_INT32:
+	case LY_TYPE_INT64:
+	case LY_TYPE_UINT8:
+	case LY_TYPE_UINT16:
+	case LY_TYPE_UINT32:
+	case LY_TYPE_UINT64:
+		for (size_t i = 0; i < sizeof(schema_int_bounds) / sizeof(schema_int_bounds[0]); i++) {
+			if (schema_int_bounds[i].type != t->basetype)
+				continue;
+			schema_range_text(((const struct lysc_type_num *)t)->range, schema_int_bounds[i].is_signed, tmp,
+					  sizeof(tmp));
+			if (!tmp[0] && schema_int_bounds[i].is_signed)
+				snprintf(tmp, sizeof(tmp), "%lld to %llu", schema_int_bounds[i].min,
+					 schema_int_bounds[i].max);
+			else if (!tmp[0])
+				snprintf(tmp, sizeof(tmp), "0 to %llu", schema_int_bounds[i].max);
+		}
+		snprintf(buf, size, "a whole number from %s", tmp);
+		return;
+	case LY_TYPE_DEC64:
+		schema_range_text(((const struct lysc_type_dec *)t)->range, 1, tmp, sizeof(tmp));
+		snprintf(buf, size, "a decimal number with %u digits after the point%s%s",
+			 ((const struct lysc_type_dec *)t)->fraction_digits, tmp[0] ? " (scaled) from " : "", tmp);
+		return;
+	case LY_TYPE_BOOL: snprintf(buf, size, "true or false"); return;
+	case LY_TYPE_EMPTY: snprintf(buf, size, "empty (it takes no value)"); return;
+	case LY_TYPE_ENUM: {
+		const struct lysc_type_enum *e = (const struct lysc_type_enum *)t;
+
+		snprintf(buf, size, "one of");
+		for (LY_ARRAY_COUNT_TYPE i = 0; i < LY_ARRAY_COUNT(e->enums); i++)
+			schema_cat(buf, size, "%s %s", i ? "," : "", e->enums[i].name);
+		return;
+	}
+	case LY_TYPE_BITS: {
+		const struct lysc_type_bits *e = (const struct lysc_type_bits *)t;
+
+		snprintf(buf, size, "a space-separated set of");
+		for (LY_ARRAY_COUNT_TYPE i = 0; i < LY_ARRAY_COUNT(e->bits); i++)
+			schema_cat(buf, size, "%s %s", i ? "," : "", e->bits[i].name);
+		return;
+	}
+	case LY_TYPE_UNION: {
+		const struct lysc_type_union *u = (const struct lysc_type_union *)t;
+
+		for (LY_ARRAY_COUNT_TYPE i = 0; i < LY_ARRAY_COUNT(u->types); i++) {
+			schema_type_says(ctx, u->types[i], tmp, sizeof(tmp));
+			if (!strstr(buf, tmp)) /* ip-address-no-zone after ip-address */
+				schema_cat(buf, size, "%s%s", buf[0] ? " or " : "", tmp);
+		}
+		return;
+	}
+	case LY_TYPE_LEAFREF:
+		schema_type_says(ctx, ((const struct lysc_type_leafref *)t)->realtype, tmp, sizeof(tmp));
+		snprintf(buf, size, "%s naming an existing one", tmp);
+		return;
+	case LY_TYPE_IDENT: snprintf(buf, size, "an identity the model knows"); return;
+	case LY_TYPE_INST: snprintf(buf, size, "a path to an existing node"); return;
+	case LY_TYPE_BINARY: snprintf(buf, size, "base64 data"); return;
+	case LY_TYPE_STRING: {
+		const struct lysc_type_str *s = (const struct lysc_type_str *)t;
+		char name[128];
+
+		schema_range_text(s->length, 0, tmp, sizeof(tmp));
+		for (LY_ARRAY_COUNT_TYPE i = 0; i < LY_ARRAY_COUNT(s->patterns); i++) {
+			if (s->patterns[i]->emsg) { /* the model said it */
+				snprintf(buf, size, "%s", s->patterns[i]->emsg);
+				return;
+			}
+		}
+		if (LY_ARRAY_COUNT(s->patterns) && schema_typedef_name(ctx, t, name, sizeof(name)))
+			snprintf(buf, size, "a valid %s", strchr(name, ':') + 1);
+		else if (LY_ARRAY_COUNT(s->patterns))
+			snprintf(buf, size, "text of the form the model wants");
+		else
+			snprintf(buf, size, "text");
+		if (s->length && LY_ARRAY_COUNT(s->length->parts) == 1 && !s->length->parts[0].min_u64)
+			schema_cat(buf, size, " of at most %llu characters",
+				   (unsigned long long)s->length->parts[0].max_u64);
+		else if (tmp[0])
+			schema_cat(buf, size, " of %s characters", tmp);
+		return;
+	}
+	default: snprintf(buf, size, "a value of the model's type"); return;
+	}
+}
+
+/*
+ * Puts the canonical text of value (JSON encoding) for leaf sn in out.
+ * Returns 0, or -EINVAL when the value is not one of the leaf's type.
+ */
+static int schema_canon(const struct lysc_node *sn, const char *value, char *out, size_t size)
+{
+	const struct ly_ctx *ctx = sn->module->ctx;
+	const struct lysc_type *real = NULL, *t = schema_leaf_type(sn);
+	const struct schema_typedef *td;
+	const char *canon = NULL;
+	LY_ERR r;
+
+	if (!t)
+		return -EINVAL;
+	r = lyd_value_validate(ctx, sn, value, strlen(value), NULL, &real, &canon);
+	if (r != LY_SUCCESS && r != LY_EINCOMPLETE)
+		return -EINVAL;
+	snprintf(out, size, "%s", canon ? canon : value);
+	if (canon)
+		lydict_remove(ctx, canon);
+	td = schema_typedef_of(ctx, real ? real : t);
+	if (!td && real && real != t)
+		td = schema_typedef_of(ctx, t);
+	if (td && td->canon)
+		td->canon(out, size);
+	return 0;
+}
+
+/* "<where> <leaf>: <value> is not <what the type wants>" in err. */
+static int schema_value_error(const struct lysc_node *sn, const char *where, const char *value, char *err,
+			      size_t errlen)
+{
+	char says[400];
+
+	schema_type_says(sn->module->ctx, schema_leaf_type(sn), says, sizeof(says));
+	snprintf(err, errlen, "%s%s%s: %s%s%s is not %s", where, where[0] ? " " : "", sn->name, value[0] ? "" : "\"",
+		 value, value[0] ? "" : "\"", says);
+	return -EINVAL;
 }
 
 /* Converts a scalar to the JSON encoding RFC 7951 wants for the leaf type. */
@@ -208,30 +502,55 @@ static void schema_coerce(const struct lysc_node *parent, struct json_object *ob
 	}
 }
 
-static int schema_key_equal(struct json_object *entry, const char *key, const char *want)
+static int schema_key_equal(const struct lysc_node *kn, struct json_object *entry, const char *want, int thorough)
 {
 	struct json_object *v;
+	char canon[256];
+	const char *s;
 
-	return json_object_object_get_ex(entry, key, &v) && !strcmp(json_object_get_string(v), want);
+	if (!json_object_object_get_ex(entry, kn->name, &v) || !(s = json_object_get_string(v)))
+		return 0;
+	if (!strcmp(s, want))
+		return 1;
+	return thorough && schema_canon(kn, s, canon, sizeof(canon)) == 0 && !strcmp(canon, want);
 }
 
-/* Index of the entry of array whose keys equal vals, or -1. */
-static int schema_find_entry(const struct lysc_node *list, struct json_object *array, char **vals)
+/*
+ * Index of the entry among the first n of array whose keys equal vals
+ * (canonical text), or -1. What is stored is canonical (validated
+ * configuration; state keys are made canonical as they are merged), so the
+ * text tells; thorough also canonicalises each stored key, for what an
+ * older version stored as it was given.
+ */
+static int schema_find_entry_n(const struct lysc_node *list, struct json_object *array, size_t n, char **vals,
+			       int thorough)
 {
 	int nk = schema_nkeys(list);
 
 	if (!array || !json_object_is_type(array, json_type_array))
 		return -1;
-	for (size_t i = 0; i < json_object_array_length(array); i++) {
-		struct json_object *e = json_object_array_get_idx(array, i);
-		int match = 1;
+	for (int pass = 0; pass <= !!thorough; pass++) {
+		for (size_t i = 0; i < n && i < json_object_array_length(array); i++) {
+			struct json_object *e = json_object_array_get_idx(array, i);
+			int match = 1;
 
-		for (int k = 0; k < nk && match; k++)
-			match = schema_key_equal(e, schema_key(list, k)->name, vals[k]);
-		if (match)
-			return (int)i;
+			for (int k = 0; k < nk && match; k++)
+				match = schema_key_equal(schema_key(list, k), e, vals[k], pass);
+			if (match)
+				return (int)i;
+		}
 	}
 	return -1;
+}
+
+static int schema_find_entry(const struct lysc_node *list, struct json_object *array, char **vals, int thorough)
+{
+	return schema_find_entry_n(list, array, SIZE_MAX, vals, thorough);
+}
+
+static int schema_find_entry_before(const struct lysc_node *list, struct json_object *array, size_t n, char **vals)
+{
+	return schema_find_entry_n(list, array, n, vals, 0);
 }
 
 static int schema_entry_keys(const struct lysc_node *list, struct json_object *entry, char **vals)
@@ -245,6 +564,233 @@ static int schema_entry_keys(const struct lysc_node *list, struct json_object *e
 		vals[k] = (char *)json_object_get_string(v);
 	}
 	return 0;
+}
+
+/* ---- checks in the user's words ------------------------------------------------ */
+
+/*
+ * Rewrites the key members of list entry e with their canonical text.
+ * Returns 0, or -EINVAL with the sentence in err (when err is not NULL)
+ * when a key is missing or not a value of its type; where names the list.
+ */
+static int schema_canon_entry_keys(const struct lysc_node *list, struct json_object *e, const char *where, char *err,
+				   size_t errlen)
+{
+	for (int k = 0; k < schema_nkeys(list); k++) {
+		const struct lysc_node *kn = schema_key(list, k);
+		struct json_object *v;
+		char canon[256];
+		const char *s;
+
+		if (!json_object_is_type(e, json_type_object) || !json_object_object_get_ex(e, kn->name, &v)) {
+			if (err)
+				snprintf(err, errlen, "%s: each entry needs its %s", where, kn->name);
+			return -EINVAL;
+		}
+		s = json_object_get_string(v);
+		if (!s || schema_canon(kn, s, canon, sizeof(canon)) < 0) {
+			if (err)
+				schema_value_error(kn, where, s ? s : "", err, errlen);
+			return -EINVAL;
+		}
+		if (json_object_is_type(v, json_type_string) && strcmp(s, canon))
+			json_object_object_add(e, kn->name, json_object_new_string(canon));
+	}
+	return 0;
+}
+
+/* "ports p1": where plus an entry's key values. */
+static void schema_entry_where(const struct lysc_node *list, struct json_object *e, const char *where, char *buf,
+			       size_t size)
+{
+	snprintf(buf, size, "%s", where);
+	for (int k = 0; k < schema_nkeys(list); k++) {
+		struct json_object *v;
+
+		if (json_object_object_get_ex(e, schema_key(list, k)->name, &v))
+			schema_cat(buf, size, " %s", json_object_get_string(v));
+	}
+}
+
+static void schema_child_names(const struct lysc_node *parent, char *buf, size_t size)
+{
+	const struct lysc_node *c = NULL;
+
+	buf[0] = 0;
+	while ((c = lys_getnext(c, parent, NULL, 0)))
+		if (!(c->flags & LYS_CONFIG_R) && (c->nodetype & (LYS_LEAF | LYS_LEAFLIST | LYS_CONTAINER | LYS_LIST)))
+			schema_cat(buf, size, "%s%s", buf[0] ? ", " : "", c->name);
+}
+
+static int schema_check(const struct lysc_node *parent, struct json_object *obj, const char *where, char *err,
+			size_t errlen);
+
+static int schema_check_leaf(const struct lysc_node *c, struct json_object *v, const char *where, char *err,
+			     size_t errlen)
+{
+	const char *s;
+	LY_ERR r;
+
+	if (json_object_is_type(v, json_type_object) || json_object_is_type(v, json_type_array)) {
+		snprintf(err, errlen, "%s%s%s: give one value, not %s", where, where[0] ? " " : "", c->name,
+			 json_object_is_type(v, json_type_object) ? "an object" : "a list");
+		return -EINVAL;
+	}
+	s = json_object_get_string(v);
+	if (!s)
+		s = "";
+	r = lyd_value_validate(c->module->ctx, c, s, strlen(s), NULL, NULL, NULL);
+	if (r != LY_SUCCESS && r != LY_EINCOMPLETE)
+		return schema_value_error(c, where, s, err, errlen);
+	return 0;
+}
+
+static int schema_check_list(const struct lysc_node *c, struct json_object *v, const char *where, char *err,
+			     size_t errlen)
+{
+	const struct lysc_node_list *l = (const struct lysc_node_list *)c;
+	char lwhere[512], ewhere[768];
+	size_t n;
+	int r;
+
+	snprintf(lwhere, sizeof(lwhere), "%s%s%s", where, where[0] ? " " : "", c->name);
+	if (!json_object_is_type(v, json_type_array)) {
+		snprintf(err, errlen, "%s: give a list of entries", lwhere);
+		return -EINVAL;
+	}
+	n = json_object_array_length(v);
+	if (l->max && n > l->max) {
+		snprintf(err, errlen, "%s: at most %u entries, not %zu", lwhere, l->max, n);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *e = json_object_array_get_idx(v, i);
+		char *vals[8];
+
+		if (!json_object_is_type(e, json_type_object)) {
+			snprintf(err, errlen, "%s: each entry is an object of key=value pairs", lwhere);
+			return -EINVAL;
+		}
+		r = schema_canon_entry_keys(c, e, lwhere, err, errlen);
+		if (r < 0)
+			return r;
+		schema_entry_where(c, e, lwhere, ewhere, sizeof(ewhere));
+		/* the keys are canonical now: the same text is the same value */
+		if (schema_nkeys(c) <= 8 && schema_entry_keys(c, e, vals) == 0 &&
+		    schema_find_entry_before(c, v, i, vals) >= 0) {
+			snprintf(err, errlen, "%s: given twice", ewhere);
+			return -EINVAL;
+		}
+		r = schema_check(c, e, ewhere, err, errlen);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/*
+ * Checks obj (children of parent) member by member before libyang sees the
+ * whole tree, so that a refusal names the node and says what it wants:
+ * unknown names, state given as configuration, values of the wrong type,
+ * missing keys, duplicate entries, too many entries, missing mandatory
+ * leaves. Canonicalises list keys in place. where: the path in the user's
+ * words ("ports p1"), "" for the cube itself.
+ */
+static int schema_check(const struct lysc_node *parent, struct json_object *obj, const char *where, char *err,
+			size_t errlen)
+{
+	const struct lysc_node *c = NULL;
+	char names[512], sub[512];
+	int r;
+
+	if (!json_object_is_type(obj, json_type_object)) {
+		snprintf(err, errlen, "%s: give key=value pairs", where[0] ? where : parent->name);
+		return -EINVAL;
+	}
+	json_object_object_foreach(obj, key, v)
+	{
+		c = schema_child(parent, key);
+		if (c && (c->nodetype & (LYS_ACTION | LYS_NOTIF)))
+			c = NULL;
+		if (!c) {
+			schema_child_names(parent, names, sizeof(names));
+			if (where[0])
+				snprintf(err, errlen, "%s has no %s (it has: %s)", where, key, names);
+			else
+				snprintf(err, errlen, "a %s cube has no %s (it has: %s)", parent->name, key, names);
+			return -EINVAL;
+		}
+		snprintf(sub, sizeof(sub), "%s%s%s", where, where[0] ? " " : "", c->name);
+		if (c->flags & LYS_CONFIG_R) {
+			snprintf(err, errlen, "%s is state the cube reports, not configuration: leave it out", sub);
+			return -EINVAL;
+		}
+		if (c->nodetype == LYS_LEAF) {
+			r = schema_check_leaf(c, v, where, err, errlen);
+		} else if (c->nodetype == LYS_LEAFLIST) {
+			if (!json_object_is_type(v, json_type_array)) {
+				snprintf(err, errlen, "%s: give a list of values", sub);
+				return -EINVAL;
+			}
+			r = 0;
+			for (size_t i = 0; i < json_object_array_length(v) && !r; i++)
+				r = schema_check_leaf(c, json_object_array_get_idx(v, i), where, err, errlen);
+		} else if (c->nodetype == LYS_CONTAINER) {
+			r = schema_check(c, v, sub, err, errlen);
+		} else if (c->nodetype == LYS_LIST) {
+			r = schema_check_list(c, v, where, err, errlen);
+		} else {
+			r = 0;
+		}
+		if (r < 0)
+			return r;
+	}
+	c = NULL;
+	while ((c = lys_getnext(c, parent, NULL, 0))) {
+		char says[400];
+
+		if (c->nodetype != LYS_LEAF || !(c->flags & LYS_MAND_TRUE) || (c->flags & LYS_CONFIG_R) ||
+		    json_object_object_get_ex(obj, c->name, NULL))
+			continue;
+		schema_type_says(c->module->ctx, schema_leaf_type(c), says, sizeof(says));
+		snprintf(err, errlen, "%s%s%s is missing: it is mandatory, give %s=VALUE, %s", where,
+			 where[0] ? ": " : "", c->name, c->name, says);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Gives every value of obj (children of parent) its canonical text where
+ * libyang's printer does not (schema_typedefs[].canon). */
+static void schema_canon_values(const struct lysc_node *parent, struct json_object *obj)
+{
+	if (!json_object_is_type(obj, json_type_object))
+		return;
+	json_object_object_foreach(obj, key, v)
+	{
+		const struct lysc_node *c = schema_child(parent, key);
+		char canon[256];
+
+		if (!c)
+			continue;
+		if (c->nodetype == LYS_LEAF && json_object_is_type(v, json_type_string) &&
+		    schema_canon(c, json_object_get_string(v), canon, sizeof(canon)) == 0 &&
+		    strcmp(canon, json_object_get_string(v)))
+			json_object_object_add(obj, key, json_object_new_string(canon));
+		else if (c->nodetype == LYS_LEAFLIST && json_object_is_type(v, json_type_array))
+			for (size_t i = 0; i < json_object_array_length(v); i++) {
+				struct json_object *e = json_object_array_get_idx(v, i);
+
+				if (json_object_is_type(e, json_type_string) &&
+				    schema_canon(c, json_object_get_string(e), canon, sizeof(canon)) == 0)
+					json_object_array_put_idx(v, i, json_object_new_string(canon));
+			}
+		else if (c->nodetype == LYS_CONTAINER)
+			schema_canon_values(c, v);
+		else if (c->nodetype == LYS_LIST && json_object_is_type(v, json_type_array))
+			for (size_t i = 0; i < json_object_array_length(v); i++)
+				schema_canon_values(c, json_object_array_get_idx(v, i));
+	}
 }
 
 static struct json_object *schema_copy(struct json_object *o)
@@ -276,8 +822,9 @@ static void schema_merge(const struct lysc_node *sn, struct json_object *dst, st
 				char *vals[8];
 				int idx = -1;
 
-				if (schema_nkeys(c) <= 8 && schema_entry_keys(c, e, vals) == 0)
-					idx = schema_find_entry(c, d, vals);
+				if (schema_nkeys(c) <= 8 && schema_canon_entry_keys(c, e, "", NULL, 0) == 0 &&
+				    schema_entry_keys(c, e, vals) == 0)
+					idx = schema_find_entry(c, d, vals, 0);
 				if (idx >= 0)
 					schema_merge(c, json_object_array_get_idx(d, idx), e);
 				else
@@ -331,7 +878,7 @@ int schema_edit(struct broker *b, const char *service, struct json_object *cfg, 
 	const char *member = NULL;
 	int idx = -1,
 	    creating = verb == CUBEBUS__VERB__CREATE || verb == CUBEBUS__VERB__UPDATE || verb == CUBEBUS__VERB__REPLACE;
-	char where[1024] = "";
+	char where[1024] = "", kbuf[8][256], *kvals[8];
 
 	if (!sn) {
 		snprintf(err, errlen, "unknown service %s", service);
@@ -349,15 +896,28 @@ int schema_edit(struct broker *b, const char *service, struct json_object *cfg, 
 			snprintf(err, errlen, "%s%s has no '%s'", where[0] ? "" : "this cube", where, segs[i]);
 			return -ENOENT;
 		}
-		snprintf(where + wl, sizeof(where) - wl, "%s%s", wl ? "/" : "", segs[i]);
+		/* where: the path in the user's words (the cubectl words) */
+		snprintf(where + wl, sizeof(where) - wl, "%s%s", wl ? " " : "", segs[i]);
 		if (c->nodetype == LYS_ACTION) {
+			int r;
+
 			if (i != n - 1) {
 				snprintf(err, errlen, "%s is an action: nothing below it", where);
 				return -EINVAL;
 			}
 			target->kind = ST_ACTION;
 			target->snode = c;
-			snprintf(target->rel, sizeof(target->rel), "%s", where);
+			target->rel[0] = 0;
+			for (int k = 0; k <= i; k++)
+				schema_cat(target->rel, sizeof(target->rel), "%s%s", k ? "/" : "", segs[k]);
+			/* the input is checked here, so that a bad one is said
+			 * like any other bad value */
+			if (body && json_object_is_type(body, json_type_object)) {
+				schema_coerce(c, body);
+				r = schema_check(c, body, where, err, errlen);
+				if (r < 0)
+					return r;
+			}
 			snprintf(err, errlen, "%s is an action: run it (cubectl ... %s, or POST), it has nothing to %s",
 				 where, segs[i], verb == CUBEBUS__VERB__READ ? "show" : "change");
 			return -EOPNOTSUPP;
@@ -415,8 +975,19 @@ int schema_edit(struct broker *b, const char *service, struct json_object *cfg, 
 				target->kind = ST_LIST;
 				break;
 			}
+			/* keys are matched by value: 10.0.3.7/24 is the route 10.0.3.0/24 */
+			if (nk > 8) {
+				snprintf(err, errlen, "%s has more than 8 keys", where);
+				return -EINVAL;
+			}
+			for (int k = 0; k < nk; k++) {
+				if (schema_canon(schema_key(c, k), segs[i + 1 + k], kbuf[k], sizeof(kbuf[k])) < 0)
+					return schema_value_error(schema_key(c, k), where, segs[i + 1 + k], err,
+								  errlen);
+				kvals[k] = kbuf[k];
+			}
 			array = arr;
-			idx = schema_find_entry(c, arr, segs + i + 1);
+			idx = schema_find_entry(c, arr, kvals, 1);
 			node = idx >= 0 ? json_object_array_get_idx(arr, idx) : NULL;
 			target->kind = ST_ENTRY;
 			for (int k = 0; k < nk; k++) {
@@ -437,7 +1008,7 @@ int schema_edit(struct broker *b, const char *service, struct json_object *cfg, 
 				node = json_object_new_object();
 				for (int k = 0; k < nk; k++)
 					json_object_object_add(node, schema_key(c, k)->name,
-							       json_object_new_string(segs[i + 1 + k]));
+							       json_object_new_string(kvals[k]));
 				schema_coerce(c, node);
 				if (!arr) {
 					snprintf(err, errlen, "%s: no place to create it", where);
@@ -451,9 +1022,12 @@ int schema_edit(struct broker *b, const char *service, struct json_object *cfg, 
 					for (int k = 0; k < nk; k++) {
 						const char *kn = schema_key(c, k)->name;
 						struct json_object *bk;
+						char canon[256];
 
 						if (json_object_object_get_ex(body, kn, &bk) &&
-						    strcmp(json_object_get_string(bk), segs[i + 1 + k])) {
+						    (schema_canon(schema_key(c, k), json_object_get_string(bk), canon,
+								  sizeof(canon)) < 0 ||
+						     strcmp(canon, kvals[k]))) {
 							snprintf(err, errlen,
 								 "%s: key %s in the body differs from the path", where,
 								 kn);
@@ -561,13 +1135,20 @@ int schema_edit(struct broker *b, const char *service, struct json_object *cfg, 
 			int at;
 
 			schema_coerce(sn, e);
-			if (schema_nkeys(sn) > 8 || schema_entry_keys(sn, e, vals) < 0) {
+			if (schema_nkeys(sn) > 8 || schema_canon_entry_keys(sn, e, where, err, errlen) < 0 ||
+			    schema_entry_keys(sn, e, vals) < 0) {
 				json_object_put(entries);
-				snprintf(err, errlen, "%s: each entry needs its key%s", where,
-					 schema_nkeys(sn) > 1 ? "s" : "");
 				return -EINVAL;
 			}
-			at = schema_find_entry(sn, node, vals);
+			if (schema_find_entry_before(sn, entries, i, vals) >= 0) {
+				char ewhere[1024];
+
+				schema_entry_where(sn, e, where, ewhere, sizeof(ewhere));
+				snprintf(err, errlen, "%s: given twice", ewhere);
+				json_object_put(entries);
+				return -EINVAL;
+			}
+			at = schema_find_entry(sn, node, vals, 1);
 			if (at >= 0 && verb == CUBEBUS__VERB__CREATE) {
 				snprintf(err, errlen, "%s %s already exists", where, vals[0]);
 				json_object_put(entries);
@@ -591,9 +1172,12 @@ int schema_edit(struct broker *b, const char *service, struct json_object *cfg, 
 		for (int k = 0; k < schema_nkeys(sn); k++) {
 			const char *kn = schema_key(sn, k)->name;
 			struct json_object *bk, *nk;
+			char canon[256];
 
 			if (json_object_object_get_ex(body, kn, &bk) && json_object_object_get_ex(node, kn, &nk) &&
-			    strcmp(json_object_get_string(bk), json_object_get_string(nk))) {
+			    strcmp(json_object_get_string(bk), json_object_get_string(nk)) &&
+			    (schema_canon(schema_key(sn, k), json_object_get_string(bk), canon, sizeof(canon)) < 0 ||
+			     strcmp(canon, json_object_get_string(nk)))) {
 				snprintf(err, errlen, "%s: the key %s cannot be changed", where[0] ? where : "cube",
 					 kn);
 				return -EINVAL;
@@ -609,6 +1193,44 @@ int schema_edit(struct broker *b, const char *service, struct json_object *cfg, 
 }
 
 /* ---- validation ------------------------------------------------------------ */
+
+/* "/router:router[name='r1']/ports[name='x']/ip" -> "ports x ip": the path
+ * inside the cube in the words of cubectl. */
+static void schema_user_path(const char *xpath, char *out, size_t size)
+{
+	const char *p = xpath;
+	int depth = 0;
+
+	out[0] = 0;
+	while (*p == '/') {
+		const char *name = ++p, *colon, *end;
+
+		end = name + strcspn(name, "/[");
+		colon = memchr(name, ':', end - name);
+		if (colon)
+			name = colon + 1;
+		if (depth++)
+			schema_cat(out, size, "%s%.*s", out[0] ? " " : "", (int)(end - name), name);
+		p = end;
+		while (*p == '[') {
+			const char *q = strchr(p, '=');
+			char quote;
+			const char *ve;
+
+			if (!q || (q[1] != '\'' && q[1] != '"'))
+				break;
+			quote = q[1];
+			ve = strchr(q + 2, quote);
+			if (!ve)
+				break;
+			if (depth > 1)
+				schema_cat(out, size, " %.*s", (int)(ve - q - 2), q + 2);
+			p = ve + 1;
+			if (*p == ']')
+				p++;
+		}
+	}
+}
 
 static int schema_parse(struct broker *b, const char *service, struct json_object *cfg, struct lyd_node **tree,
 			char *err, size_t errlen)
@@ -632,11 +1254,24 @@ static int schema_parse(struct broker *b, const char *service, struct json_objec
 		if (path) {
 			const char *q = strstr(path, "location \"");
 			const char *e;
+			char xp[512];
 
-			if (q && (e = strchr(q + 10, '"')))
-				snprintf(loc, sizeof(loc), " at %.*s", (int)(e - q - 10), q + 10);
+			if (q && (e = strchr(q + 10, '"'))) {
+				snprintf(xp, sizeof(xp), "%.*s", (int)(e - q - 10), q + 10);
+				schema_user_path(xp, loc, sizeof(loc));
+			} else {
+				schema_user_path(path, loc, sizeof(loc));
+			}
 		}
-		snprintf(err, errlen, "invalid configuration: %s%s", msg ? msg : "rejected by the model", loc);
+		/* the schema checks say most refusals; what reaches here keeps
+		 * libyang's words, but never a regular expression */
+		snprintf(err, errlen, "%s%s%s", loc, loc[0] ? ": " : "", msg ? msg : "rejected by the model");
+		{
+			char *re = strstr(err, " does not conform to ");
+
+			if (re)
+				snprintf(re, errlen - (re - err), " does not have the form the model wants");
+		}
 		{
 			/* libyang ends messages with '.', keep one line */
 			char *nl;
@@ -678,6 +1313,9 @@ int schema_validate(struct broker *b, const char *service, struct json_object *c
 		return -ENOENT;
 	}
 	schema_coerce(schema_top(b, service), cfg);
+	r = schema_check(schema_top(b, service), cfg, "", err, errlen);
+	if (r < 0)
+		return r;
 	r = schema_parse(b, service, cfg, &tree, err, errlen);
 	if (r < 0)
 		return r;
@@ -686,6 +1324,8 @@ int schema_validate(struct broker *b, const char *service, struct json_object *c
 		if (!*normalized) {
 			snprintf(err, errlen, "cannot print the configuration back");
 			r = -ENOMEM;
+		} else {
+			schema_canon_values(schema_top(b, service), *normalized);
 		}
 	}
 	lyd_free_all(tree);
@@ -705,36 +1345,92 @@ struct json_object *schema_with_defaults(struct broker *b, const char *service, 
 	return o ? o : schema_copy(cfg);
 }
 
-static const char *const schema_types[] = {
-	[LY_TYPE_UNKNOWN] = "unknown",	 [LY_TYPE_BINARY] = "binary",
-	[LY_TYPE_UINT8] = "uint8",	 [LY_TYPE_UINT16] = "uint16",
-	[LY_TYPE_UINT32] = "uint32",	 [LY_TYPE_UINT64] = "uint64",
-	[LY_TYPE_STRING] = "string",	 [LY_TYPE_BITS] = "bits",
-	[LY_TYPE_BOOL] = "boolean",	 [LY_TYPE_DEC64] = "decimal64",
-	[LY_TYPE_EMPTY] = "empty",	 [LY_TYPE_ENUM] = "enumeration",
-	[LY_TYPE_IDENT] = "identityref", [LY_TYPE_INST] = "instance-identifier",
-	[LY_TYPE_LEAFREF] = "leafref",	 [LY_TYPE_UNION] = "union",
-	[LY_TYPE_INT8] = "int8",	 [LY_TYPE_INT16] = "int16",
-	[LY_TYPE_INT32] = "int32",	 [LY_TYPE_INT64] = "int64",
-};
-
-static const char *schema_type_name(const struct lysc_node *sn)
+/* A description on one line: YANG's continuation indents collapsed. */
+static struct json_object *schema_dsc(const char *dsc)
 {
-	const struct lysc_type *t;
+	char buf[1024];
+	size_t n = 0;
 
-	if (sn->nodetype == LYS_LEAF)
-		t = ((const struct lysc_node_leaf *)sn)->type;
-	else if (sn->nodetype == LYS_LEAFLIST)
-		t = ((const struct lysc_node_leaflist *)sn)->type;
-	else
-		return NULL;
-	return t->basetype < sizeof(schema_types) / sizeof(schema_types[0]) ? schema_types[t->basetype] : "?";
+	for (const char *p = dsc; *p && n + 1 < sizeof(buf); p++) {
+		if (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r') {
+			if (n && buf[n - 1] != ' ')
+				buf[n++] = ' ';
+			continue;
+		}
+		buf[n++] = *p;
+	}
+	while (n && buf[n - 1] == ' ')
+		n--;
+	buf[n] = 0;
+	return json_object_new_string(buf);
 }
 
+/* "key, mandatory, read-only": what else a user must know of a node. */
+static void schema_flags_text(const struct lysc_node *c, char *buf, size_t size)
+{
+	buf[0] = 0;
+	if (c->flags & LYS_KEY)
+		schema_cat(buf, size, "key");
+	if ((c->flags & LYS_MAND_TRUE) && !(c->flags & LYS_KEY))
+		schema_cat(buf, size, "%smandatory", buf[0] ? ", " : "");
+	if (c->flags & LYS_CONFIG_R)
+		schema_cat(buf, size, "%sread-only", buf[0] ? ", " : "");
+	if (c->nodetype == LYS_LEAF && ((const struct lysc_node_leaf *)c)->units)
+		schema_cat(buf, size, "%sin %s", buf[0] ? ", " : "", ((const struct lysc_node_leaf *)c)->units);
+	for (int k = 0; c->nodetype == LYS_LIST && k < schema_nkeys(c); k++)
+		schema_cat(buf, size, "%s%s", k ? " " : buf[0] ? ", key: " : "key: ", schema_key(c, k)->name);
+}
+
+/* One line of a help table: a child, an input or an output of an action. */
+static struct json_object *schema_help_row(const struct lysc_node *c)
+{
+	struct json_object *e = json_object_new_object();
+	const struct lysc_type *t = schema_leaf_type(c);
+	char buf[512];
+
+	/* every row has every column, in one order: the rows are a table */
+	json_object_object_add(e, "name", json_object_new_string(c->name));
+	json_object_object_add(e, "kind", json_object_new_string(schema_kind_name(c)));
+	buf[0] = 0;
+	if (t)
+		schema_type_says(c->module->ctx, t, buf, sizeof(buf));
+	json_object_object_add(e, "type", json_object_new_string(buf));
+	json_object_object_add(
+		e, "default",
+		json_object_new_string(
+			c->nodetype == LYS_LEAF && ((const struct lysc_node_leaf *)c)->dflt
+				? lyd_value_get_canonical(c->module->ctx, ((const struct lysc_node_leaf *)c)->dflt)
+				: ""));
+	schema_flags_text(c, buf, sizeof(buf));
+	json_object_object_add(e, "notes", json_object_new_string(buf));
+	json_object_object_add(e, "description", c->dsc ? schema_dsc(c->dsc) : json_object_new_string(""));
+	return e;
+}
+
+/* The rows of parent's children (options: LYS_GETNEXT_OUTPUT for an action's output). */
+static struct json_object *schema_help_rows(const struct lysc_node *parent, uint32_t options)
+{
+	struct json_object *a = json_object_new_array();
+	const struct lysc_node *c = NULL;
+
+	while ((c = lys_getnext(c, parent, NULL, options)))
+		json_object_array_add(a, schema_help_row(c));
+	return a;
+}
+
+/*
+ * Help for the node at path, from the compiled model: what it is, its
+ * description, for a leaf its type in words, allowed values, range,
+ * default, units and whether it is a key, mandatory or state; for an
+ * action its input and output; for a container or list its children.
+ */
 struct json_object *schema_help(struct broker *b, const char *service, char **segs, int n, char *err, size_t errlen)
 {
 	const struct lysc_node *sn = schema_top(b, service), *c;
-	struct json_object *o, *children;
+	const struct lysc_type *t;
+	struct json_object *o;
+	int keys_left = 0;
+	char buf[512];
 
 	if (!sn) {
 		snprintf(err, errlen, "unknown service %s", service);
@@ -742,22 +1438,68 @@ struct json_object *schema_help(struct broker *b, const char *service, char **se
 	}
 	for (int i = 0; i < n; i++) {
 		c = schema_child(sn, segs[i]);
+		if (!c && sn->nodetype == LYS_LIST && keys_left > 0) {
+			keys_left--; /* a key value of the list we are in */
+			continue;
+		}
 		if (!c) {
-			/* a key value of the list we are in */
-			if (sn->nodetype == LYS_LIST)
-				continue;
-			snprintf(err, errlen, "no '%s' here", segs[i]);
+			snprintf(err, errlen, "%s has no '%s'", i ? segs[i - 1] : service, segs[i]);
+			return NULL;
+		}
+		if ((sn->nodetype & (LYS_LEAF | LYS_LEAFLIST | LYS_ACTION)) && i) {
+			snprintf(err, errlen, "%s is a %s: nothing below it", sn->name, schema_kind_name(sn));
 			return NULL;
 		}
 		sn = c;
+		keys_left = sn->nodetype == LYS_LIST ? schema_nkeys(sn) : 0;
 	}
 	o = json_object_new_object();
 	json_object_object_add(o, "node", json_object_new_string(sn->name));
 	json_object_object_add(o, "kind", json_object_new_string(schema_kind_name(sn)));
 	if (sn->dsc)
-		json_object_object_add(o, "description", json_object_new_string(sn->dsc));
-	if (schema_type_name(sn))
-		json_object_object_add(o, "type", json_object_new_string(schema_type_name(sn)));
+		json_object_object_add(o, "description", schema_dsc(sn->dsc));
+	else if (!n && sn->module->dsc)
+		json_object_object_add(o, "description", schema_dsc(sn->module->dsc));
+	if (!n) {
+		snprintf(buf, sizeof(buf), "cubectl %s add NAME [key=value...]", service);
+		json_object_object_add(o, "usage", json_object_new_string(buf));
+	}
+	t = schema_leaf_type(sn);
+	if (t) {
+		schema_type_says(sn->module->ctx, t, buf, sizeof(buf));
+		json_object_object_add(o, "type", json_object_new_string(buf));
+		if (t->basetype == LY_TYPE_ENUM) {
+			const struct lysc_type_enum *e = (const struct lysc_type_enum *)t;
+			struct json_object *vals = json_object_new_array();
+
+			for (LY_ARRAY_COUNT_TYPE i = 0; i < LY_ARRAY_COUNT(e->enums); i++)
+				json_object_array_add(vals, json_object_new_string(e->enums[i].name));
+			json_object_object_add(o, "values", vals);
+		}
+		if (((t->basetype >= LY_TYPE_UINT8 && t->basetype <= LY_TYPE_UINT64) ||
+		     (t->basetype >= LY_TYPE_INT8 && t->basetype <= LY_TYPE_INT64)) &&
+		    ((const struct lysc_type_num *)t)->range) {
+			schema_range_text(((const struct lysc_type_num *)t)->range, t->basetype >= LY_TYPE_INT8, buf,
+					  sizeof(buf));
+			json_object_object_add(o, "range", json_object_new_string(buf));
+		}
+		if (t->basetype == LY_TYPE_STRING && ((const struct lysc_type_str *)t)->length) {
+			schema_range_text(((const struct lysc_type_str *)t)->length, 0, buf, sizeof(buf));
+			json_object_object_add(o, "length", json_object_new_string(buf));
+		}
+		if (sn->nodetype == LYS_LEAF && ((const struct lysc_node_leaf *)sn)->dflt)
+			json_object_object_add(o, "default",
+					       json_object_new_string(lyd_value_get_canonical(
+						       sn->module->ctx, ((const struct lysc_node_leaf *)sn)->dflt)));
+		if (sn->nodetype == LYS_LEAF && ((const struct lysc_node_leaf *)sn)->units)
+			json_object_object_add(o, "units",
+					       json_object_new_string(((const struct lysc_node_leaf *)sn)->units));
+		json_object_object_add(o, "mandatory", json_object_new_boolean(!!(sn->flags & LYS_MAND_TRUE)));
+		if (sn->flags & LYS_KEY)
+			json_object_object_add(o, "key", json_object_new_boolean(1));
+	}
+	if (sn->nodetype != LYS_ACTION)
+		json_object_object_add(o, "config", json_object_new_boolean(!(sn->flags & LYS_CONFIG_R)));
 	if (sn->nodetype == LYS_LIST) {
 		struct json_object *keys = json_object_new_array();
 
@@ -765,63 +1507,54 @@ struct json_object *schema_help(struct broker *b, const char *service, char **se
 			json_object_array_add(keys, json_object_new_string(schema_key(sn, k)->name));
 		json_object_object_add(o, "keys", keys);
 	}
-	children = json_object_new_array();
-	c = NULL;
-	while ((c = lys_getnext(c, sn, NULL, 0))) {
-		struct json_object *e = json_object_new_object();
-
-		json_object_object_add(e, "name", json_object_new_string(c->name));
-		json_object_object_add(e, "kind", json_object_new_string(schema_kind_name(c)));
-		json_object_object_add(e, "type",
-				       json_object_new_string(schema_type_name(c) ? schema_type_name(c) : ""));
-		json_object_object_add(e, "config", json_object_new_boolean(!(c->flags & LYS_CONFIG_R)));
-		json_object_array_add(children, e);
+	if (sn->nodetype == LYS_ACTION) {
+		json_object_object_add(o, "input", schema_help_rows(sn, 0));
+		json_object_object_add(o, "output", schema_help_rows(sn, LYS_GETNEXT_OUTPUT));
+	} else if (sn->nodetype & (LYS_CONTAINER | LYS_LIST)) {
+		json_object_object_add(o, "children", schema_help_rows(sn, 0));
 	}
-	json_object_object_add(o, "children", children);
 	return o;
 }
 
 /* ---- the service reference (docs/SERVICES.md) ------------------------------- */
 
-static void schema_doc_node(struct broker *b, const struct lysc_node *sn, const char *prefix, FILE *out)
+/* A table cell: what would end the cell or the row is escaped. */
+static void schema_doc_cell(FILE *out, const char *text)
+{
+	fputs(" ", out);
+	for (const char *p = text; *p; p++) {
+		if (*p == '|')
+			fputs("\\|", out);
+		else
+			fputc(*p, out);
+	}
+	fputs(" |", out);
+}
+
+/* The rows of parent's children (and of an action's output, options). */
+static void schema_doc_node(const struct lysc_node *sn, uint32_t options, const char *prefix, FILE *out)
 {
 	const struct lysc_node *c = NULL;
 	char path[512];
 
-	while ((c = lys_getnext(c, sn, NULL, 0))) {
-		const char *type = schema_type_name(c);
-		char extra[256] = "";
+	while ((c = lys_getnext(c, sn, NULL, options))) {
+		struct json_object *row = schema_help_row(c), *v;
 
-		snprintf(path, sizeof(path), "%s/%s", prefix, c->name);
-		if (c->nodetype == LYS_LIST) {
-			size_t n = 0;
-
-			n += snprintf(extra + n, sizeof(extra) - n, "key:");
-			for (int k = 0; k < schema_nkeys(c) && n < sizeof(extra); k++)
-				n += snprintf(extra + n, sizeof(extra) - n, " %s", schema_key(c, k)->name);
+		snprintf(path, sizeof(path), "%s/%s%s", prefix, (options & LYS_GETNEXT_OUTPUT) ? "output/" : "",
+			 c->name);
+		fprintf(out, "| `%s` |", path);
+		for (const char *const *f =
+			     (const char *const[]){ "kind", "type", "default", "notes", "description", NULL };
+		     *f; f++)
+			schema_doc_cell(out, json_object_object_get_ex(row, *f, &v) ? json_object_get_string(v) : "");
+		fputc('\n', out);
+		json_object_put(row);
+		if (c->nodetype & (LYS_CONTAINER | LYS_LIST))
+			schema_doc_node(c, 0, path, out);
+		if (c->nodetype == LYS_ACTION) {
+			schema_doc_node(c, 0, path, out);
+			schema_doc_node(c, LYS_GETNEXT_OUTPUT, path, out);
 		}
-		if (c->nodetype == LYS_LEAF) {
-			const struct lysc_node_leaf *l = (const struct lysc_node_leaf *)c;
-
-			if (l->dflt)
-				snprintf(extra, sizeof(extra), "default %s", lyd_value_get_canonical(b->yang, l->dflt));
-			if (l->type->basetype == LY_TYPE_ENUM) {
-				const struct lysc_type_enum *e = (const struct lysc_type_enum *)l->type;
-				size_t n = strlen(extra);
-
-				n += snprintf(extra + n, sizeof(extra) - n, "%svalues", n ? "; " : "");
-				for (LY_ARRAY_COUNT_TYPE i = 0; i < LY_ARRAY_COUNT(e->enums) && n < sizeof(extra); i++)
-					n += snprintf(extra + n, sizeof(extra) - n, "%s%s", i ? ", " : " ",
-						      e->enums[i].name);
-			}
-			if (c->flags & LYS_MAND_TRUE)
-				snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra), "%smandatory",
-					 extra[0] ? "; " : "");
-		}
-		fprintf(out, "| `%s` | %s | %s | %s | %s |\n", path, schema_kind_name(c), type ? type : "",
-			c->flags & LYS_CONFIG_R ? "state" : "config", extra);
-		if (c->nodetype & (LYS_CONTAINER | LYS_LIST | LYS_ACTION | LYS_INPUT | LYS_OUTPUT))
-			schema_doc_node(b, c, path, out);
 	}
 }
 
@@ -839,8 +1572,8 @@ int schema_describe(struct broker *b, FILE *out)
 			continue;
 		fprintf(out, "\n## %s\n\n%s\n\n", m->name, m->dsc ? m->dsc : "");
 		fprintf(out, "`cubectl %s add NAME [key=value...]`\n\n", m->name);
-		fprintf(out, "| path | kind | type | | notes |\n|---|---|---|---|---|\n");
-		schema_doc_node(b, top, "", out);
+		fprintf(out, "| path | kind | type | default | notes | description |\n|---|---|---|---|---|---|\n");
+		schema_doc_node(top, 0, "", out);
 	}
 	return 0;
 }

@@ -39,6 +39,30 @@ static int out_is_flat_object(json_object *v)
 	return 1;
 }
 
+/* An object or array with nothing but empty objects and arrays inside: the
+ * text form leaves it out, a "key:" line with nothing under it says nothing. */
+static int out_is_empty(json_object *v)
+{
+	if (json_object_is_type(v, json_type_object)) {
+		json_object_object_foreach(v, k, m)
+		{
+			(void)k;
+			if (!out_is_empty(m))
+				return 0;
+		}
+		return 1;
+	}
+	if (json_object_is_type(v, json_type_array)) {
+		size_t n = json_object_array_length(v);
+
+		for (size_t i = 0; i < n; i++)
+			if (!out_is_empty(json_object_array_get_idx(v, i)))
+				return 0;
+		return 1;
+	}
+	return 0;
+}
+
 static int out_all(json_object *arr, int (*pred)(json_object *))
 {
 	size_t n = json_object_array_length(arr);
@@ -330,8 +354,44 @@ static int text_array(FILE *f, int ind, json_object *a)
 	return r;
 }
 
+/* Removes the members of objects below v that are empty (out_is_empty):
+ * done before the layout, so that a list entry with an empty sub-list
+ * still prints as a table row. */
+static void out_prune_empty(json_object *v)
+{
+	const char *victim;
+
+	if (json_object_is_type(v, json_type_array)) {
+		size_t n = json_object_array_length(v);
+
+		for (size_t i = 0; i < n; i++)
+			out_prune_empty(json_object_array_get_idx(v, i));
+		return;
+	}
+	if (!json_object_is_type(v, json_type_object))
+		return;
+	do {
+		victim = NULL;
+		json_object_object_foreach(v, k, m)
+		{
+			if (out_is_empty(m)) {
+				victim = k;
+				break;
+			}
+		}
+		if (victim)
+			json_object_object_del(v, victim);
+	} while (victim);
+	json_object_object_foreach(v, k2, m2)
+	{
+		(void)k2;
+		out_prune_empty(m2);
+	}
+}
+
 static int render_text(FILE *f, json_object *root)
 {
+	out_prune_empty(root);
 	switch (json_object_get_type(root)) {
 	case json_type_object: return text_object(f, 0, root);
 	case json_type_array: return text_array(f, 0, root);
@@ -640,6 +700,18 @@ int output_render(const char *body, enum cli_format format, int brief, const cha
 		r = -ENOMEM;
 	if (r < 0)
 		goto out;
+	if (len && buf[len - 1] != '\n') {
+		/* the contract: a non-empty rendering is whole lines */
+		char *nbuf = realloc(buf, len + 2);
+
+		if (!nbuf) {
+			r = -ENOMEM;
+			goto out;
+		}
+		buf = nbuf;
+		buf[len++] = '\n';
+		buf[len] = '\0';
+	}
 	*out = buf;
 	buf = NULL;
 out:

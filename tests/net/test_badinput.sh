@@ -12,7 +12,7 @@ BUSJUNK=$TOP/build/tests/tools/busjunk
 snapshot() {
 	local d
 	cubectl cubes -json | json_stable
-	for c in br1 brx; do
+	for c in br1 brx rx; do
 		# learned entries are traffic's business, not the request's
 		cubectl "$c" show -json | json_stable | jq -S 'del(.fdb.entry)'
 	done
@@ -52,6 +52,24 @@ bad() {
 		ok "$name: nothing changed"
 	else
 		not_ok "$name: nothing changed" "$(diff <(echo "$before") <(echo "$after") | head -n 6 | tr '\n' '|')"
+	fi
+}
+
+# said NAME SENTENCE command...: bad, and the error line is exactly
+# "cubectl: SENTENCE" (fixed text), with no regular expression in it
+said() {
+	local name=$1 want=$2
+	shift 2
+	bad "$name" "" "$@"
+	if [ "$(cat "$TMP/err")" = "cubectl: $want" ]; then
+		ok "$name: says '$want'"
+	else
+		not_ok "$name: says '$want'" "said: $(head -c 300 "$TMP/err")"
+	fi
+	if grep -qE '\[0-9|\{[0-9]|\(\(|\\\.|conform' "$TMP/err"; then
+		not_ok "$name: no regular expression" "$(head -c 300 "$TMP/err")"
+	else
+		ok "$name: no regular expression"
 	fi
 }
 
@@ -97,8 +115,10 @@ cubectl simplebridge add br1 &&
 	cubectl br1 ports add p1 peer="$(veth h1)" &&
 	cubectl br1 ports add p2 peer="$(veth h2)" &&
 	cubectl simplebridge add brx type=XDP_SKB &&
-	cubectl brx ports add px1 peer="$(veth h3)" || ok=0
-[ $ok = 1 ] && ok "setup: br1 (TC) h1 h2, brx (XDP_SKB) h3" || not_ok "setup: br1 (TC) h1 h2, brx (XDP_SKB) h3"
+	cubectl brx ports add px1 peer="$(veth h3)" &&
+	cubectl router add rx && cubectl rx ports add up ip=10.0.9.1/24 || ok=0
+[ $ok = 1 ] && ok "setup: br1 (TC) h1 h2, brx (XDP_SKB) h3, router rx" ||
+	not_ok "setup: br1 (TC) h1 h2, brx (XDP_SKB) h3, router rx"
 check "h1->h2 through br1" ping_ok h1 10.0.0.2
 
 # ---- requests ---------------------------------------------------------------
@@ -136,6 +156,62 @@ if cubectl simplebridge add brd type=XDP_DRV >/dev/null; then
 else
 	not_ok "an XDP_DRV bridge brd"
 fi
+# ---- bad values in the user's words: one sentence per type the models use ----
+said "router ip: ipv4-interface-prefix" "rx: ports x ip: 300.1.1.1/24 is not an IPv4 prefix (A.B.C.D/LEN)" \
+	cubectl rx ports add x ip=300.1.1.1/24
+said "router secondaryip: a union of interface prefixes" \
+	"rx: ports up secondaryip ip: 10.0.9.7 is not an IPv4 prefix (A.B.C.D/LEN) or an IPv6 prefix (X:X::X/LEN)" \
+	cubectl rx ports up secondaryip add 10.0.9.7
+said "route network: inet:ip-prefix" \
+	"rx: route network: 10.0.3.300/24 is not an IPv4 or IPv6 prefix (A.B.C.D/LEN or X:X::X/LEN)" \
+	cubectl rx route add 10.0.3.300/24 10.0.9.2
+said "route nexthop: inet:ip-address" \
+	"rx: route nexthop: 10.0.9.x is not an IPv4 or IPv6 address (A.B.C.D or X:X::X)" \
+	cubectl rx route add 10.0.3.0/24 10.0.9.x
+said "arp-flush address: inet:ip-address (action input)" \
+	"rx: arp-flush address: nowhere is not an IPv4 or IPv6 address (A.B.C.D or X:X::X)" \
+	cubectl rx arp-flush address=nowhere
+said "port mac: yang:mac-address" "rx: ports up mac: 00:11:22 is not a MAC address (xx:xx:xx:xx:xx:xx)" \
+	cubectl rx ports up set mac=00:11:22
+said "fdb entry address: yang:mac-address key" \
+	"br1: fdb entry address: zz:zz is not a MAC address (xx:xx:xx:xx:xx:xx)" \
+	cubectl br1 fdb entry add zz:zz port=p1
+said "uint32 range" "rx: arp-aging-time: 100000 is not a whole number from 0 to 86400" \
+	cubectl rx set arp-aging-time=100000
+said "uint32 range in a container" "rx: slowpath-limit rate-limit: 0 is not a whole number from 1 to 1000000" \
+	cubectl rx slowpath-limit set rate-limit=0
+said "uint32 not a number" "br1: fdb aging-time: abc is not a whole number from 0 to 1000000" \
+	cubectl br1 fdb set aging-time=abc
+said "enumeration" "br1: loglevel: LOUD is not one of TRACE, DEBUG, INFO, WARN, ERR, CRITICAL, OFF" \
+	cubectl br1 set loglevel=LOUD
+said "enumeration on create" "type: FOO is not one of TC, XDP_SKB, XDP_DRV" cubectl simplebridge add brfoo type=FOO
+said "boolean" "br1: shadow: maybe is not true or false" cubectl br1 set shadow=maybe
+said "string length" "br1: ports p1 peer: $(printf 'x%.0s' {1..81}) is not text of at most 80 characters" \
+	cubectl br1 ports p1 set peer="$(printf 'x%.0s' {1..81})"
+said "cube-name pattern (a port name)" \
+	"br1: ports name: p\$ is not a name of 1 to 32 letters, digits, '_', '.' or '-' that starts with a letter" \
+	cubectl br1 ports add 'p$'
+said "unknown leaf name" \
+	"br1: a simplebridge cube has no nosuchleaf (it has: name, type, loglevel, ports, shadow, span, fdb)" \
+	cubectl br1 set nosuchleaf=1
+said "unknown leaf in a list entry" "br1: ports p1 has no colour (it has: name, peer)" cubectl br1 ports p1 set colour=red
+said "state given as configuration" "br1: uuid is state the cube reports, not configuration: leave it out" \
+	cubectl br1 set uuid=x
+said "missing mandatory leaf" \
+	"rx: arp-table 10.0.9.5: mac is missing: it is mandatory, give mac=VALUE, a MAC address (xx:xx:xx:xx:xx:xx)" \
+	cubectl rx arp-table add 10.0.9.5 interface=up
+said "missing mandatory leaf (fdb entry port)" \
+	"br1: fdb entry aa:bb:cc:dd:ee:01: port is missing: it is mandatory, give port=VALUE, text" \
+	cubectl br1 fdb entry add AA:BB:CC:DD:EE:01
+said "duplicate keys on create (one value, two spellings)" "route 10.0.4.0/24 10.0.9.2: given twice" \
+	sh -c 'echo "{\"route\":[{\"network\":\"10.0.4.1/24\",\"nexthop\":\"10.0.9.2\"},
+		{\"network\":\"10.0.4.2/24\",\"nexthop\":\"10.0.9.2\"}]}" | cubectl router add rdup'
+check "rdup created nothing" no_trace rdup
+said "duplicate port names on create" "ports a: given twice" \
+	sh -c 'echo "{\"ports\":[{\"name\":\"a\"},{\"name\":\"a\"}]}" | cubectl simplebridge add bdup'
+check "bdup created nothing" no_trace bdup
+# (no model uses a leafref yet: nothing to refuse there)
+
 bad "nosuchcube show" 'nosuchcube' cubectl nosuchcube show
 bad "unknown verb word as a cube" 'frobnicate' cubectl frobnicate
 check "h1->h2 still works after the bad requests" ping_ok h1 10.0.0.2

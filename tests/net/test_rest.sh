@@ -163,6 +163,11 @@ check "409: POST /br1/ports/p1 again" fails_with 409 POST /br1/ports/p1
 check "400: a body that is not JSON" fails_with 400 POST /br1/ports/p3 'peer=x'
 check "400: JSON with trailing data" fails_with 400 PATCH /br1 '{"loglevel":"INFO"} x'
 check "400: a value the model refuses" fails_with 400 PATCH /br1/fdb/aging-time '"soon"'
+check "it says it as cubectl does, in words" eval 'fails_with 400 PATCH /br1/fdb/aging-time "\"soon\"" &&
+	[ "$(jq -r .error "$TMP/resp")" = "br1: fdb aging-time: soon is not a whole number from 0 to 1000000" ] &&
+	[ "$(cubectl br1 fdb set aging-time=soon 2>&1)" = "cubectl: $(jq -r .error "$TMP/resp")" ]'
+check "400: a bad enum in a body, said in words" eval 'fails_with 400 PATCH /br1 "{\"loglevel\":\"LOUD\"}" &&
+	jq -e ".error == \"br1: loglevel: LOUD is not one of TRACE, DEBUG, INFO, WARN, ERR, CRITICAL, OFF\"" "$TMP/resp"'
 check "405: PATCH /cubes" fails_with 405 PATCH /cubes '{}'
 check "405: an unknown method" fails_with 405 BREW /cubes
 check "405: GET of an action" fails_with 405 GET /br1/fdb/flush

@@ -84,12 +84,10 @@ static const struct out_case cases[] = {
 	     "a:\n"
 	     "  b:\n"
 	     "    c: 1\n"
-	     "  d: x\n"
-	     "e:\n"),
+	     "  d: x\n"),
 	TEXT("text scalar lists", "{\"addr\":[\"10.0.0.1\",\"10.0.0.2\"],\"n\":[1,2,3],\"e\":[]}",
 	     "addr: 10.0.0.1, 10.0.0.2\n"
-	     "n: 1, 2, 3\n"
-	     "e:\n"),
+	     "n: 1, 2, 3\n"),
 	TEXT("text scalars",
 	     "{\"up\":true,\"down\":false,\"x\":null,\"ratio\":1.50,"
 	     "\"big\":18446744073709551615,\"neg\":-3,\"s\":\"\"}",
@@ -118,6 +116,20 @@ static const struct out_case cases[] = {
 	TEXT("text top-level scalars", "[\"a\",\"b\"]", "a\nb\n"),
 	TEXT("text top-level string", "\"hello\"", "hello\n"),
 	TEXT("text empty object", "{}", ""),
+	/* what `cubectl r9 show` printed last: an empty container and list */
+	TEXT("text no empty containers or lists",
+	     "{\"name\":\"r9\",\"ports\":[],\"statistics\":{\"q\":0},\"arp-table\":[],"
+	     "\"slowpath-limit\":{\"reason\":[]},\"x\":{\"y\":{},\"z\":[{}]},\"slowpath\":[]}",
+	     "name: r9\n"
+	     "statistics:\n"
+	     "  q: 0\n"),
+	TEXT("text entries with an empty sub-list are a table",
+	     "{\"ports\":[{\"name\":\"up\",\"secondaryip\":[],\"tcubes\":[]},{\"name\":\"down\"}]}",
+	     "ports:\n"
+	     "  name\n"
+	     "  up\n"
+	     "  down\n"),
+	TEXT("text only empty members", "{\"a\":{},\"b\":[]}", ""),
 	TEXT("text empty array", "[]", ""),
 	TEXT("text mixed array", "{\"m\":[1,{\"a\":2}]}",
 	     "m:\n"
