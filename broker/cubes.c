@@ -359,8 +359,12 @@ static void cubes_on_whoami(struct broker *b, struct bk_cube *c, const char *ide
 		/* a new generation: an older process that comes back is stale */
 		c->generation++;
 		c->external = 1;
-		snprintf(body, sizeof(body), "{\"id\":%d,\"type\":\"%s\",\"service\":\"%s\",\"generation\":%u}", c->id,
-			 c->type, c->service, c->generation);
+		struct json_object *lv;
+
+		snprintf(body, sizeof(body),
+			 "{\"id\":%d,\"type\":\"%s\",\"service\":\"%s\",\"generation\":%u,\"loglevel\":\"%s\"}", c->id,
+			 c->type, c->service, c->generation,
+			 json_object_object_get_ex(c->config, "loglevel", &lv) ? json_object_get_string(lv) : "INFO");
 		r.kind = CUBEBUS__CUBE_MSG__KIND__WHOAMI;
 		r.body = body;
 		r.generation = c->generation;

@@ -875,6 +875,8 @@ static int cube_whoami(struct cube *c)
 		c->id = cube_json_int(o, "id", 0);
 		c->generation = cube_json_int(o, "generation", 0);
 		snprintf(c->type, sizeof(c->type), "%s", cube_json_str(o, "type", "TC"));
+		if (cube_parse_level(cube_json_str(o, "loglevel", "INFO")) >= 0)
+			c->loglevel = cube_parse_level(cube_json_str(o, "loglevel", "INFO"));
 		json_object_put(o);
 		cubebus__cube_msg__free_unpacked(in, NULL);
 		if (c->id == 0 || c->id >= CB_MAX_CUBES) {

@@ -95,6 +95,35 @@ for T in TC XDP_SKB; do
 	pings
 	check "$T: trace records after restart" wait_lines "$m" 'hw1\] trace: fast path .*rx port'
 	check "$T: del hw1" cubectl del hw1
+
+	# a cube behind a cube: entered by the peer's next-hop tail call, which
+	# must follow the reloaded program (h1 - hw1 - hw2 - h2)
+	check "$T: hw1 and hw2, FORWARD" eval "cubectl helloworld add hw1 type=$T action=FORWARD &&
+		cubectl helloworld add hw2 type=$T action=FORWARD"
+	check "$T: h1 - hw1 - hw2 - h2" eval "cubectl hw1 ports add port1 peer=$(veth h1) &&
+		cubectl hw1 ports add port2 && cubectl hw2 ports add port1 peer=hw1:port2 &&
+		cubectl hw1 ports port2 set peer=hw2:port1 && cubectl hw2 ports add port2 peer=$(veth h2)"
+	check "$T: h1->h2 across two cubes" ping_ok h1 10.0.0.2
+	check "$T: hw2 set loglevel=TRACE" cubectl hw2 set loglevel=TRACE
+	m=$(mark)
+	pings
+	check "$T: hw2's records, entered from hw1 (in-port port1)" \
+		wait_lines "$m" 'hw2\] trace: fast path \(in-port port1.*\): rx port 0'
+	check "$T: none of hw1 (INFO)" test "$(count_from "$m" 'hw1\] (trace|debug): fast')" = 0
+	ns h1 ping -c 300 -i 0.01 -W 1 -q 10.0.0.2 >"$TMP/ping" 2>&1 &
+	pp=$!
+	sleep 0.3
+	for lvl in INFO DEBUG TRACE; do
+		cubectl hw2 set loglevel=$lvl
+		cubectl hw1 set loglevel=$lvl
+		sleep 0.3
+	done
+	wait $pp
+	sent=$(sed -nE 's/^([0-9]+) packets transmitted, ([0-9]+) received.*/\1/p' "$TMP/ping")
+	recv=$(sed -nE 's/^([0-9]+) packets transmitted, ([0-9]+) received.*/\2/p' "$TMP/ping")
+	log "$T: 6 loglevel changes on two chained cubes during $sent pings: $recv answered, $((${sent:-0} - ${recv:-0})) lost"
+	check "$T: 0 lost across the swaps of two chained cubes" test -n "$sent" -a "$sent" = "$recv"
+	check "$T: del hw1 hw2" eval "cubectl del hw1 && cubectl del hw2"
 done
 
 # simplebridge: learn (DEBUG) and flood (TRACE)
