@@ -126,6 +126,19 @@ for T in TC XDP_SKB; do
 	check "$T: del hw1 hw2" eval "cubectl del hw1 && cubectl del hw2"
 done
 
+# the router: its maps (LPM tries, neighbours) survive the reloads
+check "router add r1" cubectl router add r1
+check "r1 port on h1 with 10.0.0.254/24" cubectl r1 ports add p1 ip=10.0.0.254/24 peer="$(veth h1)"
+check "r1 route 10.9.0.0/16" cubectl r1 route add 10.9.0.0/16 10.0.0.1
+check "h1 pings the router" ping_ok h1 10.0.0.254
+routes=$(cubectl r1 route show -json | json_stable)
+for lvl in TRACE OFF INFO; do
+	check "r1 set loglevel=$lvl" cubectl r1 set loglevel=$lvl
+	check "r1 at $lvl: h1 pings the router" ping_ok h1 10.0.0.254
+done
+check "r1: routes unchanged by the reloads" test "$(cubectl r1 route show -json | json_stable)" = "$routes"
+check "del r1" cubectl del r1
+
 # simplebridge: learn (DEBUG) and flood (TRACE)
 check "simplebridge add br1 loglevel=TRACE" cubectl simplebridge add br1 loglevel=TRACE
 check "br1 port p1 on h1" cubectl br1 ports add p1 peer="$(veth h1)"
