@@ -61,7 +61,8 @@ static void cubes_write_pidfile(struct broker *b, struct bk_cube *c)
 
 int cubes_spawn(struct broker *b, struct bk_cube *c, char *err, size_t errlen)
 {
-	char bin[700], id[16], gen[16];
+	char bin[700], id[16], gen[16], level[16];
+	struct json_object *lv;
 	posix_spawnattr_t attr;
 	pid_t pid;
 	int r;
@@ -74,13 +75,13 @@ int cubes_spawn(struct broker *b, struct bk_cube *c, char *err, size_t errlen)
 	snprintf(id, sizeof(id), "%d", c->id);
 	c->generation++;
 	snprintf(gen, sizeof(gen), "%u", c->generation);
-	char *argv[] = { bin,	     "--name",
-			 c->name,    "--id",
-			 id,	     "--type",
-			 c->type,    "--generation",
-			 gen,	     "--run-dir",
-			 b->run_dir, "--bpffs",
-			 b->bpffs,   b->debug ? "-d" : NULL,
+	/* the fast path is built for its log level: loaded once, not twice */
+	snprintf(level, sizeof(level), "%s",
+		 json_object_object_get_ex(c->config, "loglevel", &lv) ? json_object_get_string(lv) : "INFO");
+	char *argv[] = { bin,	   "--name",	 c->name,    "--id",
+			 id,	   "--type",	 c->type,    "--generation",
+			 gen,	   "--run-dir",	 b->run_dir, "--bpffs",
+			 b->bpffs, "--loglevel", level,	     b->debug ? "-d" : NULL,
 			 NULL };
 
 	posix_spawnattr_init(&attr);
@@ -367,8 +368,12 @@ static void cubes_on_whoami(struct broker *b, struct bk_cube *c, const char *ide
 		/* a new generation: an older process that comes back is stale */
 		c->generation++;
 		c->external = 1;
-		snprintf(body, sizeof(body), "{\"id\":%d,\"type\":\"%s\",\"service\":\"%s\",\"generation\":%u}", c->id,
-			 c->type, c->service, c->generation);
+		struct json_object *lv;
+
+		snprintf(body, sizeof(body),
+			 "{\"id\":%d,\"type\":\"%s\",\"service\":\"%s\",\"generation\":%u,\"loglevel\":\"%s\"}", c->id,
+			 c->type, c->service, c->generation,
+			 json_object_object_get_ex(c->config, "loglevel", &lv) ? json_object_get_string(lv) : "INFO");
 		r.kind = CUBEBUS__CUBE_MSG__KIND__WHOAMI;
 		r.body = body;
 		r.generation = c->generation;

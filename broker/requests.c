@@ -241,6 +241,26 @@ static int rq_name_ok(struct rq *q, const char *name)
 	return 0;
 }
 
+/*
+ * Leaves of the base model the system does not do yet: true is refused
+ * rather than stored and ignored (false, the default, is what it does).
+ */
+static int rq_unsupported(struct rq *q, const char *cube, struct json_object *cfg)
+{
+	static const char *const leaves[] = { "shadow", "span" };
+	struct json_object *v;
+
+	for (size_t i = 0; i < sizeof(leaves) / sizeof(leaves[0]); i++) {
+		if (!json_object_object_get_ex(cfg, leaves[i], &v))
+			continue;
+		if (json_object_is_type(v, json_type_boolean) ? json_object_get_boolean(v)
+							      : !strcmp(json_object_get_string(v), "true"))
+			return rq_fail(q, -EOPNOTSUPP, "%s: %s is not supported yet: leave it out or set %s=false",
+				       cube, leaves[i], leaves[i]);
+	}
+	return 0;
+}
+
 static int rq_cube_create(struct rq *q, const char *service, const char *name)
 {
 	struct broker *b = q->b;
@@ -263,6 +283,10 @@ static int rq_cube_create(struct rq *q, const char *service, const char *name)
 	json_object_put(cfg);
 	if (r < 0)
 		return rq_fail(q, r, "%s", err);
+	if (rq_unsupported(q, name, norm) < 0) {
+		json_object_put(norm);
+		return q->status;
+	}
 	for (id = 1; id < CB_MAX_CUBES && b->cubes_tab[id].used; id++)
 		;
 	if (id >= CB_MAX_CUBES) {
@@ -465,6 +489,10 @@ static int rq_edit(struct rq *q, struct bk_cube *c, char **segs, int n)
 	json_object_put(cfg);
 	if (r < 0)
 		return rq_fail(q, r, "%s: %s", c->name, err);
+	if (rq_unsupported(q, c->name, norm) < 0) {
+		json_object_put(norm);
+		return q->status;
+	}
 	ch.cube = c;
 	ch.config = norm;
 	return rq_commit(q, &ch, 1);
@@ -728,6 +756,15 @@ static int rq_services(struct rq *q)
 	return 0;
 }
 
+/* Transparent cubes (attach, detach) come in a later version: the words are
+ * theirs, so they answer that rather than "no cube named attach". */
+static int rq_attach(struct rq *q)
+{
+	const char *what = !strcmp(q->segs[0], "detach") || q->verb == CUBEBUS__VERB__DELETE ? "detach" : "attach";
+
+	return rq_fail(q, -EOPNOTSUPP, "%s is not supported yet (transparent cubes are not implemented)", what);
+}
+
 struct rq_alias {
 	const char *word;
 	int verbs; /* bit mask of allowed verbs */
@@ -739,6 +776,7 @@ static const struct rq_alias rq_aliases[] = {
 	{ "cubes", V(READ), rq_cubes },	      { "netdevs", V(READ), rq_netdevs },
 	{ "services", V(READ), rq_services }, { "version", V(READ), rq_version },
 	{ "topology", V(READ), rq_topology }, { "connect", V(CREATE) | V(DELETE), rq_connect },
+	{ "attach", ~0, rq_attach },	      { "detach", ~0, rq_attach },
 };
 
 /* ---- help at the top (cubectl ?, OPTIONS /) -------------------------------------- */

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * libcube: see cube.h. One zloop per process: the bus socket, the
- * packet-in perf buffer and a heartbeat timer.
+ * packet-in perf buffer, the trace ring of the fast path and a heartbeat
+ * timer.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <net/if.h>
 #include <linux/if_packet.h>
@@ -48,6 +50,14 @@ struct cube {
 	int prog_fd;
 	int links_fd;
 	struct perf_buffer *pb;
+	struct ring_buffer *rb; /* cb_log: trace records of the fast path */
+	/* our own descriptors of the pinned channel maps: the perf buffer and
+	 * the ring outlive the skeleton a log level change replaces */
+	int pktin_map_fd;
+	int log_map_fd;
+	int loglevel;	 /* enum cb_loglevel of the configuration */
+	int fp_loglevel; /* the one the loaded program was built with */
+	uint64_t log_records;
 	zsock_t *bus;
 	zloop_t *loop;
 	int pkt_fd;
@@ -59,14 +69,47 @@ struct cube {
 
 static volatile sig_atomic_t cube_stop;
 
+static const char *const cube_level_names[] = { "emerg",  "alert", "crit",  "error", "warn",
+						"notice", "info",  "debug", "trace" };
+
+/* The cube's log level (enum cb_loglevel) of a syslog level. */
+static int cube_cb_level(int level)
+{
+	if (level >= CUBE_LOG_TRACE)
+		return CB_LOG_TRACE;
+	if (level == LOG_DEBUG)
+		return CB_LOG_DEBUG;
+	if (level >= LOG_NOTICE)
+		return CB_LOG_INFO;
+	if (level == LOG_WARNING)
+		return CB_LOG_WARN;
+	if (level == LOG_ERR)
+		return CB_LOG_ERR;
+	return CB_LOG_CRITICAL;
+}
+
+int cube_log_enabled(const struct cube *c, int level)
+{
+	int threshold = c ? c->loglevel : CB_LOG_INFO;
+
+	/* -d (the broker's --debug) shows debug lines whatever the cube says */
+	if (c && c->debug && threshold > CB_LOG_DEBUG)
+		threshold = CB_LOG_DEBUG;
+	return threshold != CB_LOG_OFF && cube_cb_level(level) >= threshold;
+}
+
 void cube_log(const struct cube *c, int level, const char *fmt, ...)
 {
-	static const char *const names[] = { "emerg", "alert", "crit", "error", "warn", "notice", "info", "debug" };
 	va_list ap;
 
-	if (level == LOG_DEBUG && !(c && c->debug))
+	if (level < 0)
+		level = 0;
+	if (level > CUBE_LOG_TRACE)
+		level = CUBE_LOG_TRACE;
+	if (!cube_log_enabled(c, level))
 		return;
-	fprintf(stderr, "cube-%s[%s] %s: ", c && c->ops ? c->ops->service : "?", c ? c->name : "?", names[level & 7]);
+	fprintf(stderr, "cube-%s[%s] %s: ", c && c->ops ? c->ops->service : "?", c ? c->name : "?",
+		cube_level_names[level]);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
@@ -264,6 +307,51 @@ static int cube_on_perf(zloop_t *loop, zmq_pollitem_t *item, void *arg)
 	return 0;
 }
 
+/* ---- trace records of the fast path --------------------------------------- */
+
+static const char *const cube_cb_level_names[] = { "TRACE", "DEBUG", "INFO", "WARN", "ERR", "CRITICAL", "OFF" };
+
+static int cube_parse_level(const char *s)
+{
+	for (int i = 0; s && i <= CB_LOG_OFF; i++)
+		if (!strcmp(s, cube_cb_level_names[i]))
+			return i;
+	return -EINVAL;
+}
+
+static int cube_on_record(void *ctx, void *data, size_t size)
+{
+	static const int syslog_of[] = { CUBE_LOG_TRACE, LOG_DEBUG, LOG_INFO, LOG_WARNING, LOG_ERR, LOG_CRIT };
+	struct cube *c = ctx;
+	const struct cb_log_rec *r = data;
+	const char *port;
+	char args[96] = "";
+	size_t n = 0;
+
+	if (size < sizeof(*r) || r->level >= CB_LOG_OFF)
+		return 0;
+	/* records of the program before a level change still in the ring */
+	if (r->level < c->loglevel)
+		return 0;
+	c->log_records++;
+	for (int i = 0; i < r->nargs && i < CB_LOG_ARGS; i++)
+		n += snprintf(args + n, sizeof(args) - n, " %llu", (unsigned long long)r->args[i]);
+	port = cube_port_name(c, r->in_port);
+	cube_log(c, syslog_of[r->level], "fast path (in-port %s, t=%llu.%09llu): %.*s%s", port ? port : "?",
+		 (unsigned long long)(r->ts_ns / 1000000000ULL), (unsigned long long)(r->ts_ns % 1000000000ULL),
+		 CB_LOG_MSG_LEN, r->msg, args);
+	return 0;
+}
+
+static int cube_on_ring(zloop_t *loop, zmq_pollitem_t *item, void *arg)
+{
+	struct cube *c = arg;
+
+	/* bounded: the ring holds at most CB_LOG_RING_SIZE bytes */
+	ring_buffer__consume(c->rb);
+	return 0;
+}
+
 /* ---- loading ------------------------------------------------------------- */
 
 /* Sets a const volatile u32 of .rodata by name, through the object's BTF. */
@@ -324,19 +412,27 @@ static void cube_devmap_flags(struct bpf_map *map, const char *pin)
 	close(fd);
 }
 
-static int cube_load(struct cube *c, char *err, size_t errlen)
+/*
+ * Opens and loads the service's program for this cube with the read-only
+ * data (id, slow-path rate, log level), on the cube's pinned maps: a second
+ * load (a log level change) shares every map of the first.
+ */
+static int cube_load_prog(struct cube *c, int level, void **skel, struct bpf_object **objp, int *prog_fd, char *err,
+			  size_t errlen)
 {
 	struct bpf_program *prog;
+	struct bpf_object *obj;
 	struct bpf_map *map;
 	char path[600], pin[64];
-	int r, slots = -1;
+	int r;
 
-	c->obj = c->ops->open(&c->skel, c->xdp);
-	if (!c->obj) {
+	*skel = NULL;
+	obj = *objp = c->ops->open(skel, c->xdp);
+	if (!obj) {
 		snprintf(err, errlen, "cannot open the %s program: %s", c->xdp ? "XDP" : "TC", strerror(errno));
 		return -EINVAL;
 	}
-	r = cube_set_rodata(c->obj, "cb_cube_id", c->id);
+	r = cube_set_rodata(obj, "cb_cube_id", c->id);
 	if (r < 0) {
 		snprintf(err, errlen, "program has no cb_cube_id: %s", strerror(-r));
 		return r;
@@ -344,8 +440,9 @@ static int cube_load(struct cube *c, char *err, size_t errlen)
 	{
 		const char *rate = getenv("CUBEBUS_SLOWPATH_PPS");
 
-		cube_set_rodata(c->obj, "cb_sp_rate", rate ? strtoul(rate, NULL, 10) : CUBE_SLOWPATH_PPS);
+		cube_set_rodata(obj, "cb_sp_rate", rate ? strtoul(rate, NULL, 10) : CUBE_SLOWPATH_PPS);
 	}
+	cube_set_rodata(obj, "cb_loglevel", level);
 	cb_pin_name(pin, sizeof(pin), c->name);
 	snprintf(path, sizeof(path), "%s/cubes/%s", c->bpffs, pin);
 	if (mkdir(path, 0700) < 0 && errno != EEXIST) {
@@ -353,7 +450,7 @@ static int cube_load(struct cube *c, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot create %s: %s", path, strerror(errno));
 		return r;
 	}
-	bpf_object__for_each_map (map, c->obj) {
+	bpf_object__for_each_map (map, obj) {
 		const char *name = bpf_map__name(map);
 
 		if (bpf_map__is_internal(map))
@@ -370,30 +467,28 @@ static int cube_load(struct cube *c, char *err, size_t errlen)
 		if (bpf_map__type(map) == BPF_MAP_TYPE_DEVMAP || bpf_map__type(map) == BPF_MAP_TYPE_DEVMAP_HASH)
 			cube_devmap_flags(map, path);
 	}
-	r = c->ops->load(c->skel, c->xdp);
+	r = c->ops->load(*skel, c->xdp);
 	if (r < 0) {
 		snprintf(err, errlen, "cannot load the %s program (verifier or map mismatch): %s",
 			 c->xdp ? "XDP" : "TC", strerror(-r));
 		return r;
 	}
-	prog = bpf_object__find_program_by_name(c->obj, "cube_entry");
-	c->prog_fd = prog ? bpf_program__fd(prog) : -1;
-	if (c->prog_fd < 0) {
+	prog = bpf_object__find_program_by_name(obj, "cube_entry");
+	*prog_fd = prog ? bpf_program__fd(prog) : -1;
+	if (*prog_fd < 0) {
 		snprintf(err, errlen, "no cube_entry program");
 		return -ENOENT;
 	}
-	map = bpf_object__find_map_by_name(c->obj, "cb_g_links");
-	c->links_fd = map ? bpf_map__fd(map) : -1;
-	map = bpf_object__find_map_by_name(c->obj, "cb_pktin");
-	if (map) {
-		c->pb = perf_buffer__new(bpf_map__fd(map), 16, cube_on_sample, cube_on_lost, c, NULL);
-		if (!c->pb) {
-			r = -errno;
-			snprintf(err, errlen, "cannot open the packet-in channel: %s", strerror(errno));
-			return r;
-		}
-	}
-	/* publish: one map update swaps the new program in for the old */
+	return 0;
+}
+
+/* One map update swaps the new program in for the old: no packet sees
+ * neither. */
+static int cube_publish(struct cube *c, int prog_fd, char *err, size_t errlen)
+{
+	char path[600];
+	int r, slots;
+
 	snprintf(path, sizeof(path), "%s/%s", c->bpffs, c->xdp ? CB_PIN_XDP_SLOTS : CB_PIN_TC_SLOTS);
 	slots = bpf_obj_get(path);
 	if (slots < 0) {
@@ -401,17 +496,89 @@ static int cube_load(struct cube *c, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
 		return r;
 	}
-	r = bpf_map_update_elem(slots, &c->id, &c->prog_fd, BPF_ANY);
+	r = bpf_map_update_elem(slots, &c->id, &prog_fd, BPF_ANY);
 	if (r < 0)
 		r = -errno;
 	close(slots);
-	if (r < 0) {
+	if (r < 0)
 		snprintf(err, errlen, "cannot publish into slot %u: %s", c->id, strerror(-r));
+	return r;
+}
+
+static int cube_dup_map_fd(struct bpf_object *obj, const char *name)
+{
+	struct bpf_map *map = bpf_object__find_map_by_name(obj, name);
+
+	return map ? fcntl(bpf_map__fd(map), F_DUPFD_CLOEXEC, 3) : -ENOENT;
+}
+
+static int cube_load(struct cube *c, char *err, size_t errlen)
+{
+	struct bpf_map *map;
+	int r;
+
+	r = cube_load_prog(c, c->loglevel, &c->skel, &c->obj, &c->prog_fd, err, errlen);
+	if (r < 0)
 		return r;
+	c->fp_loglevel = c->loglevel;
+	map = bpf_object__find_map_by_name(c->obj, "cb_g_links");
+	c->links_fd = map ? bpf_map__fd(map) : -1;
+	c->pktin_map_fd = cube_dup_map_fd(c->obj, "cb_pktin");
+	if (c->pktin_map_fd >= 0) {
+		c->pb = perf_buffer__new(c->pktin_map_fd, 16, cube_on_sample, cube_on_lost, c, NULL);
+		if (!c->pb) {
+			r = -errno;
+			snprintf(err, errlen, "cannot open the packet-in channel: %s", strerror(errno));
+			return r;
+		}
 	}
+	c->log_map_fd = cube_dup_map_fd(c->obj, "cb_log");
+	if (c->log_map_fd >= 0) {
+		c->rb = ring_buffer__new(c->log_map_fd, cube_on_record, c, NULL);
+		if (!c->rb) {
+			r = -errno;
+			snprintf(err, errlen, "cannot open the trace ring: %s", strerror(errno));
+			return r;
+		}
+	}
+	r = cube_publish(c, c->prog_fd, err, errlen);
+	if (r < 0)
+		return r;
 	r = cube_pkt_open(c);
 	if (r < 0)
 		cube_log(c, LOG_WARNING, "packet-out unavailable: %s", strerror(-r));
+	return 0;
+}
+
+/*
+ * A new log level: the program is specialised by it (read-only data), so a
+ * new one is loaded on the same pinned maps and swapped into the slot; the
+ * old one goes when the broker has rewired the peers' next hops to the new
+ * (it holds them until then). The perf buffer and the ring stay: their maps
+ * are the same.
+ */
+static int cube_reload(struct cube *c, int level, char *err, size_t errlen)
+{
+	struct bpf_object *obj = NULL;
+	struct bpf_map *map;
+	void *skel = NULL;
+	int prog_fd = -1, r;
+
+	r = cube_load_prog(c, level, &skel, &obj, &prog_fd, err, errlen);
+	if (r == 0)
+		r = cube_publish(c, prog_fd, err, errlen);
+	if (r < 0) {
+		if (skel)
+			c->ops->destroy(skel, c->xdp);
+		return r;
+	}
+	c->ops->destroy(c->skel, c->xdp);
+	c->skel = skel;
+	c->obj = obj;
+	c->prog_fd = prog_fd;
+	c->fp_loglevel = level;
+	map = bpf_object__find_map_by_name(c->obj, "cb_g_links");
+	c->links_fd = map ? bpf_map__fd(map) : -1;
 	return 0;
 }
 
@@ -483,7 +650,27 @@ static int cube_on_config(struct cube *c, const char *body, char *err, size_t er
 	}
 	if (!json_object_object_get_ex(root, "config", &config))
 		config = NULL;
+	{
+		const char *name = cube_json_str(config, "loglevel", "INFO");
+		int level = cube_parse_level(name);
+
+		if (level < 0) {
+			snprintf(err, errlen, "unknown loglevel %s (TRACE, DEBUG, INFO, WARN, ERR, CRITICAL or OFF)",
+				 name);
+			r = level;
+			goto out;
+		}
+		c->loglevel = level;
+		if (level != c->fp_loglevel) {
+			r = cube_reload(c, level, err, errlen);
+			if (r < 0)
+				goto out;
+			cube_log(c, LOG_DEBUG, "fast path reloaded with loglevel %s", name);
+		}
+	}
 	r = c->ops->apply(c, config, err, errlen);
+	if (r == 0)
+		cube_log(c, LOG_DEBUG, "configuration applied (loglevel %s)", cube_cb_level_names[c->loglevel]);
 out:
 	json_object_put(root);
 	return r;
@@ -535,16 +722,28 @@ static void cube_read_slowpath(struct cube *c, struct json_object *out)
 	json_object_object_add(out, "slowpath", list);
 }
 
+static uint64_t cube_log_dropped(struct cube *c)
+{
+	struct bpf_map *m = bpf_object__find_map_by_name(c->obj, "cb_logdrops");
+
+	return m ? cube_percpu_sum(bpf_map__fd(m), 0) : 0;
+}
+
 static int cube_on_read(struct cube *c, char **body, char *err, size_t errlen)
 {
 	struct json_object *out = json_object_new_object();
 	int r = 0;
 
+	cube_log(c, LOG_DEBUG, "operational state read");
 	if (c->ops->read)
 		r = c->ops->read(c, out, err, errlen);
 	if (r == 0) {
 		cube_read_slowpath(c, out);
 		json_object_object_add(out, "cubebus:slowpath-lost", json_object_new_int64(c->pktin_lost));
+		/* beyond the reference trees: the fast path's trace records
+		 * printed, and those the full ring refused */
+		json_object_object_add(out, "log-records", json_object_new_int64(c->log_records));
+		json_object_object_add(out, "log-dropped", json_object_new_int64(cube_log_dropped(c)));
 		*body = strdup(json_object_to_json_string_ext(out, JSON_C_TO_STRING_PLAIN));
 	}
 	json_object_put(out);
@@ -677,6 +876,8 @@ static int cube_whoami(struct cube *c)
 		c->id = cube_json_int(o, "id", 0);
 		c->generation = cube_json_int(o, "generation", 0);
 		snprintf(c->type, sizeof(c->type), "%s", cube_json_str(o, "type", "TC"));
+		if (cube_parse_level(cube_json_str(o, "loglevel", "INFO")) >= 0)
+			c->loglevel = cube_parse_level(cube_json_str(o, "loglevel", "INFO"));
 		json_object_put(o);
 		cubebus__cube_msg__free_unpacked(in, NULL);
 		if (c->id == 0 || c->id >= CB_MAX_CUBES) {
@@ -708,7 +909,7 @@ static void cube_usage(const char *prog)
 {
 	fprintf(stderr,
 		"usage: %s --name NAME [--id N --type TC|XDP_SKB|XDP_DRV --generation G]\n"
-		"          [--run-dir DIR] [--bpffs DIR] [-d]\n"
+		"          [--run-dir DIR] [--bpffs DIR] [--loglevel LEVEL] [-d]\n"
 		"A cube process is started by cubebusd, or by an operator's supervisor with\n"
 		"--name only: it then asks the broker for the rest.\n",
 		prog);
@@ -716,16 +917,20 @@ static void cube_usage(const char *prog)
 
 int cube_main(int argc, char **argv, const struct cube_ops *ops)
 {
-	static const struct option opts[] = { { "name", required_argument, NULL, 'n' },
-					      { "id", required_argument, NULL, 'i' },
-					      { "type", required_argument, NULL, 't' },
-					      { "generation", required_argument, NULL, 'g' },
-					      { "run-dir", required_argument, NULL, 'r' },
-					      { "bpffs", required_argument, NULL, 'b' },
-					      { "debug", no_argument, NULL, 'd' },
-					      { "help", no_argument, NULL, 'h' },
-					      { 0 } };
-	struct cube c = { .ops = ops, .prog_fd = -1, .links_fd = -1, .pkt_fd = -1 };
+	static const struct option opts[] = {
+		{ "name", required_argument, NULL, 'n' },    { "id", required_argument, NULL, 'i' },
+		{ "type", required_argument, NULL, 't' },    { "generation", required_argument, NULL, 'g' },
+		{ "run-dir", required_argument, NULL, 'r' }, { "bpffs", required_argument, NULL, 'b' },
+		{ "debug", no_argument, NULL, 'd' },	     { "loglevel", required_argument, NULL, 'l' },
+		{ "help", no_argument, NULL, 'h' },	     { 0 }
+	};
+	struct cube c = { .ops = ops,
+			  .prog_fd = -1,
+			  .links_fd = -1,
+			  .pkt_fd = -1,
+			  .pktin_map_fd = -1,
+			  .log_map_fd = -1,
+			  .loglevel = CB_LOG_INFO };
 	char endpoint[600], err[512];
 	int opt, r, status = 1;
 
@@ -741,6 +946,15 @@ int cube_main(int argc, char **argv, const struct cube_ops *ops)
 		case 'r': snprintf(c.run_dir, sizeof(c.run_dir), "%s", optarg); break;
 		case 'b': snprintf(c.bpffs, sizeof(c.bpffs), "%s", optarg); break;
 		case 'd': c.debug = 1; break;
+		case 'l':
+			c.loglevel = cube_parse_level(optarg);
+			if (c.loglevel < 0) {
+				fprintf(stderr,
+					"%s: unknown loglevel %s (TRACE, DEBUG, INFO, WARN, ERR, CRITICAL or OFF)\n",
+					argv[0], optarg);
+				return 2;
+			}
+			break;
 		default: cube_usage(argv[0]); return opt == 'h' ? 0 : 2;
 		}
 	}
@@ -802,6 +1016,11 @@ int cube_main(int argc, char **argv, const struct cube_ops *ops)
 
 		zloop_poller(c.loop, &item, cube_on_perf, &c);
 	}
+	if (c.rb) {
+		zmq_pollitem_t item = { .fd = ring_buffer__epoll_fd(c.rb), .events = ZMQ_POLLIN };
+
+		zloop_poller(c.loop, &item, cube_on_ring, &c);
+	}
 	zloop_timer(c.loop, CUBE_HEARTBEAT_MS, 0, cube_on_timer, &c);
 	if (ops->tick)
 		zloop_timer(c.loop, ops->tick_ms ? ops->tick_ms : 1000, 0, cube_on_tick, &c);
@@ -818,6 +1037,11 @@ out:
 	zloop_destroy(&c.loop);
 	zsock_destroy(&c.bus);
 	perf_buffer__free(c.pb);
+	ring_buffer__free(c.rb);
+	if (c.pktin_map_fd >= 0)
+		close(c.pktin_map_fd);
+	if (c.log_map_fd >= 0)
+		close(c.log_map_fd);
 	if (c.pkt_fd >= 0)
 		close(c.pkt_fd);
 	if (c.skel)

@@ -73,8 +73,15 @@ void cube_port_foreach(const struct cube *c, void (*cb)(struct cube *c, const ch
  */
 int cube_packet_out(struct cube *c, int dir, int port, const void *frame, size_t len);
 
-/* Logging to stderr with the cube name as prefix; level as syslog. */
+/*
+ * Logging to stderr (the broker's log: it starts the cube processes) with
+ * the cube name as prefix; level as syslog, or CUBE_LOG_TRACE below
+ * LOG_DEBUG. A line below the cube's loglevel is not printed.
+ */
+#define CUBE_LOG_TRACE 8
 void cube_log(const struct cube *c, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Whether cube_log(c, level, ...) prints: to skip the work of a line. */
+int cube_log_enabled(const struct cube *c, int level);
 
 /* Small JSON helpers for handlers. */
 const char *cube_json_str(struct json_object *o, const char *key, const char *def);

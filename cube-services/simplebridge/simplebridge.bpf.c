@@ -45,6 +45,7 @@ static __always_inline int handle_rx(struct cube_ctx *ctx, struct cb_md *md)
 
 	if (!eth)
 		return cube_drop(ctx, md);
+	cube_log(md, CB_LOG_TRACE, "rx port", md->in_port, cube_len(ctx));
 	now = bpf_ktime_get_ns();
 	conf = bpf_map_lookup_elem(&sb_conf, &zero);
 	if (!cb_mac_is_multicast(eth->h_source)) {
@@ -59,14 +60,19 @@ static __always_inline int handle_rx(struct cube_ctx *ctx, struct cb_md *md)
 			struct sb_fdb_val nv = { .port = md->in_port, .seen_ns = now };
 
 			bpf_map_update_elem(&sb_fdb, &key, &nv, BPF_ANY);
+			cube_log(md, CB_LOG_DEBUG, "learn mac on port", key, md->in_port);
 		}
 	}
-	if (cb_mac_is_multicast(eth->h_dest))
+	if (cb_mac_is_multicast(eth->h_dest)) {
+		cube_log(md, CB_LOG_TRACE, "flood multicast", md->in_port);
 		return cube_flood(ctx, md);
+	}
 	key = sb_mac_key(eth->h_dest);
 	v = bpf_map_lookup_elem(&sb_fdb, &key);
-	if (!v || (!v->is_static && conf && conf->aging_ns && now - v->seen_ns > conf->aging_ns))
+	if (!v || (!v->is_static && conf && conf->aging_ns && now - v->seen_ns > conf->aging_ns)) {
+		cube_log(md, CB_LOG_TRACE, "flood unknown", md->in_port);
 		return cube_flood(ctx, md);
+	}
 	if (v->port == md->in_port)
 		return cube_drop(ctx, md);
 	return cube_redirect(ctx, md, v->port);

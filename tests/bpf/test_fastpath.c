@@ -1387,6 +1387,144 @@ static void suite_parsing(struct env *e)
 #define ID_BASE_XDP 40
 enum { C_SB, C_SF, C_HW, C_CA, C_CB, C_CC, C_N };
 
+/* ---- loglevel: trace records of the fast path ----------------------------- */
+
+struct log_cap {
+	int n[CB_LOG_OFF];
+	struct cb_log_rec first[CB_LOG_OFF];
+	int bad;
+};
+
+static int log_sample(void *ctx, void *data, size_t size)
+{
+	struct log_cap *lc = ctx;
+	const struct cb_log_rec *r = data;
+
+	if (size < sizeof(*r) || r->level >= CB_LOG_OFF) {
+		lc->bad++;
+		return 0;
+	}
+	if (!lc->n[r->level]++)
+		lc->first[r->level] = *r;
+	return 0;
+}
+
+static __u32 prog_xlated_len(int prog_fd)
+{
+	struct bpf_prog_info info = { 0 };
+	__u32 len = sizeof(info);
+
+	return bpf_obj_get_info_by_fd(prog_fd, &info, &len) == 0 ? info.xlated_prog_len : 0;
+}
+
+/*
+ * helloworld (FORWARD 0 <-> 1) built with each log level: records appear
+ * only at and above the level (TRACE "rx port", DEBUG "forward to port"),
+ * the levels that turn them off leave no logging code in the program (the
+ * verifier removed it: same size at OFF and INFO, smaller than DEBUG,
+ * smaller than TRACE), and a ring nobody reads drops and counts.
+ */
+static void suite_loglevel(struct env *e, enum cbrig_hook hook)
+{
+	static const struct {
+		__u32 level;
+		const char *name;
+		int want_trace, want_debug; /* records per packet */
+	} lv[] = {
+		{ CB_LOG_OFF, "OFF", 0, 0 },
+		{ CB_LOG_INFO, "INFO", 0, 0 },
+		{ CB_LOG_DEBUG, "DEBUG", 0, 1 },
+		{ CB_LOG_TRACE, "TRACE", 1, 1 },
+	};
+	const __u32 id = hook == CBRIG_TC ? 70 : 71, npkt = 5, burst = 3000;
+	struct hw_conf conf = { HW_FORWARD, { 0, 1 } };
+	__u32 xlen[ARRAY_SIZE(lv)] = { 0 }, zero = 0;
+	__u8 pkt[64];
+	__u32 len = cbrig_udp_frame(pkt, MAC_B, MAC_A);
+	char name[128], err[256], why[256];
+
+	for (__u32 p = 0; p < 2; p++)
+		cbrig_set_link(&e->rig, id, p, CB_LINK_NETDEV, 1, 0, 0);
+	for (size_t i = 0; i < ARRAY_SIZE(lv); i++) {
+		struct cbrig_var vars[] = { { "cb_cube_id", id }, { "cb_loglevel", lv[i].level } };
+		struct bpf_object *obj = NULL;
+		struct ring_buffer *rb = NULL;
+		struct log_cap lc;
+		char file[96];
+		__u64 drops = 0;
+		int entry, ok = 1;
+
+		memset(&lc, 0, sizeof(lc));
+		snprintf(file, sizeof(file), "helloworld_%s.bpf.o", hook_name(hook));
+		snprintf(name, sizeof(name), "%s/loglevel/%s/records", hook_name(hook), lv[i].name);
+		if (cbrig_load(&e->rig, file, vars, ARRAY_SIZE(vars), &obj, err, sizeof(err)) < 0) {
+			report(false, name, "cannot load %s: %s", file, err);
+			continue;
+		}
+		entry = cbrig_prog_fd(obj, "cube_entry");
+		xlen[i] = prog_xlated_len(entry);
+		bpf_map_update_elem(cbrig_map_fd(obj, "hw_conf"), &zero, &conf, BPF_ANY);
+		rb = ring_buffer__new(cbrig_map_fd(obj, "cb_log"), log_sample, &lc, NULL);
+		for (__u32 k = 0; ok && k < npkt; k++)
+			ok = run_once(e, entry, hook, 0, pkt, len, verdict_redirect(hook), false, why, sizeof(why)) ==
+			     0;
+		if (rb)
+			ring_buffer__consume(rb);
+		if (!rb)
+			report(false, name, "cannot open the ring cb_log");
+		else if (!ok)
+			report(false, name, "%s", why);
+		else if (lc.bad || lc.n[CB_LOG_TRACE] != lv[i].want_trace * (int)npkt ||
+			 lc.n[CB_LOG_DEBUG] != lv[i].want_debug * (int)npkt || lc.n[CB_LOG_INFO] || lc.n[CB_LOG_WARN])
+			report(false, name, "records trace %d debug %d info %d bad %d, expected trace %u debug %u",
+			       lc.n[CB_LOG_TRACE], lc.n[CB_LOG_DEBUG], lc.n[CB_LOG_INFO], lc.bad,
+			       lv[i].want_trace * npkt, lv[i].want_debug * npkt);
+		else
+			report(true, name, NULL);
+		if (lv[i].want_trace) {
+			const struct cb_log_rec *r = &lc.first[CB_LOG_TRACE];
+
+			snprintf(name, sizeof(name), "%s/loglevel/%s/record-fields", hook_name(hook), lv[i].name);
+			report(r->cube_id == id && r->in_port == 0 && !strcmp(r->msg, "rx port") && r->nargs == 2 &&
+				       r->args[0] == 0 && r->args[1] == len && r->ts_ns,
+			       name, "cube %u in-port %u msg '%.*s' nargs %u args %llu %llu", r->cube_id, r->in_port,
+			       CB_LOG_MSG_LEN, r->msg, r->nargs, (unsigned long long)r->args[0],
+			       (unsigned long long)r->args[1]);
+			/* nobody reads the ring: what does not fit is dropped and counted */
+			snprintf(name, sizeof(name), "%s/loglevel/%s/full-ring-drops-and-counts", hook_name(hook),
+				 lv[i].name);
+			memset(&lc, 0, sizeof(lc));
+			{
+				struct cbrig_run run = {
+					.hook = hook, .in_port = 0, .pkt = pkt, .len = len, .repeat = burst
+				};
+
+				cbrig_run(&e->rig, entry, &run);
+			}
+			if (rb)
+				ring_buffer__consume(rb);
+			cbrig_percpu_u64(&e->rig, cbrig_map_fd(obj, "cb_logdrops"), 0, &drops);
+			report(drops > 0 && lc.n[CB_LOG_TRACE] + lc.n[CB_LOG_DEBUG] + (int)drops == 2 * (int)burst &&
+				       lc.n[CB_LOG_TRACE] * sizeof(struct cb_log_rec) < CB_LOG_RING_SIZE,
+			       name, "%d records and %llu dropped of %u", lc.n[CB_LOG_TRACE] + lc.n[CB_LOG_DEBUG],
+			       (unsigned long long)drops, 2 * burst);
+		} else {
+			snprintf(name, sizeof(name), "%s/loglevel/%s/no-drops", hook_name(hook), lv[i].name);
+			cbrig_percpu_u64(&e->rig, cbrig_map_fd(obj, "cb_logdrops"), 0, &drops);
+			report(drops == 0, name, "%llu dropped", (unsigned long long)drops);
+		}
+		ring_buffer__free(rb);
+		bpf_object__close(obj);
+	}
+	printf("# %s helloworld xlated bytes: OFF %u INFO %u DEBUG %u TRACE %u\n", hook_name(hook), xlen[0], xlen[1],
+	       xlen[2], xlen[3]);
+	snprintf(name, sizeof(name), "%s/loglevel/pruned-below-the-level", hook_name(hook));
+	report(xlen[0] && xlen[0] == xlen[1] && xlen[1] < xlen[2] && xlen[2] < xlen[3], name,
+	       "xlated bytes OFF %u INFO %u DEBUG %u TRACE %u", xlen[0], xlen[1], xlen[2], xlen[3]);
+	for (__u32 p = 0; p < 2; p++)
+		cbrig_set_link(&e->rig, id, p, CB_LINK_NONE, 0, 0, 0);
+}
+
 static void run_hook(struct env *e, enum cbrig_hook hook)
 {
 	static const char *svc[C_N] = { "simplebridge",	   "simpleforwarder", "helloworld",
@@ -1486,6 +1624,8 @@ int main(void)
 
 	run_hook(&e, CBRIG_TC);
 	run_hook(&e, CBRIG_XDP);
+	suite_loglevel(&e, CBRIG_TC);
+	suite_loglevel(&e, CBRIG_XDP);
 
 	netns_leave(&e.ns);
 	cbrig_fini(&e.rig);

@@ -149,6 +149,15 @@ bad "invalid name: a command word" 'cubes' cubectl simplebridge add cubes
 bad "invalid name: a service name" 'helloworld' cubectl simplebridge add helloworld
 bad "invalid name: bad characters" 'name' cubectl simplebridge add 'a$b'
 bad "invalid port name" 'name|p\$' cubectl br1 ports add 'p$'
+# accepted settings that did nothing: refused until they work
+bad "shadow=true on create" 'shadow is not supported yet' cubectl simplebridge add brsh shadow=true
+bad "span=true on create" 'span is not supported yet' cubectl simplebridge add brsp span=true
+bad "shadow=true on set" 'shadow is not supported yet' cubectl br1 set shadow=true
+bad "span=true on set" 'span is not supported yet' cubectl br1 set span=true
+bad "attach" 'attach is not supported yet \(transparent cubes' cubectl attach br1 "$(veth h1)"
+bad "detach" 'detach is not supported yet \(transparent cubes' cubectl detach br1 "$(veth h1)"
+check "shadow=false and span=false stay accepted" cubectl br1 set shadow=false span=false
+check "shadow and span read false" test "$(cubectl br1 show -json | jq -c '[.shadow, .span]')" = '[false,false]'
 add_veth d1
 if cubectl simplebridge add brd type=XDP_DRV >/dev/null; then
 	bad "XDP_DRV port on a veth" 'veth' cubectl brd ports add p1 peer="$(veth d1)"

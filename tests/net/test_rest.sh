@@ -153,6 +153,19 @@ check "OPTIONS /cubes: 204, Allow GET, HEAD, OPTIONS" eval 'answers 204 OPTIONS 
 	[ "$(header Allow)" = "GET, HEAD, OPTIONS" ]'
 
 # ---- errors ---------------------------------------------------------------------
+# settings the system does not do yet: refused (501), nothing stored
+cp_before=$(cubectl br1 show -json | json_stable)
+check "501: PATCH /br1 {shadow: true}" fails_with 501 PATCH /br1 '{"shadow":true}'
+check "the error says shadow is not supported yet" grep -q 'shadow is not supported yet' "$TMP/resp"
+check "501: PATCH /br1/span true" fails_with 501 PATCH /br1/span true
+check "501: POST /simplebridge/brs {span: true}" fails_with 501 POST /simplebridge/brs '{"span":true}'
+check "no cube brs" eval '! cubectl brs show >/dev/null 2>&1'
+check "br1 unchanged by the refusals" test "$(cubectl br1 show -json | json_stable)" = "$cp_before"
+check "501: POST /attach" fails_with 501 POST /attach "{\"cube\":\"br1\",\"port\":\"$(veth h1)\"}"
+check "the error says attach is not supported yet" grep -q 'attach is not supported yet (transparent cubes' "$TMP/resp"
+check "501: DELETE /attach" fails_with 501 DELETE /attach "{\"cube\":\"br1\",\"port\":\"$(veth h1)\"}"
+check "501: POST /detach" fails_with 501 POST /detach '{}'
+check "the error says detach is not supported yet" grep -q 'detach is not supported yet' "$TMP/resp"
 check "404: GET /nosuch" fails_with 404 GET /nosuch
 check "404: GET /br1/ports/p9" fails_with 404 GET /br1/ports/p9
 check "404: DELETE /br1/ports/p9" fails_with 404 DELETE /br1/ports/p9

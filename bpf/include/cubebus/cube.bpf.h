@@ -27,7 +27,8 @@
 
 /* Set by libcube before load; the verifier prunes what they turn off. */
 const volatile __u32 cb_cube_id = 0;
-const volatile __u32 cb_loglevel = 0;
+/* enum cb_loglevel: records below it are not compiled in (cube_log()). */
+const volatile __u32 cb_loglevel = CB_LOG_INFO;
 /* Packets a second each CPU may send to the slow path (0: no limit). */
 const volatile __u32 cb_sp_rate = 0;
 
@@ -98,6 +99,69 @@ struct {
 	__type(key, __u32);
 	__type(value, struct cb_sp_bucket);
 } cb_spbucket SEC(".maps");
+
+/* Trace records of this cube for its process (cube_log()). */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, CB_LOG_RING_SIZE);
+} cb_log SEC(".maps");
+
+/* Trace records refused because the ring was full. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} cb_logdrops SEC(".maps");
+
+static __always_inline void cb_log_emit(struct cb_md *md, __u32 level, const char *msg, const __u64 *args, __u32 nargs)
+{
+	struct cb_log_rec *r = bpf_ringbuf_reserve(&cb_log, sizeof(*r), 0);
+	__u32 zero = 0;
+
+	if (!r) {
+		/* the process is behind: drop and count, never wait */
+		__u64 *cnt = bpf_map_lookup_elem(&cb_logdrops, &zero);
+
+		if (cnt)
+			(*cnt)++;
+		return;
+	}
+	r->ts_ns = bpf_ktime_get_ns();
+	r->cube_id = cb_cube_id;
+	r->in_port = md->in_port;
+	r->level = level;
+	r->nargs = nargs;
+	r->pad = 0;
+	__builtin_memcpy(r->msg, msg, CB_LOG_MSG_LEN);
+	for (int i = 0; i < CB_LOG_ARGS; i++)
+		r->args[i] = i < nargs ? args[i] : 0;
+	bpf_ringbuf_submit(r, 0);
+}
+
+#define CB_LOG_NARGS_(_0, _1, _2, _3, n, ...) n
+#define CB_LOG_NARGS(...)		      CB_LOG_NARGS_(0, ##__VA_ARGS__, 3, 2, 1, 0)
+
+/* True when a record of level is compiled in: cb_loglevel is read-only
+ * data, so the verifier knows it and removes what this turns off. */
+#define cube_log_enabled(level) ((level) < CB_LOG_OFF && (level) >= cb_loglevel)
+
+/*
+ * cube_log(md, CB_LOG_DEBUG, "short message", up to 3 integer args):
+ * a fixed-size record (cube, level, in-port, message, args, time) into the
+ * cube's ring, printed by its process in the cube's log. No bpf_printk:
+ * nothing reaches the kernel's trace pipe. The message is at most
+ * CB_LOG_MSG_LEN - 1 characters (checked at compile time).
+ */
+#define cube_log(md, level, msg, ...)                                                                   \
+	do {                                                                                            \
+		if (cube_log_enabled(level)) {                                                          \
+			const char __cb_msg[CB_LOG_MSG_LEN] = msg;                                      \
+			__u64 __cb_args[CB_LOG_ARGS + 1] = { 0, ##__VA_ARGS__ };                        \
+			_Static_assert(sizeof(msg) <= CB_LOG_MSG_LEN, "cube_log: message too long");    \
+			cb_log_emit((md), (level), __cb_msg, __cb_args + 1, CB_LOG_NARGS(__VA_ARGS__)); \
+		}                                                                                       \
+	} while (0)
 
 static __always_inline void *cube_data(struct cube_ctx *ctx)
 {

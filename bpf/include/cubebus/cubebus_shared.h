@@ -76,6 +76,39 @@ struct cb_pktin_hdr {
 };
 
 /*
+ * Log levels of a cube (the YANG leaf loglevel, in its order). The fast
+ * path's cb_loglevel is one of these, fixed at load: a record below it is
+ * pruned by the verifier.
+ */
+enum cb_loglevel {
+	CB_LOG_TRACE = 0,
+	CB_LOG_DEBUG = 1,
+	CB_LOG_INFO = 2,
+	CB_LOG_WARN = 3,
+	CB_LOG_ERR = 4,
+	CB_LOG_CRITICAL = 5,
+	CB_LOG_OFF = 6,
+};
+
+#define CB_LOG_MSG_LEN 24
+#define CB_LOG_ARGS    3
+/* Bytes of a cube's trace ring (a power of two, a multiple of the page):
+ * about 900 records, what a burst may leave before records are dropped. */
+#define CB_LOG_RING_SIZE (64 * 1024)
+
+/* One trace record of the fast path (cube_log() in cube.bpf.h). */
+struct cb_log_rec {
+	__u64 ts_ns; /* bpf_ktime_get_ns() */
+	__u16 cube_id;
+	__u16 in_port;
+	__u8 level;
+	__u8 nargs;
+	__u16 pad;
+	char msg[CB_LOG_MSG_LEN]; /* NUL-terminated unless full */
+	__u64 args[CB_LOG_ARGS];
+};
+
+/*
  * Packet-out target carried with the frame, never in a side table:
  * TC frames carry it in skb->mark, XDP frames in an envelope in front
  * of the frame.
@@ -112,6 +145,7 @@ struct cb_envelope {
 /* Per-cube objects under <bpffs>/cubes/<name>/ */
 #define CB_PIN_NEXT  "cb_next"
 #define CB_PIN_FLOOD "cb_flood"
+#define CB_PIN_LOG   "cb_log"
 
 #ifndef __bpf__
 /*
