@@ -20,6 +20,8 @@
  * Frames: --size counts the 4-byte FCS, as pktgen does (64: 60 bytes on the
  * wire: 14 Ethernet + 20 IPv4 + 8 UDP + 18 payload); the IPv4 id and the UDP
  * source port change per frame over --flows, with checksums to match.
+ * --ttl sets the IPv4 TTL (default 64): with 1, a router that should
+ * forward them answers each with an ICMP time exceeded from its slow path.
  */
 #include <arpa/inet.h>
 #include <getopt.h>
@@ -41,9 +43,10 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: slowpath_send --dev IFNAME --dst-mac MAC --src IP --dst IP --pps N\n"
 		   "                     [--duration S] [--size BYTES] [--flows N] [--dport N] [--batch N]\n"
-		   "                     [--cpu N]\n"
+		   "                     [--cpu N] [--ttl N]\n"
 		   "  Sends IPv4 UDP frames out of IFNAME at N frames a second, paced in batches.\n"
-		   "  Default: --duration 5 --size 64 (with FCS) --flows 64 --dport 9, --batch 50 us worth.\n"
+		   "  Default: --duration 5 --size 64 (with FCS) --flows 64 --dport 9, --batch 50 us worth,\n"
+		   "  --ttl 64.\n"
 		   "  Prints sent=N seconds=S pps=R skipped=K errors=E.\n");
 }
 
@@ -69,25 +72,21 @@ static uint64_t now_ns(void)
 
 int main(int argc, char **argv)
 {
-	static const struct option lo[] = { { "dev", required_argument, 0, 'd' },
-					    { "dst-mac", required_argument, 0, 'M' },
-					    { "src", required_argument, 0, 's' },
-					    { "dst", required_argument, 0, 'D' },
-					    { "pps", required_argument, 0, 'r' },
-					    { "duration", required_argument, 0, 't' },
-					    { "size", required_argument, 0, 'z' },
-					    { "flows", required_argument, 0, 'f' },
-					    { "dport", required_argument, 0, 'P' },
-					    { "cpu", required_argument, 0, 'c' },
-					    { "batch", required_argument, 0, 'b' },
-					    { "help", no_argument, 0, 'h' },
-					    { 0 } };
+	static const struct option lo[] = {
+		{ "dev", required_argument, 0, 'd' },	{ "dst-mac", required_argument, 0, 'M' },
+		{ "src", required_argument, 0, 's' },	{ "dst", required_argument, 0, 'D' },
+		{ "pps", required_argument, 0, 'r' },	{ "duration", required_argument, 0, 't' },
+		{ "size", required_argument, 0, 'z' },	{ "flows", required_argument, 0, 'f' },
+		{ "dport", required_argument, 0, 'P' }, { "cpu", required_argument, 0, 'c' },
+		{ "batch", required_argument, 0, 'b' }, { "ttl", required_argument, 0, 'T' },
+		{ "help", no_argument, 0, 'h' },	{ 0 }
+	};
 	static unsigned char frames[MAX_FLOWS][ETH_FRAME_LEN];
 	const char *dev = NULL;
 	unsigned char dmac[6], smac[6];
 	struct in_addr src = { 0 }, dst = { 0 };
 	bool have_dmac = false, have_src = false, have_dst = false;
-	long size = 64, flows = 64, dport = 9, cpu = -1, batch = 0;
+	long size = 64, flows = 64, dport = 9, cpu = -1, batch = 0, ttl = 64;
 	double duration = 5, pps = 0;
 	int ifindex, fd, c;
 
@@ -104,13 +103,14 @@ int main(int argc, char **argv)
 		case 'P': dport = atol(optarg); break;
 		case 'c': cpu = atol(optarg); break;
 		case 'b': batch = atol(optarg); break;
+		case 'T': ttl = atol(optarg); break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
 	if (!dev || !have_dmac || !have_src || !have_dst || pps <= 0 || duration <= 0 || size < 46 ||
 	    size - 4 > ETH_FRAME_LEN || flows < 1 || flows > MAX_FLOWS || dport < 1 || dport > 65535 || batch < 0 ||
-	    batch > MAX_BATCH) {
+	    batch > MAX_BATCH || ttl < 1 || ttl > 255) {
 		usage(stderr);
 		return 2;
 	}
@@ -147,7 +147,7 @@ int main(int argc, char **argv)
 		ip->ihl = 5;
 		ip->tot_len = htons((uint16_t)(len - sizeof(*eth)));
 		ip->id = htons((uint16_t)f);
-		ip->ttl = 64;
+		ip->ttl = (uint8_t)ttl;
 		ip->protocol = IPPROTO_UDP;
 		ip->saddr = src.s_addr;
 		ip->daddr = dst.s_addr;
