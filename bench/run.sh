@@ -25,7 +25,7 @@ echo "bench: per-hop cost (bpf_prog_test_run_opts)..." >&2
 build/bench/hops "${hops_args[@]}" >"$tmp.hops"
 echo "bench: control plane (creation, RSS)..." >&2
 bash bench/control.sh "$n" >"$tmp.ctl"
-echo "bench: slow-path round trip (helloworld SLOWPATH)..." >&2
+echo "bench: slow-path round trip (router time exceeded)..." >&2
 QUICK=$quick bash bench/slowpath.sh >"$tmp.sp" ||
 	echo "bench/slowpath.sh failed (status $?): run it alone to see why." >"$tmp.sp"
 echo "bench: throughput on veth (pktgen, xdpsink, iperf3)..." >&2
@@ -61,9 +61,9 @@ QUICK=$quick bash bench/throughput.sh >"$tmp.tp" ||
 	echo
 	echo "## Slow path: packet-in to packet-out"
 	echo
-	echo "\`bench/slowpath.sh\`: a helloworld cube with action SLOWPATH between two hosts; its"
-	echo "process receives every frame from its fast path (perf buffer) and sends it out of the"
-	echo "other port (packet-out through the injector); the limiter is lifted for the run."
+	echo "\`bench/slowpath.sh\`: frames with TTL 1 through a router cube; its fast path hands each"
+	echo "to the process (perf buffer), which sends an ICMP time exceeded back out of the in-port"
+	echo "(packet-out through the injector); both slow-path limits are lifted for the run."
 	echo
 	cat "$tmp.sp"
 	echo
