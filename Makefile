@@ -102,7 +102,8 @@ BROKER_OBJS := $(patsubst %.c,$(OBJ)/%.o,$(wildcard broker/*.c))
 
 # Objects whose sources include skeletons depend on them.
 $(OBJ)/broker/dataplane.o: $(GEN)/cubebus.skel.h
-$(foreach s,$(SERVICES),$(eval $(OBJ)/cube-services/$(s)/$(s).o: $(GEN)/$(s)_tc.skel.h $(GEN)/$(s)_xdp.skel.h))
+$(foreach s,$(SERVICES),$(eval $(OBJ)/cube-services/$(s)/$(s).o: $(GEN)/$(s)_tc.skel.h $(GEN)/$(s)_xdp.skel.h $(GEN)/cfg/$(s)_cfg.h))
+CFLAGS += -I$(GEN)/cfg
 
 $(BIN)/cubebusd: $(BROKER_OBJS) $(STATE_OBJS) $(COMMON_OBJS)
 	@mkdir -p $(@D)
@@ -115,8 +116,12 @@ $(BIN)/cubebus-cube: dist/cubebus-cube
 	install -m 0755 $< $@
 $(BIN)/polycubectl: $(BIN)/cubectl
 	ln -sf cubectl $@
+# A service on typed configuration includes its <svc>_cfg.h: its binary links
+# the generated code, and a handler the model needs and the service lacks is
+# an undefined symbol here.
+TYPED_SERVICES := $(foreach s,$(SERVICES),$(if $(shell grep -l '"$(s)_cfg.h"' cube-services/$(s)/*.c 2>/dev/null),$(s)))
 define SERVICE_BIN
-$(BIN)/cube-$(1): $(OBJ)/cube-services/$(1)/$(1).o $(LIBCUBE_OBJS) $(COMMON_OBJS)
+$(BIN)/cube-$(1): $(OBJ)/cube-services/$(1)/$(1).o $(if $(filter $(1),$(TYPED_SERVICES)),$(OBJ)/cfg/$(1)_cfg.o) $(LIBCUBE_OBJS) $(COMMON_OBJS)
 	@mkdir -p $$(@D)
 	$(CC) $(CFLAGS) -o $$@ $$^ $(LDLIBS)
 endef

@@ -78,10 +78,9 @@ int cubes_spawn(struct broker *b, struct bk_cube *c, char *err, size_t errlen)
 	/* the fast path is built for its log level: loaded once, not twice */
 	snprintf(level, sizeof(level), "%s",
 		 json_object_object_get_ex(c->config, "loglevel", &lv) ? json_object_get_string(lv) : "INFO");
-	char *argv[] = { bin,	   "--name",	 c->name,    "--id",
-			 id,	   "--type",	 c->type,    "--generation",
-			 gen,	   "--run-dir",	 b->run_dir, "--bpffs",
-			 b->bpffs, "--loglevel", level,	     b->debug ? "-d" : NULL,
+	char *argv[] = { bin,	   "--name",	   c->name, "--id",	  id,	       "--type",
+			 c->type,  "--generation", gen,	    "--run-dir",  b->run_dir,  "--bpffs",
+			 b->bpffs, "--loglevel",   level,   "--yang-dir", b->yang_dir, b->debug ? "-d" : NULL,
 			 NULL };
 
 	posix_spawnattr_init(&attr);

@@ -14,6 +14,7 @@
 #include <bpf/bpf.h>
 
 #include "cube.h"
+#include "helloworld_cfg.h"
 #include "helloworld_shared.h"
 #include "helloworld_tc.skel.h"
 #include "helloworld_xdp.skel.h"
@@ -22,6 +23,7 @@
 #define HW_LOG_INTERVAL_MS 1000
 
 struct hw_priv {
+	__u32 action; /* enum hw_action */
 	__u64 slowpath_packets;
 	uint64_t last_log_ms;
 	__u64 unlogged; /* packets since the last line */
@@ -35,33 +37,7 @@ static uint64_t hw_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static struct bpf_object *hw_open(void **skel, int xdp)
-{
-	if (xdp) {
-		struct helloworld_xdp *s = helloworld_xdp__open();
-
-		*skel = s;
-		return s ? s->obj : NULL;
-	}
-	struct helloworld_tc *s = helloworld_tc__open();
-
-	*skel = s;
-	return s ? s->obj : NULL;
-}
-
-static int hw_load(void *skel, int xdp)
-{
-	return xdp ? helloworld_xdp__load(skel) : helloworld_tc__load(skel);
-}
-
-static void hw_destroy(void *skel, int xdp)
-{
-	if (xdp)
-		helloworld_xdp__destroy(skel);
-	else
-		helloworld_tc__destroy(skel);
-}
-
+/* The fast path's configuration: the action, and the first two ports. */
 static void hw_collect_port(struct cube *c, const char *name, int index, void *arg)
 {
 	struct hw_conf *conf = arg;
@@ -72,24 +48,61 @@ static void hw_collect_port(struct cube *c, const char *name, int index, void *a
 		conf->port[1] = index;
 }
 
-static int hw_apply(struct cube *c, struct json_object *cfg, char *err, size_t errlen)
+static int hw_write(struct cube *c)
 {
-	const char *action = cube_json_str(cfg, "action", "DROP");
-	struct hw_conf conf = { .action = HW_DROP, .port = { HW_NO_PORT, HW_NO_PORT } };
+	struct hw_priv *p = cube_priv(c);
+	struct hw_conf conf = { .action = p->action, .port = { HW_NO_PORT, HW_NO_PORT } };
 	__u32 zero = 0;
-	int fd = cube_is_xdp(c) ? bpf_map__fd(((struct helloworld_xdp *)cube_skel(c))->maps.hw_conf)
-				: bpf_map__fd(((struct helloworld_tc *)cube_skel(c))->maps.hw_conf);
 
-	if (!strcmp(action, "FORWARD"))
-		conf.action = HW_FORWARD;
-	else if (!strcmp(action, "SLOWPATH"))
-		conf.action = HW_SLOWPATH;
 	cube_port_foreach(c, hw_collect_port, &conf);
-	if (bpf_map_update_elem(fd, &zero, &conf, BPF_ANY) < 0) {
-		snprintf(err, errlen, "cannot write the helloworld configuration: %s", strerror(errno));
-		return -errno;
+	if (bpf_map_update_elem(cube_map_fd(c, "hw_conf"), &zero, &conf, BPF_ANY) < 0) {
+		int r = -errno;
+
+		cube_log(c, LOG_ERR, "cannot write the helloworld configuration: %s", strerror(-r));
+		return r;
 	}
 	return 0;
+}
+
+static __u32 hw_action_of(enum helloworld_cube_action a)
+{
+	switch (a) {
+	case HELLOWORLD_CUBE_ACTION_FORWARD: return HW_FORWARD;
+	case HELLOWORLD_CUBE_ACTION_SLOWPATH: return HW_SLOWPATH;
+	case HELLOWORLD_CUBE_ACTION_DROP: break;
+	}
+	return HW_DROP;
+}
+
+/* The typed handlers of the model (helloworld_cfg.h): the cube's own leaf. */
+int helloworld_cube_create(struct cube *c, const struct helloworld_cube *new)
+{
+	struct hw_priv *p = cube_priv(c);
+
+	p->action = hw_action_of(new->action);
+	return hw_write(c);
+}
+
+int helloworld_cube_update(struct cube *c, const struct helloworld_cube *old, const struct helloworld_cube *new)
+{
+	return helloworld_cube_create(c, new);
+}
+
+int helloworld_cube_delete(struct cube *c, const struct helloworld_cube *old)
+{
+	struct hw_priv *p = cube_priv(c);
+
+	p->action = HW_DROP;
+	return hw_write(c);
+}
+
+static int hw_ports_changed(struct cube *c, char *err, size_t errlen)
+{
+	int r = hw_write(c);
+
+	if (r < 0)
+		snprintf(err, errlen, "cannot write the helloworld configuration: %s", strerror(-r));
+	return r;
 }
 
 static void hw_pktin(struct cube *c, const struct cb_pktin_hdr *h, const void *frame, size_t len)
@@ -124,10 +137,9 @@ static int hw_read(struct cube *c, struct json_object *out, char *err, size_t er
 
 static const struct cube_ops helloworld_ops = {
 	.service = "helloworld",
-	.open = hw_open,
-	.load = hw_load,
-	.destroy = hw_destroy,
-	.apply = hw_apply,
+	CUBE_PROGRAMS(helloworld),
+	.model = &helloworld_model,
+	.ports_changed = hw_ports_changed,
 	.read = hw_read,
 	.pktin = hw_pktin,
 	.priv_size = sizeof(struct hw_priv),

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <libgen.h>
 #include <syslog.h>
 #include <unistd.h>
 #include <arpa/inet.h>
@@ -65,6 +66,10 @@ struct cube {
 	struct cube_port ports[CB_MAX_PORTS];
 	void *priv;
 	uint64_t pktin_lost;
+	/* typed configuration (ops->model): the models and the applied tree */
+	char yang_dir[512];
+	struct ly_ctx *yang;
+	struct lyd_node *cfg_tree;
 };
 
 static volatile sig_atomic_t cube_stop;
@@ -124,6 +129,13 @@ void *cube_skel(struct cube *c)
 {
 	return c->skel;
 }
+int cube_map_fd(const struct cube *c, const char *name)
+{
+	struct bpf_map *map = c->obj ? bpf_object__find_map_by_name(c->obj, name) : NULL;
+
+	return map ? bpf_map__fd(map) : -ENOENT;
+}
+
 int cube_is_xdp(const struct cube *c)
 {
 	return c->xdp;
@@ -417,6 +429,41 @@ static void cube_devmap_flags(struct bpf_map *map, const char *pin)
  * data (id, slow-path rate, log level), on the cube's pinned maps: a second
  * load (a log level change) shares every map of the first.
  */
+/*
+ * The service's object for the cube's hook: the ELF its skeleton embeds
+ * (CUBE_PROGRAMS) opened by libcube, or the service's own open.
+ */
+static struct bpf_object *cube_obj_open(struct cube *c, void **skel)
+{
+	const void *(*elf)(size_t *) = c->xdp ? c->ops->elf_xdp : c->ops->elf_tc;
+	LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = c->ops->service);
+	struct bpf_object *obj;
+	const void *bytes;
+	size_t size;
+
+	if (!elf)
+		return c->ops->open(skel, c->xdp);
+	*skel = NULL;
+	bytes = elf(&size);
+	obj = bpf_object__open_mem(bytes, size, &opts);
+	return libbpf_get_error(obj) ? NULL : obj;
+}
+
+static int cube_obj_load(struct cube *c, void *skel, struct bpf_object *obj)
+{
+	if ((c->xdp ? c->ops->elf_xdp : c->ops->elf_tc))
+		return bpf_object__load(obj);
+	return c->ops->load(skel, c->xdp);
+}
+
+static void cube_obj_close(struct cube *c, void *skel, struct bpf_object *obj)
+{
+	if ((c->xdp ? c->ops->elf_xdp : c->ops->elf_tc))
+		bpf_object__close(obj);
+	else if (skel)
+		c->ops->destroy(skel, c->xdp);
+}
+
 static int cube_load_prog(struct cube *c, int level, void **skel, struct bpf_object **objp, int *prog_fd, char *err,
 			  size_t errlen)
 {
@@ -427,7 +474,7 @@ static int cube_load_prog(struct cube *c, int level, void **skel, struct bpf_obj
 	int r;
 
 	*skel = NULL;
-	obj = *objp = c->ops->open(skel, c->xdp);
+	obj = *objp = cube_obj_open(c, skel);
 	if (!obj) {
 		snprintf(err, errlen, "cannot open the %s program: %s", c->xdp ? "XDP" : "TC", strerror(errno));
 		return -EINVAL;
@@ -467,7 +514,7 @@ static int cube_load_prog(struct cube *c, int level, void **skel, struct bpf_obj
 		if (bpf_map__type(map) == BPF_MAP_TYPE_DEVMAP || bpf_map__type(map) == BPF_MAP_TYPE_DEVMAP_HASH)
 			cube_devmap_flags(map, path);
 	}
-	r = c->ops->load(*skel, c->xdp);
+	r = cube_obj_load(c, *skel, obj);
 	if (r < 0) {
 		snprintf(err, errlen, "cannot load the %s program (verifier or map mismatch): %s",
 			 c->xdp ? "XDP" : "TC", strerror(-r));
@@ -568,11 +615,11 @@ static int cube_reload(struct cube *c, int level, char *err, size_t errlen)
 	if (r == 0)
 		r = cube_publish(c, prog_fd, err, errlen);
 	if (r < 0) {
-		if (skel)
-			c->ops->destroy(skel, c->xdp);
+		if (obj)
+			cube_obj_close(c, skel, obj);
 		return r;
 	}
-	c->ops->destroy(c->skel, c->xdp);
+	cube_obj_close(c, c->skel, c->obj);
 	c->skel = skel;
 	c->obj = obj;
 	c->prog_fd = prog_fd;
@@ -624,9 +671,73 @@ static void cube_reply(struct cube *c, uint64_t seq, int status, const char *err
 }
 
 /* body: {"config": {...}, "ports": [{"name": "p1", "index": 0}, ...]} */
+/*
+ * The cube's configuration (its entry of the service's list, RFC 7951 JSON
+ * without the module prefix) as a validated libyang tree with its defaults.
+ * The models are loaded on first use.
+ */
+static int cube_cfg_tree(struct cube *c, struct json_object *config, struct lyd_node **out, char *err, size_t errlen)
+{
+	const char *mod = c->ops->model->module;
+	struct json_object *doc = json_object_new_object(), *list = json_object_new_array();
+	int r = 0;
+
+	*out = NULL;
+	if (!c->yang) {
+		if (ly_ctx_new(c->yang_dir, 0, &c->yang) != LY_SUCCESS ||
+		    !ly_ctx_load_module(c->yang, mod, NULL, NULL)) {
+			snprintf(err, errlen, "cannot load the model %s from %s: %s", mod, c->yang_dir,
+				 c->yang ? ly_errmsg(c->yang) : "no libyang context");
+			ly_ctx_destroy(c->yang);
+			c->yang = NULL;
+			r = -ENOENT;
+			goto out;
+		}
+	}
+	json_object_array_add(list, config ? json_object_get(config) : json_object_new_object());
+	{
+		char key[160];
+
+		snprintf(key, sizeof(key), "%s:%s", mod, mod);
+		json_object_object_add(doc, key, list);
+		list = NULL;
+	}
+	if (lyd_parse_data_mem(c->yang, json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN), LYD_JSON,
+			       LYD_PARSE_STRICT, LYD_VALIDATE_PRESENT, out) != LY_SUCCESS) {
+		snprintf(err, errlen, "the configuration does not fit the model %s: %s", mod, ly_errmsg(c->yang));
+		lyd_free_all(*out);
+		*out = NULL;
+		r = -EINVAL;
+	}
+out:
+	json_object_put(list);
+	json_object_put(doc);
+	return r;
+}
+
+/* Applies a configuration through the generated typed handlers. */
+static int cube_apply_typed(struct cube *c, struct json_object *config, char *err, size_t errlen)
+{
+	struct lyd_node *tree = NULL;
+	int r;
+
+	r = cube_cfg_tree(c, config, &tree, err, errlen);
+	if (r < 0)
+		return r;
+	r = cubecfg_apply(c->ops->model, c, c->cfg_tree, tree, err, errlen);
+	if (r < 0) {
+		lyd_free_all(tree);
+		return r;
+	}
+	lyd_free_all(c->cfg_tree);
+	c->cfg_tree = tree;
+	return 0;
+}
+
 static int cube_on_config(struct cube *c, const char *body, char *err, size_t errlen)
 {
 	struct json_object *root = json_tokener_parse(body), *ports, *config;
+	struct cube_port old_ports[CB_MAX_PORTS];
 	int r = 0;
 
 	if (!root || !json_object_is_type(root, json_type_object)) {
@@ -634,6 +745,7 @@ static int cube_on_config(struct cube *c, const char *body, char *err, size_t er
 		r = -EINVAL;
 		goto out;
 	}
+	memcpy(old_ports, c->ports, sizeof(old_ports));
 	if (json_object_object_get_ex(root, "ports", &ports) && json_object_is_type(ports, json_type_array)) {
 		for (int i = 0; i < CB_MAX_PORTS; i++)
 			c->ports[i].index = -1;
@@ -668,7 +780,12 @@ static int cube_on_config(struct cube *c, const char *body, char *err, size_t er
 			cube_log(c, LOG_DEBUG, "fast path reloaded with loglevel %s", name);
 		}
 	}
-	r = c->ops->apply(c, config, err, errlen);
+	if (c->ops->ports_changed && memcmp(old_ports, c->ports, sizeof(old_ports))) {
+		r = c->ops->ports_changed(c, err, errlen);
+		if (r < 0)
+			goto out;
+	}
+	r = c->ops->model ? cube_apply_typed(c, config, err, errlen) : c->ops->apply(c, config, err, errlen);
 	if (r == 0)
 		cube_log(c, LOG_DEBUG, "configuration applied (loglevel %s)", cube_cb_level_names[c->loglevel]);
 out:
@@ -905,11 +1022,27 @@ static int cube_libbpf_print(enum libbpf_print_level level, const char *fmt, va_
 	return vfprintf(stderr, fmt, ap);
 }
 
+/* The models next to the program (the build tree, an install prefix). */
+static void cube_find_yang_dir(char *buf, size_t size)
+{
+	char exe[512];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	struct stat st;
+
+	if (n > 0) {
+		exe[n] = '\0';
+		snprintf(buf, size, "%s/../share/cubebus/yang", dirname(exe));
+		if (stat(buf, &st) == 0)
+			return;
+	}
+	snprintf(buf, size, "/usr/local/share/cubebus/yang");
+}
+
 static void cube_usage(const char *prog)
 {
 	fprintf(stderr,
 		"usage: %s --name NAME [--id N --type TC|XDP_SKB|XDP_DRV --generation G]\n"
-		"          [--run-dir DIR] [--bpffs DIR] [--loglevel LEVEL] [-d]\n"
+		"          [--run-dir DIR] [--bpffs DIR] [--yang-dir DIR] [--loglevel LEVEL] [-d]\n"
 		"A cube process is started by cubebusd, or by an operator's supervisor with\n"
 		"--name only: it then asks the broker for the rest.\n",
 		prog);
@@ -917,13 +1050,17 @@ static void cube_usage(const char *prog)
 
 int cube_main(int argc, char **argv, const struct cube_ops *ops)
 {
-	static const struct option opts[] = {
-		{ "name", required_argument, NULL, 'n' },    { "id", required_argument, NULL, 'i' },
-		{ "type", required_argument, NULL, 't' },    { "generation", required_argument, NULL, 'g' },
-		{ "run-dir", required_argument, NULL, 'r' }, { "bpffs", required_argument, NULL, 'b' },
-		{ "debug", no_argument, NULL, 'd' },	     { "loglevel", required_argument, NULL, 'l' },
-		{ "help", no_argument, NULL, 'h' },	     { 0 }
-	};
+	static const struct option opts[] = { { "name", required_argument, NULL, 'n' },
+					      { "id", required_argument, NULL, 'i' },
+					      { "type", required_argument, NULL, 't' },
+					      { "generation", required_argument, NULL, 'g' },
+					      { "run-dir", required_argument, NULL, 'r' },
+					      { "bpffs", required_argument, NULL, 'b' },
+					      { "debug", no_argument, NULL, 'd' },
+					      { "loglevel", required_argument, NULL, 'l' },
+					      { "help", no_argument, NULL, 'h' },
+					      { "yang-dir", required_argument, NULL, 'y' },
+					      { 0 } };
 	struct cube c = { .ops = ops,
 			  .prog_fd = -1,
 			  .links_fd = -1,
@@ -946,6 +1083,7 @@ int cube_main(int argc, char **argv, const struct cube_ops *ops)
 		case 'r': snprintf(c.run_dir, sizeof(c.run_dir), "%s", optarg); break;
 		case 'b': snprintf(c.bpffs, sizeof(c.bpffs), "%s", optarg); break;
 		case 'd': c.debug = 1; break;
+		case 'y': snprintf(c.yang_dir, sizeof(c.yang_dir), "%s", optarg); break;
 		case 'l':
 			c.loglevel = cube_parse_level(optarg);
 			if (c.loglevel < 0) {
@@ -962,6 +1100,8 @@ int cube_main(int argc, char **argv, const struct cube_ops *ops)
 		cube_usage(argv[0]);
 		return 2;
 	}
+	if (!c.yang_dir[0])
+		cube_find_yang_dir(c.yang_dir, sizeof(c.yang_dir));
 	zsys_handler_set(NULL);
 	c.bus = zsock_new(ZMQ_DEALER);
 	if (!c.bus)
@@ -1044,8 +1184,10 @@ out:
 		close(c.log_map_fd);
 	if (c.pkt_fd >= 0)
 		close(c.pkt_fd);
-	if (c.skel)
-		ops->destroy(c.skel, c.xdp);
+	if (c.skel || c.obj)
+		cube_obj_close(&c, c.skel, c.obj);
+	lyd_free_all(c.cfg_tree);
+	ly_ctx_destroy(c.yang);
 	free(c.priv);
 	return status;
 }

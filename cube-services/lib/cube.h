@@ -17,11 +17,33 @@
 #include <json-c/json.h>
 #include <bpf/libbpf.h>
 #include "cubebus/cubebus_shared.h"
+#include "cubecfg.h"
 
 struct cube;
 
 struct cube_ops {
 	const char *service;
+	/*
+	 * The service's BPF objects, one per hook, as the skeletons embed them:
+	 * CUBE_PROGRAMS(svc) sets both from svc_tc.skel.h and svc_xdp.skel.h.
+	 * libcube opens the one for the cube's hook, sets its read-only data,
+	 * pins its maps and loads it; the service finds its maps by name
+	 * (cube_map_fd) and never writes `if (xdp)`. When set, open, load and
+	 * destroy are not used.
+	 */
+	const void *(*elf_tc)(size_t *size);
+	const void *(*elf_xdp)(size_t *size);
+	/*
+	 * The typed configuration generated from the service's model
+	 * (<svc>_cfg.h, cube-services/lib/cubecfg.h): when set, libcube keeps
+	 * the cube's configuration as a libyang tree and turns each change into
+	 * calls of the service's typed create / update / delete handlers
+	 * (cubecfg_apply); apply is not used.
+	 */
+	const struct cubecfg_model *model;
+	/* The cube's ports (base nodes, libcube's) changed: names, indexes or
+	 * peers. Optional; called before the handlers of the same change. */
+	int (*ports_changed)(struct cube *c, char *err, size_t errlen);
 	/* Opens (not loads) the skeleton for the hook; returns its object and
 	 * stores the skeleton in *skel. NULL on error. */
 	struct bpf_object *(*open)(void **skel, int xdp);
@@ -50,12 +72,17 @@ struct cube_ops {
 	unsigned tick_ms;
 };
 
+/* The embedded objects of a service's two skeletons, for cube_ops. */
+#define CUBE_PROGRAMS(svc) .elf_tc = svc##_tc__elf_bytes, .elf_xdp = svc##_xdp__elf_bytes
+
 /* Runs the cube process; returns the process exit status. */
 int cube_main(int argc, char **argv, const struct cube_ops *ops);
 
 void *cube_priv(struct cube *c);
 void *cube_skel(struct cube *c);
 int cube_is_xdp(const struct cube *c);
+/* fd of the cube's map called name (owned by libcube), or -ENOENT. */
+int cube_map_fd(const struct cube *c, const char *name);
 const char *cube_name(const struct cube *c);
 unsigned cube_id(const struct cube *c);
 /* Port index of a port name, or -ENOENT. */
