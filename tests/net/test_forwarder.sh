@@ -53,4 +53,20 @@ for T in TC XDP_SKB; do
 	check "$T: h1->h2 fails without an action for sf-p1" ping_fails h1 10.0.0.2
 	check "$T: h2->h1 fails without an action for sf-p1" ping_fails h2 10.0.0.1
 	check "$T: del sf" cubectl del sf
+
+	# actions may come before their ports: they apply once the ports exist,
+	# and a restarted process applies them again
+	check "$T: sf2 with actions before its ports" cubectl simpleforwarder add sf2 type=$T
+	check "$T: sf2 actions for ports not there yet" cubectl sf2 actions add q1 action=FORWARD outport=q2
+	check "$T: sf2 reverse action" cubectl sf2 actions add q2 action=FORWARD outport=q1
+	check "$T: sf2 ports q1, q2 added after" cubectl sf2 ports add q1 peer="$(veth h1)"
+	check "$T: sf2 port q2" cubectl sf2 ports add q2 peer="$(veth h2)"
+	check "$T: h1->h2 through actions given before the ports" ping_ok h1 10.0.0.2
+	check "$T: sf2 restart" cubectl sf2 restart
+	check "$T: h1->h2 after the restart" ping_ok h1 10.0.0.2
+	check "$T: sf2 q2 deleted: its action stays, unresolved" cubectl sf2 ports del q2
+	check "$T: h1->h2 fails without q2" ping_fails h1 10.0.0.2
+	check "$T: q2 back" cubectl sf2 ports add q2 peer="$(veth h2)"
+	check "$T: h1->h2 once q2 is back" ping_ok h1 10.0.0.2
+	check "$T: del sf2" cubectl del sf2
 done
