@@ -136,7 +136,7 @@ size_t cb_build_ns(uint8_t *buf, size_t size, const uint8_t mac[6], const uint8_
 }
 
 size_t cb_build_na(uint8_t *buf, size_t size, const uint8_t mac[6], const uint8_t target[16], const uint8_t dst_mac[6],
-		   const uint8_t dst[16], int router)
+		   const uint8_t dst[16], int router, int solicited)
 {
 	const size_t icmp = 32, len = CB_ETH_LEN + CB_IP6_LEN + icmp;
 	uint8_t *ic = buf + CB_ETH_LEN + CB_IP6_LEN;
@@ -147,7 +147,7 @@ size_t cb_build_na(uint8_t *buf, size_t size, const uint8_t mac[6], const uint8_
 	cb_build_eth(buf, dst_mac, mac, ETHTYPE_IPV6);
 	cb_build_ip6(buf + CB_ETH_LEN, target, dst, PROTO_ICMPV6, 255, icmp);
 	ic[0] = 136;
-	ic[4] = (router ? 0x80 : 0) | 0x40 | 0x20; /* router, solicited, override */
+	ic[4] = (router ? 0x80 : 0) | (solicited ? 0x40 : 0) | 0x20; /* router, solicited, override */
 	memcpy(ic + 8, target, 16);
 	ic[24] = 2; /* target link-layer address */
 	ic[25] = 1;

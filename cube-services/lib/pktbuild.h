@@ -45,11 +45,12 @@ size_t cb_build_arp(uint8_t *buf, size_t size, uint16_t op, const uint8_t sha[6]
 size_t cb_build_ns(uint8_t *buf, size_t size, const uint8_t mac[6], const uint8_t src[16], const uint8_t target[16]);
 
 /*
- * Neighbour advertisement of target (our address) with our MAC, to the
- * soliciting host (dst_mac, dst), solicited and override set (RFC 4861 4.4).
+ * Neighbour advertisement of target (our address) with our MAC, to dst_mac /
+ * dst, override set, router and solicited as asked (RFC 4861 4.4: an answer
+ * to duplicate address detection goes to all nodes, not solicited).
  */
 size_t cb_build_na(uint8_t *buf, size_t size, const uint8_t mac[6], const uint8_t target[16], const uint8_t dst_mac[6],
-		   const uint8_t dst[16], int router);
+		   const uint8_t dst[16], int router, int solicited);
 
 /*
  * An ICMP error (type, code) about frame, back to its sender from address

@@ -32,6 +32,7 @@
 #include <bpf/libbpf.h>
 
 #include "cube.h"
+#include "pktbuild.h"
 #include "router_shared.h"
 #include "router_tc.skel.h"
 #include "router_xdp.skel.h"
@@ -929,83 +930,14 @@ fail:
 
 /* ---- frames ------------------------------------------------------------------ */
 
-static uint32_t rt_sum(const void *p, size_t n, uint32_t s)
-{
-	const uint8_t *b = p;
-
-	for (; n > 1; n -= 2, b += 2)
-		s += (uint32_t)b[0] << 8 | b[1];
-	if (n)
-		s += (uint32_t)b[0] << 8;
-	return s;
-}
-
-/* The checksum to store (network order) for a one's complement sum. */
-static uint16_t rt_csum(uint32_t s)
-{
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	return htons((uint16_t)~s);
-}
-
-/* Sum of the IPv6 pseudo-header (RFC 8200 8.1). */
-static uint32_t rt_sum6(const uint8_t *src, const uint8_t *dst, uint32_t len, uint8_t nh)
-{
-	uint32_t s = rt_sum(src, 16, 0);
-
-	s = rt_sum(dst, 16, s);
-	s += len >> 16;
-	s += len & 0xffff;
-	return s + nh;
-}
-
-#define ETH_LEN 14
-#define IP4_LEN 20
-#define IP6_LEN 40
-
-static void rt_put16(uint8_t *p, uint16_t v)
-{
-	p[0] = v >> 8;
-	p[1] = v & 0xff;
-}
+/* Frames are built by libcube's pktbuild (ARP, ND, ICMP errors). */
+#define ETH_LEN CB_ETH_LEN
+#define IP4_LEN CB_IP4_LEN
+#define IP6_LEN CB_IP6_LEN
 
 static uint16_t rt_get16(const uint8_t *p)
 {
 	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static void rt_eth(uint8_t *f, const uint8_t *dst, const uint8_t *src, uint16_t proto)
-{
-	memcpy(f, dst, 6);
-	memcpy(f + 6, src, 6);
-	rt_put16(f + 12, proto);
-}
-
-/* An IPv4 header at f; addresses in network order. */
-static void rt_ip4(struct rt_priv *pv, uint8_t *f, __u32 src, __u32 dst, uint8_t proto, size_t payload)
-{
-	f[0] = 0x45;
-	f[1] = 0xc0; /* internetwork control, as routers send their ICMP */
-	rt_put16(f + 2, (uint16_t)(IP4_LEN + payload));
-	rt_put16(f + 4, pv->ip_id++);
-	rt_put16(f + 6, 0);
-	f[8] = RT_TTL;
-	f[9] = proto;
-	rt_put16(f + 10, 0);
-	memcpy(f + 12, &src, 4);
-	memcpy(f + 16, &dst, 4);
-	memcpy(f + 10, &(uint16_t){ rt_csum(rt_sum(f, IP4_LEN, 0)) }, 2);
-}
-
-static void rt_ip6(uint8_t *f, const uint8_t *src, const uint8_t *dst, uint8_t nh, uint8_t hops, size_t payload)
-{
-	memset(f, 0, 4);
-	f[0] = 0x60;
-	rt_put16(f + 4, (uint16_t)payload);
-	f[6] = nh;
-	f[7] = hops;
-	memcpy(f + 8, src, 16);
-	memcpy(f + 24, dst, 16);
 }
 
 /* The address of port to speak from to a on its network (any of the
@@ -1034,53 +966,23 @@ static int rt_src_addr(const struct rt_cfg *cfg, int port, const struct rt_addr 
 	return 0;
 }
 
-static const uint8_t rt_bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 
 /* ARP request or neighbour solicitation for nh out of port. */
 static int rt_solicit(struct cube *c, const struct rt_addr *nh, int port)
 {
 	struct rt_priv *pv = cube_priv(c);
 	const struct rt_cfg *cfg = &pv->cfg;
-	uint8_t f[ETH_LEN + IP6_LEN + 32] = { 0 };
+	uint8_t f[ETH_LEN + IP6_LEN + 32];
 	struct rt_addr src;
+	size_t n;
 
 	if (port < 0 || port >= CB_MAX_PORTS || !cfg->on[port] || rt_src_addr(cfg, port, nh, &src) < 0)
 		return -ENOENT;
-	if (rt_is_v4(nh)) {
-		uint8_t *a = f + ETH_LEN;
-
-		rt_eth(f, rt_bcast, cfg->mac[port], ETH_P_ARP);
-		rt_put16(a, 1);
-		rt_put16(a + 2, ETH_P_IP);
-		a[4] = 6;
-		a[5] = 4;
-		rt_put16(a + 6, 1);
-		memcpy(a + 8, cfg->mac[port], 6);
-		memcpy(a + 14, &src.w[3], 4);
-		memcpy(a + 24, &nh->w[3], 4);
-		return cube_packet_out(c, CB_DIR_OUT, port, f, 60);
-	} else {
-		/* to the solicited-node group of nh (RFC 4291 2.7.1) */
-		uint8_t dst[16] = { 0xff, 0x02, [11] = 0x01, [12] = 0xff }, mac[6] = { 0x33, 0x33, 0xff };
-		uint8_t *ic = f + ETH_LEN + IP6_LEN;
-
-		memcpy(dst + 13, nh->a + 13, 3);
-		memcpy(mac + 3, nh->a + 13, 3);
-		rt_eth(f, mac, cfg->mac[port], ETH_P_IPV6);
-		rt_ip6(f + ETH_LEN, src.a, dst, IPPROTO_ICMPV6, 255, 32);
-		ic[0] = 135;
-		memcpy(ic + 8, nh->a, 16);
-		ic[24] = 1; /* source link-layer address */
-		ic[25] = 1;
-		memcpy(ic + 26, cfg->mac[port], 6);
-		memcpy(ic + 2, &(uint16_t){ rt_csum(rt_sum(ic, 32, rt_sum6(src.a, dst, 32, IPPROTO_ICMPV6))) }, 2);
-		return cube_packet_out(c, CB_DIR_OUT, port, f, ETH_LEN + IP6_LEN + 32);
-	}
-}
-
-static int rt_is_icmp4_error(uint8_t type)
-{
-	return type == 3 || type == 4 || type == 5 || type == 11 || type == 12;
+	if (rt_is_v4(nh))
+		n = cb_build_arp(f, sizeof(f), 1, cfg->mac[port], src.w[3], NULL, nh->w[3]);
+	else
+		n = cb_build_ns(f, sizeof(f), cfg->mac[port], src.a, nh->a);
+	return n ? cube_packet_out(c, CB_DIR_OUT, port, f, n) : -EINVAL;
 }
 
 /*
@@ -1096,27 +998,15 @@ static void rt_icmp4_error(struct cube *c, int in_port, const uint8_t *frame, si
 	const struct rt_cfg *cfg = &pv->cfg;
 	uint8_t out[ETH_LEN + IP4_LEN + 8 + RT_ICMP4_QUOTE];
 	const uint8_t *ip = frame + ETH_LEN;
-	size_t hl, tot, quote;
-	__u32 saddr, daddr, from, h;
+	__u32 saddr, daddr, from;
 	struct rt_addr a;
+	size_t n;
 
 	if (len < ETH_LEN + IP4_LEN || in_port < 0 || in_port >= CB_MAX_PORTS || !cfg->on[in_port])
 		return;
-	hl = (ip[0] & 0xf) * 4;
-	tot = rt_get16(ip + 2);
-	if (hl < IP4_LEN || len < ETH_LEN + hl || tot < hl)
-		return;
-	if (tot > len - ETH_LEN)
-		tot = len - ETH_LEN;
-	if (rt_get16(ip + 6) & 0x1fff)
-		return;
-	if (ip[9] == IPPROTO_ICMP && (tot < hl + 1 || rt_is_icmp4_error(ip[hl])))
-		return;
 	memcpy(&saddr, ip + 12, 4);
 	memcpy(&daddr, ip + 16, 4);
-	h = ntohl(saddr);
-	if (!h || (h >> 28) >= 0xe || (h >> 24) == 127 || (frame[0] & 1))
-		return;
+	/* cb_build_icmp4_error refuses what RFC 1812 4.3.2.7 forbids */
 	if (type == 3 && code == 3) {
 		from = daddr;
 	} else {
@@ -1125,17 +1015,9 @@ static void rt_icmp4_error(struct cube *c, int in_port, const uint8_t *frame, si
 			return;
 		from = a.w[3];
 	}
-	quote = tot;
-	if (quote > RT_ICMP4_QUOTE - IP4_LEN - 8)
-		quote = RT_ICMP4_QUOTE - IP4_LEN - 8;
-	rt_eth(out, frame + 6, cfg->mac[in_port], ETH_P_IP);
-	rt_ip4(pv, out + ETH_LEN, from, saddr, IPPROTO_ICMP, 8 + quote);
-	memset(out + ETH_LEN + IP4_LEN, 0, 8);
-	out[ETH_LEN + IP4_LEN] = type;
-	out[ETH_LEN + IP4_LEN + 1] = code;
-	memcpy(out + ETH_LEN + IP4_LEN + 8, ip, quote);
-	memcpy(out + ETH_LEN + IP4_LEN + 2, &(uint16_t){ rt_csum(rt_sum(out + ETH_LEN + IP4_LEN, 8 + quote, 0)) }, 2);
-	if (cube_packet_out(c, CB_DIR_OUT, in_port, out, ETH_LEN + IP4_LEN + 8 + quote) == 0)
+	n = cb_build_icmp4_error(out, sizeof(out), frame, len, type, code, from, cfg->mac[in_port], RT_TTL, pv->ip_id++,
+				 RT_ICMP4_QUOTE - IP4_LEN - 8);
+	if (n && cube_packet_out(c, CB_DIR_OUT, in_port, out, n) == 0)
 		pv->icmp_sent++;
 }
 
@@ -1147,33 +1029,19 @@ static void rt_icmp6_error(struct cube *c, int in_port, const uint8_t *frame, si
 	uint8_t out[ETH_LEN + RT_ICMP6_QUOTE];
 	const uint8_t *ip = frame + ETH_LEN;
 	struct rt_addr saddr, from;
-	size_t quote;
-	uint8_t *ic;
+	size_t n;
 
 	if (len < ETH_LEN + IP6_LEN || in_port < 0 || in_port >= CB_MAX_PORTS || !cfg->on[in_port])
 		return;
 	memcpy(saddr.a, ip + 8, 16);
-	if (saddr.a[0] == 0xff || rt_addr_is_zero(&saddr) || ip[24] == 0xff || (frame[0] & 1))
-		return;
-	if (ip[6] == IPPROTO_ICMPV6 && (len < ETH_LEN + IP6_LEN + 1 || ip[IP6_LEN] < 128))
-		return;
+	/* cb_build_icmp6_error refuses what RFC 4443 2.4 (e) forbids */
 	if (type == 1 && code == 4)
 		memcpy(from.a, ip + 24, 16);
 	else if (rt_src_addr(cfg, in_port, &saddr, &from) < 0)
 		return;
-	quote = len - ETH_LEN;
-	if (quote > RT_ICMP6_QUOTE - IP6_LEN - 8)
-		quote = RT_ICMP6_QUOTE - IP6_LEN - 8;
-	rt_eth(out, frame + 6, cfg->mac[in_port], ETH_P_IPV6);
-	rt_ip6(out + ETH_LEN, from.a, saddr.a, IPPROTO_ICMPV6, RT_TTL, 8 + quote);
-	ic = out + ETH_LEN + IP6_LEN;
-	memset(ic, 0, 8);
-	ic[0] = type;
-	ic[1] = code;
-	memcpy(ic + 8, ip, quote);
-	memcpy(ic + 2,
-	       &(uint16_t){ rt_csum(rt_sum(ic, 8 + quote, rt_sum6(from.a, saddr.a, 8 + quote, IPPROTO_ICMPV6))) }, 2);
-	if (cube_packet_out(c, CB_DIR_OUT, in_port, out, ETH_LEN + IP6_LEN + 8 + quote) == 0)
+	n = cb_build_icmp6_error(out, sizeof(out), frame, len, type, code, from.a, cfg->mac[in_port], RT_TTL,
+				 RT_ICMP6_QUOTE - IP6_LEN - 8);
+	if (n && cube_packet_out(c, CB_DIR_OUT, in_port, out, n) == 0)
 		pv->icmp_sent++;
 }
 
@@ -1359,7 +1227,7 @@ static void rt_on_nd(struct cube *c, int in_port, const uint8_t *frame, size_t l
 	plen = rt_get16(ip + 4);
 	if (plen < 24 || plen > len - ETH_LEN - IP6_LEN || ip[6] != IPPROTO_ICMPV6 || ip[7] != 255)
 		return;
-	if (rt_csum(rt_sum(ic, plen, rt_sum6(ip + 8, ip + 24, plen, IPPROTO_ICMPV6))) != 0)
+	if (cb_csum_field(cb_sum(ic, plen, cb_sum6(ip + 8, ip + 24, plen, IPPROTO_ICMPV6))) != 0)
 		return; /* a correct checksum sums to all ones */
 	memcpy(src.a, ip + 8, 16);
 	memcpy(target.a, ic + 8, 16);
@@ -1373,9 +1241,9 @@ static void rt_on_nd(struct cube *c, int in_port, const uint8_t *frame, size_t l
 	}
 	/* solicitation: learn the sender, answer for the target */
 	{
-		uint8_t out[ETH_LEN + IP6_LEN + 32] = { 0 }, dst[16];
-		uint8_t *oc = out + ETH_LEN + IP6_LEN;
+		uint8_t out[ETH_LEN + IP6_LEN + 32], dst[16];
 		const uint8_t *dmac = frame + 6;
+		size_t n;
 		int dad = rt_addr_is_zero(&src);
 
 		ll = rt_nd_lladdr(ic + 24, plen - 24, 1);
@@ -1394,16 +1262,10 @@ static void rt_on_nd(struct cube *c, int in_port, const uint8_t *frame, size_t l
 		} else {
 			memcpy(dst, src.a, 16);
 		}
-		rt_eth(out, dmac, cfg->mac[in_port], ETH_P_IPV6);
-		rt_ip6(out + ETH_LEN, target.a, dst, IPPROTO_ICMPV6, 255, 32);
-		oc[0] = 136;
-		oc[4] = dad ? 0xa0 : 0xe0; /* router, solicited (not for DAD), override */
-		memcpy(oc + 8, target.a, 16);
-		oc[24] = 2; /* target link-layer address */
-		oc[25] = 1;
-		memcpy(oc + 26, cfg->mac[in_port], 6);
-		memcpy(oc + 2, &(uint16_t){ rt_csum(rt_sum(oc, 32, rt_sum6(target.a, dst, 32, IPPROTO_ICMPV6))) }, 2);
-		cube_packet_out(c, CB_DIR_OUT, in_port, out, sizeof(out));
+		/* router, solicited (not for DAD), override */
+		n = cb_build_na(out, sizeof(out), cfg->mac[in_port], target.a, dmac, dst, 1, !dad);
+		if (n)
+			cube_packet_out(c, CB_DIR_OUT, in_port, out, n);
 	}
 }
 

@@ -84,10 +84,12 @@ int main(void)
 	check(n == 86 && !memcmp(buf, "\x33\x33\xff\xcd\x12\x34", 6) && buf[14 + 24 + 12] == 0xff &&
 		      buf[14 + 24 + 15] == 0x34 && buf[54] == 135 && buf[14 + 7] == 255 && icmp6_ok(buf, n),
 	      "neighbour solicitation: solicited-node group, hop limit 255, checksum");
-	n = cb_build_na(buf, sizeof(buf), MAC, tgt6, PEER, dst6, 1);
+	n = cb_build_na(buf, sizeof(buf), MAC, tgt6, PEER, dst6, 1, 1);
 	check(n == 86 && !memcmp(buf, PEER, 6) && buf[54] == 136 && buf[58] == 0xe0 && buf[78] == 2 &&
 		      !memcmp(buf + 80, MAC, 6) && icmp6_ok(buf, n),
 	      "neighbour advertisement: router, solicited, override, target MAC, checksum");
+	n = cb_build_na(buf, sizeof(buf), MAC, tgt6, PEER, dst6, 1, 0);
+	check(n == 86 && buf[58] == 0xa0 && icmp6_ok(buf, n), "neighbour advertisement for DAD: not solicited");
 
 	/* time exceeded about a UDP datagram */
 	m = udp4(in, 100, 0);
