@@ -162,6 +162,16 @@ for T in TC XDP_SKB; do
 	check "$T: no flooded copy of static h3's traffic during the reapplies" test "$d2" = 0 -a "$d4" = 0
 	check "$T: static h3's kernel element never rewritten ($v0)" test -n "$v0" -a "$(static_val "$M3")" = "$v0"
 
+	# ---- a restart of the cube process: the broker sends the whole
+	# configuration again; the static element stays as it is
+	pid0=$(cube_field br1 pid)
+	[[ $pid0 =~ ^[0-9]+$ ]] && [ "$pid0" -gt 1 ] && kill -9 "$pid0"
+	check "$T: the cube process restarted" \
+		wait_for 10 eval "p=\$(cube_field br1 pid); [ -n \"\$p\" ] && [ \"\$p\" != $pid0 ] && [ \"\$(cube_field br1 status)\" = running ]"
+	# the broker configures a new process before it asks it anything
+	check "$T: the new process answers with the static entry" wait_for 5 eval "[ \"\$(fdb_json | jq '.\"static-entries\"')\" = 1 ]"
+	check "$T: static h3's kernel element untouched by the restart" test "$(static_val "$M3")" = "$v0"
+
 	# ---- a static set larger than the static table: refused, old set kept
 	smax=$(fdb_json | jq '."max-static-entries" // 1024')
 	entries_body 0 "$smax" >"$TMP/body.$T"
