@@ -379,7 +379,8 @@ static int sb_read(struct cube *c, struct json_object *out, char *err, size_t er
 	 * and not yet in learned, which can only lower the eviction count */
 	learned = sb_stat(c, SB_STAT_LEARNED);
 	gone = sb_stat(c, SB_STAT_AGED) + sb_stat(c, SB_STAT_REMOVED);
-	while (bpf_map_get_next_key(sfd, prev, &key) == 0) {
+	/* bounded: an entry evicted under the walk sends it back to the start */
+	while (statics < SB_STATIC_MAX && bpf_map_get_next_key(sfd, prev, &key) == 0) {
 		struct sb_fdb_val v;
 
 		prev = &key;
@@ -389,7 +390,7 @@ static int sb_read(struct cube *c, struct json_object *out, char *err, size_t er
 		sb_list_add(c, list, key, &v, 0);
 	}
 	prev = NULL;
-	while (bpf_map_get_next_key(fd, prev, &key) == 0) {
+	while (entries < SB_FDB_MAX && bpf_map_get_next_key(fd, prev, &key) == 0) {
 		struct sb_fdb_val v;
 		__u64 age;
 
