@@ -223,8 +223,8 @@ static int sb_static_parse(struct cube *c, struct json_object *entries, struct s
 			return -EINVAL;
 		}
 		if (idx < 0) {
-			snprintf(err, errlen, "fdb entry %s: %s is not a port of %s (see '%s ports show')", addr, port,
-				 cube_name(c), cube_name(c));
+			snprintf(err, errlen, "fdb entry %s: %s is not a port of %s (see 'cubectl %s ports show')",
+				 addr, port, cube_name(c), cube_name(c));
 			return -ENOENT;
 		}
 		if (sb_static_find(want, *n, key)) {

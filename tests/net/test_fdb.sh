@@ -188,6 +188,14 @@ for T in TC XDP_SKB; do
 	n=$(blast h1 0.3 "$M3")
 	d2=$(($(rx h2) - rx2)) d3=$(($(rx h3) - rx3))
 	check "$T: static h3 still forwards after the refusal" test "$d2" -le 2 -a "$d3" -ge $((n * 9 / 10))
+	# an entry on a port the bridge does not have: refused, nothing written
+	reply=$(cubectl br1 fdb entry add 0a:00:00:00:ff:ff port=p9 2>&1)
+	r=$?
+	log "$T: static entry on p9: $(echo "$reply" | head -1)"
+	check "$T: a static entry on a missing port refused with a sentence" \
+		eval "[ $r != 0 ] && echo \"\$reply\" | grep -q 'p9 is not a port'"
+	check "$T: sb_static unchanged by the refused entry" \
+		test "$(map_count sb_static)" = 1 -a "$(static_val "$M3")" = "$v0"
 	# exactly the capacity fits
 	entries_body 0 $((smax - 1)) >"$TMP/body.$T"
 	check "$T: $smax static entries (the capacity) accepted" cubectl br1 fdb set <"$TMP/body.$T"
