@@ -3,17 +3,26 @@
  * simplebridge fast path: learning bridge. Learns source MACs per in-port,
  * forwards to the learned port while the entry is younger than aging-time,
  * floods unknown, broadcast and multicast destinations in the kernel.
+ * Static entries (sb_static) win over learned ones (sb_fdb) both ways: a
+ * static source is never learned, a static destination never ages.
  */
 #include "cubebus/cube.bpf.h"
 #include "cubebus/parsing.bpf.h"
 #include "simplebridge_shared.h"
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, SB_FDB_MAX);
 	__type(key, __u64);
 	__type(value, struct sb_fdb_val);
 } sb_fdb SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SB_STATIC_MAX);
+	__type(key, __u64);
+	__type(value, struct sb_fdb_val);
+} sb_static SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -21,6 +30,13 @@ struct {
 	__type(key, __u32);
 	__type(value, struct sb_conf);
 } sb_conf SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SB_STAT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} sb_stats SEC(".maps");
 
 static __always_inline __u64 sb_mac_key(const __u8 *mac)
 {
@@ -32,6 +48,38 @@ static __always_inline __u64 sb_mac_key(const __u8 *mac)
 
 /* Re-learn at most once a second per MAC: a hash update per packet costs. */
 #define SB_REFRESH_NS 1000000000ULL
+
+static __always_inline void sb_count_learned(void)
+{
+	__u32 k = SB_STAT_LEARNED;
+	__u64 *n = bpf_map_lookup_elem(&sb_stats, &k);
+
+	if (n)
+		*n += 1;
+}
+
+/* Learns (or refreshes, or moves) a source; 1 when the table was written. */
+static __always_inline int sb_learn(__u64 key, __u32 port, __u64 now, __u64 refresh)
+{
+	struct sb_fdb_val nv = { .port = port, .seen_ns = now };
+	struct sb_fdb_val *v;
+
+	if (bpf_map_lookup_elem(&sb_static, &key))
+		return 0; /* configured: never learned elsewhere */
+	v = bpf_map_lookup_elem(&sb_fdb, &key);
+	if (v && v->port == port && now - v->seen_ns <= refresh)
+		return 0;
+	/* an update of an existing key is not a new entry; if it vanished
+	 * meanwhile (evicted, aged), insert it as new. NOEXIST makes each new
+	 * key counted once even when two CPUs learn it together. */
+	if (v && bpf_map_update_elem(&sb_fdb, &key, &nv, BPF_EXIST) == 0)
+		return 1;
+	if (bpf_map_update_elem(&sb_fdb, &key, &nv, BPF_NOEXIST) == 0) {
+		sb_count_learned();
+		return 1;
+	}
+	return 0;
+}
 
 static __always_inline int handle_rx(struct cube_ctx *ctx, struct cb_md *md)
 {
@@ -55,23 +103,22 @@ static __always_inline int handle_rx(struct cube_ctx *ctx, struct cb_md *md)
 		if (conf && conf->aging_ns && conf->aging_ns / 2 < refresh)
 			refresh = conf->aging_ns / 2;
 		key = sb_mac_key(eth->h_source);
-		v = bpf_map_lookup_elem(&sb_fdb, &key);
-		if (!v || (!v->is_static && (v->port != md->in_port || now - v->seen_ns > refresh))) {
-			struct sb_fdb_val nv = { .port = md->in_port, .seen_ns = now };
-
-			bpf_map_update_elem(&sb_fdb, &key, &nv, BPF_ANY);
+		if (sb_learn(key, md->in_port, now, refresh))
 			cube_log(md, CB_LOG_DEBUG, "learn mac on port", key, md->in_port);
-		}
 	}
 	if (cb_mac_is_multicast(eth->h_dest)) {
 		cube_log(md, CB_LOG_TRACE, "flood multicast", md->in_port);
 		return cube_flood(ctx, md);
 	}
 	key = sb_mac_key(eth->h_dest);
-	v = bpf_map_lookup_elem(&sb_fdb, &key);
-	if (!v || (!v->is_static && conf && conf->aging_ns && now - v->seen_ns > conf->aging_ns)) {
-		cube_log(md, CB_LOG_TRACE, "flood unknown", md->in_port);
-		return cube_flood(ctx, md);
+	v = bpf_map_lookup_elem(&sb_static, &key);
+	if (!v) {
+		v = bpf_map_lookup_elem(&sb_fdb, &key);
+		/* aged but not yet removed by the process's next tick */
+		if (!v || (conf && conf->aging_ns && now - v->seen_ns > conf->aging_ns)) {
+			cube_log(md, CB_LOG_TRACE, "flood unknown", md->in_port);
+			return cube_flood(ctx, md);
+		}
 	}
 	if (v->port == md->in_port)
 		return cube_drop(ctx, md);

@@ -230,6 +230,7 @@ struct cube {
 	int pktin_fd;	/* cb_pktin */
 	int svc_fd;	/* sb_fdb, sf_actions or hw_conf */
 	int conf_fd;	/* sb_conf */
+	int static_fd;	/* sb_static */
 };
 
 struct env {
@@ -267,11 +268,13 @@ static int cube_load(struct env *e, enum cbrig_hook hook, const char *svc, __u32
 	c->spstats_fd = cbrig_map_fd(c->obj, "cb_spstats");
 	c->pktin_fd = cbrig_map_fd(c->obj, "cb_pktin");
 	c->conf_fd = cbrig_map_fd(c->obj, "sb_conf");
+	c->static_fd = cbrig_map_fd(c->obj, "sb_static");
 	c->svc_fd = -1;
 	for (size_t i = 0; i < ARRAY_SIZE(svc_map); i++)
 		if (!strcmp(svc, svc_map[i][0]))
 			c->svc_fd = cbrig_map_fd(c->obj, svc_map[i][1]);
-	if (c->entry_fd < 0 || c->next_fd < 0 || c->spstats_fd < 0 || c->svc_fd < 0) {
+	if (c->entry_fd < 0 || c->next_fd < 0 || c->spstats_fd < 0 || c->svc_fd < 0 ||
+	    (!strcmp(svc, "simplebridge") && (c->static_fd < 0 || c->conf_fd < 0))) {
 		printf("# %s: missing cube_entry or a map\n", file);
 		bpf_object__close(c->obj);
 		c->obj = NULL;
@@ -473,8 +476,9 @@ enum sb_flood { SB_UNICAST = 0, SB_FLOOD = 1 };
 
 struct sb_case {
 	const char *name;
-	struct sb_fdb_init fdb[2];
-	__u32 aging_s; /* sb_conf.aging_ns, in seconds */
+	struct sb_fdb_init fdb[2]; /* is_static: in sb_static, otherwise in sb_fdb */
+	bool fill;		   /* sb_fdb filled to SB_FDB_MAX with other MACs first */
+	__u32 aging_s;		   /* sb_conf.aging_ns, in seconds */
 	const __u8 *dst, *src;
 	__u32 in_port;
 	__u32 len; /* the frame's first len bytes; 0: all 64 */
@@ -601,6 +605,34 @@ static const struct sb_case sb_cases[] = {
 	  .flood = SB_FLOOD,
 	  .src_port = 1,
 	  .src_learned_now = true },
+	{ .name = "static-dst-wins-over-learned",
+	  .fdb = { { MAC_B, 2, 0, 0 }, { MAC_B, 1, 1, 0 } },
+	  .aging_s = 300,
+	  .dst = MAC_B,
+	  .src = MAC_A,
+	  .in_port = 0,
+	  .out_port = 1,
+	  .src_port = 0,
+	  .src_learned_now = true },
+	{ .name = "full-table-learns-new-source",
+	  .fill = true,
+	  .aging_s = 300,
+	  .dst = MAC_C,
+	  .src = MAC_A,
+	  .in_port = 1,
+	  .flood = SB_FLOOD,
+	  .src_port = 1,
+	  .src_learned_now = true },
+	{ .name = "full-table-keeps-static-dst",
+	  .fill = true,
+	  .fdb = { { MAC_B, 2, 1, 0 } },
+	  .aging_s = 300,
+	  .dst = MAC_B,
+	  .src = MAC_A,
+	  .in_port = 0,
+	  .out_port = 2,
+	  .src_port = 0,
+	  .src_learned_now = true },
 	{ .name = "broadcast-floods",
 	  .aging_s = 300,
 	  .dst = MAC_BCAST,
@@ -611,23 +643,47 @@ static const struct sb_case sb_cases[] = {
 	  .src_learned_now = true },
 };
 
+static int sb_empty(int fd)
+{
+	__u64 next;
+
+	while (!bpf_map_get_next_key(fd, NULL, &next))
+		if (bpf_map_delete_elem(fd, &next))
+			return -errno;
+	return 0;
+}
+
+/* MACs 06:00:xx:xx:xx:xx (locally administered, never a case's) */
+static __u64 sb_fill_key(__u32 i)
+{
+	__u8 m[6] = { 0x06, 0, (__u8)(i >> 24), (__u8)(i >> 16), (__u8)(i >> 8), (__u8)i };
+
+	return mac_key(m);
+}
+
 static int sb_setup_case(struct cube *sb, const struct sb_case *t)
 {
 	struct sb_conf conf = { .aging_ns = (__u64)t->aging_s * NS_PER_S };
-	__u64 key, next, now = mono_ns();
+	__u64 key, now = mono_ns();
 	__u32 zero = 0;
 
-	/* empty the fdb */
-	while (!bpf_map_get_next_key(sb->svc_fd, NULL, &next))
-		if (bpf_map_delete_elem(sb->svc_fd, &next))
-			return -errno;
+	if (sb_empty(sb->svc_fd) < 0 || sb_empty(sb->static_fd) < 0)
+		return -errno;
+	for (__u32 i = 0; t->fill && i < SB_FDB_MAX; i++) {
+		struct sb_fdb_val v = { .port = 2, .seen_ns = now };
+
+		key = sb_fill_key(i);
+		/* an LRU map evicts rather than refuse: it stays full */
+		if (bpf_map_update_elem(sb->svc_fd, &key, &v, BPF_ANY))
+			break;
+	}
 	for (size_t i = 0; i < ARRAY_SIZE(t->fdb) && t->fdb[i].mac; i++) {
 		struct sb_fdb_val v = { .port = t->fdb[i].port, .is_static = t->fdb[i].is_static };
 		__u64 age = (__u64)t->fdb[i].age_s * NS_PER_S;
 
 		v.seen_ns = now > age ? now - age : 1;
 		key = mac_key(t->fdb[i].mac);
-		if (bpf_map_update_elem(sb->svc_fd, &key, &v, BPF_ANY))
+		if (bpf_map_update_elem(v.is_static ? sb->static_fd : sb->svc_fd, &key, &v, BPF_ANY))
 			return -errno;
 	}
 	if (bpf_map_update_elem(sb->conf_fd, &zero, &conf, BPF_ANY))
@@ -639,13 +695,20 @@ static int sb_check_fdb(struct cube *sb, const struct sb_case *t, __u64 t0, __u6
 {
 	__u64 key = mac_key(t->src);
 	struct sb_fdb_val v;
+	bool in_static = !bpf_map_lookup_elem(sb->static_fd, &key, &v);
 
-	if (bpf_map_lookup_elem(sb->svc_fd, &key, &v)) {
+	if (in_static && !bpf_map_lookup_elem(sb->svc_fd, &key, &v)) {
+		snprintf(why, n, "static source MAC also learned in sb_fdb on port %u", v.port);
+		return -1;
+	}
+	if (!in_static && bpf_map_lookup_elem(sb->svc_fd, &key, &v)) {
 		if (t->src_port < 0)
 			return 0;
 		snprintf(why, n, "source MAC not in sb_fdb, expected on port %d", t->src_port);
 		return -1;
 	}
+	if (in_static)
+		bpf_map_lookup_elem(sb->static_fd, &key, &v);
 	if (t->src_port < 0) {
 		snprintf(why, n, "source MAC learned on port %u, expected not learned", v.port);
 		return -1;
@@ -658,6 +721,23 @@ static int sb_check_fdb(struct cube *sb, const struct sb_case *t, __u64 t0, __u6
 	if (t->src_learned_now && (v.seen_ns < t0 || v.seen_ns > t1)) {
 		snprintf(why, n, "source MAC seen_ns %llu not refreshed by this packet", (unsigned long long)v.seen_ns);
 		return -1;
+	}
+	if (t->fill) {
+		/* still full: the new entry took an old one's place */
+		__u64 k, cur;
+		void *prev = NULL;
+		__u32 cnt = 0;
+
+		while (!bpf_map_get_next_key(sb->svc_fd, prev, &k)) {
+			cnt++;
+			cur = k;
+			prev = &cur;
+		}
+		if (cnt > SB_FDB_MAX || cnt < SB_FDB_MAX / 2) {
+			snprintf(why, n, "sb_fdb holds %u entries after the fill, expected at most %d and most of them",
+				 cnt, SB_FDB_MAX);
+			return -1;
+		}
 	}
 	return 0;
 }
