@@ -966,7 +966,6 @@ static int rt_src_addr(const struct rt_cfg *cfg, int port, const struct rt_addr 
 	return 0;
 }
 
-
 /* ARP request or neighbour solicitation for nh out of port. */
 static int rt_solicit(struct cube *c, const struct rt_addr *nh, int port)
 {
