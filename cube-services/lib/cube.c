@@ -70,6 +70,8 @@ struct cube {
 	char yang_dir[512];
 	struct ly_ctx *yang;
 	struct lyd_node *cfg_tree;
+	char *apply_err; /* the sentence of the change being applied */
+	size_t apply_errlen;
 };
 
 static volatile sig_atomic_t cube_stop;
@@ -129,6 +131,17 @@ void *cube_skel(struct cube *c)
 {
 	return c->skel;
 }
+void cube_fail(struct cube *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!c->apply_err || !c->apply_errlen || c->apply_err[0])
+		return; /* the first failure is the one to tell */
+	va_start(ap, fmt);
+	vsnprintf(c->apply_err, c->apply_errlen, fmt, ap);
+	va_end(ap);
+}
+
 int cube_map_fd(const struct cube *c, const char *name)
 {
 	struct bpf_map *map = c->obj ? bpf_object__find_map_by_name(c->obj, name) : NULL;
@@ -724,7 +737,10 @@ static int cube_apply_typed(struct cube *c, struct json_object *config, char *er
 	r = cube_cfg_tree(c, config, &tree, err, errlen);
 	if (r < 0)
 		return r;
+	c->apply_err = err;
+	c->apply_errlen = errlen;
 	r = cubecfg_apply(c->ops->model, c, c->cfg_tree, tree, err, errlen);
+	c->apply_err = NULL;
 	if (r < 0) {
 		lyd_free_all(tree);
 		return r;

@@ -101,6 +101,13 @@ void cube_port_foreach(const struct cube *c, void (*cb)(struct cube *c, const ch
 int cube_packet_out(struct cube *c, int dir, int port, const void *frame, size_t len);
 
 /*
+ * From a typed handler: the sentence the user gets when the handler fails
+ * (what, where, what to do). The handler still returns its negative errno;
+ * without a sentence the user gets "<op> of <entry> failed: <errno text>".
+ */
+void cube_fail(struct cube *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/*
  * Logging to stderr (the broker's log: it starts the cube processes) with
  * the cube name as prefix; level as syslog, or CUBE_LOG_TRACE below
  * LOG_DEBUG. A line below the cube's loglevel is not printed.

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* simplebridge: handlers of the learning bridge (aging, static entries, fdb reads, flush). */
+/* simplebridge: handlers of the learning bridge (typed configuration, aging, fdb reads, flush). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +9,7 @@
 #include <bpf/bpf.h>
 
 #include "cube.h"
+#include "simplebridge_cfg.h"
 #include "simplebridge_shared.h"
 #include "simplebridge_tc.skel.h"
 #include "simplebridge_xdp.skel.h"
@@ -75,18 +76,6 @@ static void sb_destroy(void *skel, int xdp)
 #define SB_MAP_FD(c, m)                                                                  \
 	(cube_is_xdp(c) ? bpf_map__fd(((struct simplebridge_xdp *)cube_skel(c))->maps.m) \
 			: bpf_map__fd(((struct simplebridge_tc *)cube_skel(c))->maps.m))
-
-static int sb_parse_mac(const char *s, __u64 *key)
-{
-	unsigned char m[6];
-	char tail;
-
-	if (sscanf(s, "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx%c", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5], &tail) != 6)
-		return -EINVAL;
-	*key = 0;
-	memcpy(key, m, 6);
-	return 0;
-}
 
 static void sb_format_mac(__u64 key, char *buf, size_t size)
 {
@@ -171,185 +160,228 @@ static int sb_drop_aged(const struct sb_fdb_val *v, __u64 arg)
 
 /* Aging: entries unused for aging-time leave the kernel map, not just the
  * reads, so the table never fills with hosts long gone. */
+static void sb_static_sweep(struct cube *c);
+
 static void sb_tick(struct cube *c)
 {
 	struct sb_conf conf = { 0 };
 	__u32 zero = 0;
 	__u64 now = sb_now_ns();
 
+	sb_static_sweep(c);
 	if (bpf_map_lookup_elem(SB_MAP_FD(c, sb_conf), &zero, &conf) < 0 || !conf.aging_ns || now <= conf.aging_ns)
 		return;
 	sb_stat_add(c, SB_STAT_AGED, sb_fdb_remove(c, sb_drop_aged, now - conf.aging_ns));
 }
 
-/* ---- static entries -------------------------------------------------------- */
+/* ---- configuration: the typed handlers of simplebridge_cfg.h ------------- */
 
+/*
+ * The static entries as configured, with the port each names: the map holds
+ * the port's index, which a change of the ports may move. The sets are at
+ * most SB_STATIC_MAX long and change rarely: linear searches are enough.
+ */
 struct sb_static {
+	int used;
 	__u64 key;
-	struct sb_fdb_val v;
+	char port[64];
 };
 
-/* Entry of key in set, or NULL. The sets are at most SB_STATIC_MAX long and
- * change rarely: a linear search is enough. */
-static struct sb_static *sb_static_find(struct sb_static *set, size_t n, __u64 key)
+struct sb_priv {
+	struct sb_static st[SB_STATIC_MAX];
+	int configured; /* a configuration was applied: the map follows st[] */
+};
+
+static struct sb_static *sb_static_find(struct sb_priv *p, __u64 key)
 {
-	for (size_t i = 0; i < n; i++)
-		if (set[i].key == key)
-			return &set[i];
+	for (int i = 0; i < SB_STATIC_MAX; i++)
+		if (p->st[i].used && p->st[i].key == key)
+			return &p->st[i];
 	return NULL;
 }
 
-/* The configured static entries, checked; nothing is written. */
-static int sb_static_parse(struct cube *c, struct json_object *entries, struct sb_static *want, size_t *n, char *err,
-			   size_t errlen)
+static __u64 sb_key(const uint8_t mac[6])
 {
-	size_t len = entries ? json_object_array_length(entries) : 0;
+	__u64 key = 0;
 
-	*n = 0;
-	if (len > SB_STATIC_MAX) {
-		snprintf(err, errlen,
-			 "fdb has %zu static entries, the static table of %s holds at most %d: remove %zu of them", len,
-			 cube_name(c), SB_STATIC_MAX, len - SB_STATIC_MAX);
-		return -ENOSPC;
-	}
-	for (size_t i = 0; i < len; i++) {
-		struct json_object *e = json_object_array_get_idx(entries, i);
-		const char *addr = cube_json_str(e, "address", ""), *port = cube_json_str(e, "port", "");
-		int idx = cube_port_index(c, port);
-		__u64 key;
-
-		if (sb_parse_mac(addr, &key) < 0) {
-			snprintf(err, errlen, "fdb entry %s: not a MAC address (write it as 02:00:00:00:00:01)", addr);
-			return -EINVAL;
-		}
-		if (idx < 0) {
-			snprintf(err, errlen, "fdb entry %s: %s is not a port of %s (see 'cubectl %s ports show')",
-				 addr, port, cube_name(c), cube_name(c));
-			return -ENOENT;
-		}
-		if (sb_static_find(want, *n, key)) {
-			snprintf(err, errlen,
-				 "fdb entry %s: listed twice (the addresses differ only in letter case): keep one",
-				 addr);
-			return -EEXIST;
-		}
-		want[*n].key = key;
-		want[*n].v = (struct sb_fdb_val){ .port = idx, .is_static = 1, .seen_ns = sb_now_ns() };
-		(*n)++;
-	}
-	return 0;
-}
-
-/* What sb_static holds now. */
-static void sb_static_snapshot(int fd, struct sb_static *set, size_t *n)
-{
-	__u64 key, cur;
-	void *prev = NULL;
-
-	*n = 0;
-	while (*n < SB_STATIC_MAX && bpf_map_get_next_key(fd, prev, &key) == 0) {
-		if (bpf_map_lookup_elem(fd, &key, &set[*n].v) == 0)
-			set[(*n)++].key = key;
-		cur = key;
-		prev = &cur;
-	}
-}
-
-/* Back to the set old: keys added since go, the others get their old value
- * (an update in place: the element is never absent). */
-static void sb_static_restore(int fd, struct sb_static *old, size_t nold, struct sb_static *want, size_t nwant)
-{
-	for (size_t i = 0; i < nwant; i++)
-		if (!sb_static_find(old, nold, want[i].key))
-			bpf_map_delete_elem(fd, &want[i].key);
-	for (size_t i = 0; i < nold; i++)
-		bpf_map_update_elem(fd, &old[i].key, &old[i].v, BPF_ANY);
+	memcpy(&key, mac, 6);
+	return key;
 }
 
 /*
- * Makes sb_static the set want: deletes only the removed entries, writes
- * only the new and changed ones, each in place, so an unchanged entry is
- * never absent (its MAC is never flooded, nor learned on another port).
- * On a failure the old set is restored.
+ * Writes the static entry of key on port, in place: an element that already
+ * says the same (a restarted process gets its whole configuration again) is
+ * not touched, so its MAC is never flooded nor learned on another port.
  */
-static int sb_static_reconcile(struct cube *c, struct sb_static *old, size_t nold, struct sb_static *want, size_t nwant,
-			       char *err, size_t errlen)
+static int sb_static_write(struct cube *c, __u64 key, int port)
 {
-	int fd = SB_MAP_FD(c, sb_static), r = 0, removed = 0;
-	char mac[32];
+	int fd = SB_MAP_FD(c, sb_static);
+	struct sb_fdb_val v, cur;
 
-	for (size_t i = 0; i < nold && !r; i++) {
-		if (sb_static_find(want, nwant, old[i].key))
-			continue;
-		if (bpf_map_delete_elem(fd, &old[i].key) < 0 && errno != ENOENT) {
-			r = -errno;
-			sb_format_mac(old[i].key, mac, sizeof(mac));
-			snprintf(err, errlen, "cannot remove static fdb entry %s: %s", mac, strerror(-r));
-		}
-	}
-	for (size_t i = 0; i < nwant && !r; i++) {
-		struct sb_static *o = sb_static_find(old, nold, want[i].key);
-
-		if (o && o->v.port == want[i].v.port)
-			continue; /* unchanged: not touched */
-		if (bpf_map_update_elem(fd, &want[i].key, &want[i].v, BPF_ANY) < 0) {
-			r = -errno;
-			sb_format_mac(want[i].key, mac, sizeof(mac));
-			snprintf(err, errlen,
-				 "cannot write static fdb entry %s (%zu static entries asked, at most %d): %s", mac,
-				 nwant, SB_STATIC_MAX, strerror(-r));
-		}
-	}
-	if (r < 0) {
-		sb_static_restore(fd, old, nold, want, nwant);
-		return r;
-	}
-	/* a learned entry of a now static MAC would be listed twice */
-	for (size_t i = 0; i < nwant; i++)
-		if (bpf_map_delete_elem(SB_MAP_FD(c, sb_fdb), &want[i].key) == 0)
-			removed++;
-	sb_stat_add(c, SB_STAT_REMOVED, removed);
+	if (bpf_map_lookup_elem(fd, &key, &cur) == 0 && cur.port == (__u32)port)
+		return 0;
+	v = (struct sb_fdb_val){ .port = port, .is_static = 1, .seen_ns = sb_now_ns() };
+	if (bpf_map_update_elem(fd, &key, &v, BPF_ANY) < 0)
+		return -errno;
+	/* a learned twin would be listed twice */
+	if (bpf_map_delete_elem(SB_MAP_FD(c, sb_fdb), &key) == 0)
+		sb_stat_add(c, SB_STAT_REMOVED, 1);
 	return 0;
 }
 
-static int sb_apply(struct cube *c, struct json_object *cfg, char *err, size_t errlen)
+int simplebridge_fdb_entry_create(struct cube *c, const struct simplebridge_fdb_entry *new)
 {
-	struct json_object *fdb = NULL, *entries = NULL;
-	struct sb_conf conf = { .aging_ns = 300ULL * 1000000000ULL }, old_conf = { 0 };
-	struct sb_static *want = calloc(SB_STATIC_MAX, sizeof(*want)), *old = calloc(SB_STATIC_MAX, sizeof(*old));
-	size_t nwant = 0, nold = 0;
-	__u32 zero = 0;
-	int r;
+	struct sb_priv *p = cube_priv(c);
+	__u64 key = sb_key(new->address);
+	struct sb_static *e = sb_static_find(p, key);
+	int idx = cube_port_index(c, new->port), r;
+	char mac[32];
 
-	if (!want || !old) {
-		snprintf(err, errlen, "out of memory");
-		r = -ENOMEM;
-		goto out;
+	sb_format_mac(key, mac, sizeof(mac));
+	if (idx < 0) {
+		cube_fail(c, "fdb entry %s: %s is not a port of %s (see 'cubectl %s ports show')", mac, new->port,
+			  cube_name(c), cube_name(c));
+		return -ENOENT;
 	}
-	if (cfg && json_object_object_get_ex(cfg, "fdb", &fdb)) {
-		conf.aging_ns = (__u64)cube_json_int(fdb, "aging-time", 300) * 1000000000ULL;
-		if (!json_object_object_get_ex(fdb, "entry", &entries) ||
-		    !json_object_is_type(entries, json_type_array))
-			entries = NULL;
+	if (!e)
+		for (int i = 0; i < SB_STATIC_MAX && !e; i++)
+			if (!p->st[i].used)
+				e = &p->st[i];
+	if (!e) {
+		cube_fail(c, "fdb entry %s: the static table of %s holds at most %d entries: remove some first", mac,
+			  cube_name(c), SB_STATIC_MAX);
+		return -ENOSPC;
 	}
-	r = sb_static_parse(c, entries, want, &nwant, err, errlen);
-	if (r < 0)
-		goto out;
-	sb_static_snapshot(SB_MAP_FD(c, sb_static), old, &nold);
-	bpf_map_lookup_elem(SB_MAP_FD(c, sb_conf), &zero, &old_conf);
-	r = sb_static_reconcile(c, old, nold, want, nwant, err, errlen);
-	if (r < 0)
-		goto out;
+	if (strlen(new->port) >= sizeof(e->port))
+		return -ENAMETOOLONG;
+	r = sb_static_write(c, key, idx);
+	if (r < 0) {
+		cube_fail(c, "cannot write static fdb entry %s (at most %d static entries): %s", mac, SB_STATIC_MAX,
+			  strerror(-r));
+		return r;
+	}
+	e->used = 1;
+	e->key = key;
+	snprintf(e->port, sizeof(e->port), "%s", new->port);
+	return 0;
+}
+
+int simplebridge_fdb_entry_update(struct cube *c, const struct simplebridge_fdb_entry *old,
+				  const struct simplebridge_fdb_entry *new)
+{
+	return simplebridge_fdb_entry_create(c, new);
+}
+
+int simplebridge_fdb_entry_delete(struct cube *c, const struct simplebridge_fdb_entry *old)
+{
+	struct sb_priv *p = cube_priv(c);
+	__u64 key = sb_key(old->address);
+	struct sb_static *e = sb_static_find(p, key);
+
+	if (bpf_map_delete_elem(SB_MAP_FD(c, sb_static), &key) < 0 && errno != ENOENT) {
+		int r = -errno;
+		char mac[32];
+
+		sb_format_mac(key, mac, sizeof(mac));
+		cube_fail(c, "cannot remove static fdb entry %s: %s", mac, strerror(-r));
+		return r;
+	}
+	if (e)
+		e->used = 0;
+	return 0;
+}
+
+static int sb_conf_write(struct cube *c, uint32_t aging_time)
+{
+	struct sb_conf conf = { .aging_ns = (__u64)aging_time * 1000000000ULL };
+	__u32 zero = 0;
+
 	if (bpf_map_update_elem(SB_MAP_FD(c, sb_conf), &zero, &conf, BPF_ANY) < 0) {
-		r = -errno;
-		snprintf(err, errlen, "cannot write the bridge configuration: %s", strerror(errno));
-		sb_static_restore(SB_MAP_FD(c, sb_static), old, nold, want, nwant);
-		bpf_map_update_elem(SB_MAP_FD(c, sb_conf), &zero, &old_conf, BPF_ANY);
+		int r = -errno;
+
+		cube_fail(c, "cannot write the bridge configuration: %s", strerror(-r));
+		return r;
 	}
-out:
-	free(want);
-	free(old);
+	return 0;
+}
+
+int simplebridge_fdb_create(struct cube *c, const struct simplebridge_fdb *new)
+{
+	struct sb_priv *p = cube_priv(c);
+	int r = sb_conf_write(c, new->aging_time);
+
+	if (r == 0)
+		p->configured = 1;
 	return r;
+}
+
+int simplebridge_fdb_update(struct cube *c, const struct simplebridge_fdb *old, const struct simplebridge_fdb *new)
+{
+	return sb_conf_write(c, new->aging_time);
+}
+
+int simplebridge_fdb_delete(struct cube *c, const struct simplebridge_fdb *old)
+{
+	struct sb_priv *p = cube_priv(c);
+
+	p->configured = 0;
+	return sb_conf_write(c, 300);
+}
+
+/*
+ * The ports moved (names, indexes): static entries follow their port's new
+ * index. A port that static entries name cannot go while they are there.
+ */
+static int sb_ports_changed(struct cube *c, char *err, size_t errlen)
+{
+	struct sb_priv *p = cube_priv(c);
+	char mac[32];
+
+	for (int i = 0; i < SB_STATIC_MAX; i++) {
+		struct sb_static *e = &p->st[i];
+		int idx, r;
+
+		if (!e->used)
+			continue;
+		idx = cube_port_index(c, e->port);
+		sb_format_mac(e->key, mac, sizeof(mac));
+		if (idx < 0) {
+			snprintf(err, errlen,
+				 "port %s has the static fdb entry %s: delete it first (cubectl %s fdb entry del %s)",
+				 e->port, mac, cube_name(c), mac);
+			return -EBUSY;
+		}
+		r = sb_static_write(c, e->key, idx);
+		if (r < 0) {
+			snprintf(err, errlen, "cannot move static fdb entry %s to port %s: %s", mac, e->port,
+				 strerror(-r));
+			return r;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Static elements the configuration no longer has (left by a process that
+ * stopped before a change reached it) go once a configuration is applied:
+ * the map is only written by this process.
+ */
+static void sb_static_sweep(struct cube *c)
+{
+	struct sb_priv *p = cube_priv(c);
+	int fd = SB_MAP_FD(c, sb_static);
+	__u64 key, next;
+	int more;
+
+	if (!p->configured)
+		return;
+	more = bpf_map_get_next_key(fd, NULL, &key) == 0;
+	for (int i = 0; more && i < 2 * SB_STATIC_MAX; i++) {
+		more = bpf_map_get_next_key(fd, &key, &next) == 0;
+		if (!sb_static_find(p, key))
+			bpf_map_delete_elem(fd, &key);
+		key = next;
+	}
 }
 
 static void sb_list_add(struct cube *c, struct json_object *list, __u64 key, const struct sb_fdb_val *v, __u64 age)
@@ -435,7 +467,9 @@ static const struct cube_ops simplebridge_ops = {
 	.open = sb_open,
 	.load = sb_load,
 	.destroy = sb_destroy,
-	.apply = sb_apply,
+	.model = &simplebridge_model,
+	.ports_changed = sb_ports_changed,
+	.priv_size = sizeof(struct sb_priv),
 	.read = sb_read,
 	.action = sb_action,
 	.tick = sb_tick,

@@ -196,6 +196,14 @@ for T in TC XDP_SKB; do
 		eval "[ $r != 0 ] && echo \"\$reply\" | grep -q 'p9 is not a port'"
 	check "$T: sb_static unchanged by the refused entry" \
 		test "$(map_count sb_static)" = 1 -a "$(static_val "$M3")" = "$v0"
+	# the port of a static entry cannot go while the entry is there
+	reply=$(cubectl br1 ports del p3 2>&1)
+	r=$?
+	log "$T: ports del p3 under a static entry: $(echo "$reply" | head -1)"
+	check "$T: deleting the port of a static entry refused with a sentence" \
+		eval "[ $r != 0 ] && echo \"\$reply\" | grep -q 'has the static fdb entry'"
+	check "$T: p3 and its static entry still there" \
+		eval "cubectl br1 ports show -json | grep -q '\"p3\"' && [ \"\$(static_val $M3)\" = \"$v0\" ]"
 	# exactly the capacity fits
 	entries_body 0 $((smax - 1)) >"$TMP/body.$T"
 	check "$T: $smax static entries (the capacity) accepted" cubectl br1 fdb set <"$TMP/body.$T"
