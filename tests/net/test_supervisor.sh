@@ -50,8 +50,12 @@ check "ping after that" ping_ok h1 10.0.0.2
 
 # leftovers the database does not know
 add_veth x
-cubectl simplebridge add ghost
-cubectl ghost ports add g1 peer="$(veth x)"
+check "setup: cube ghost" cubectl simplebridge add ghost
+check "setup: ghost port g1 on $(veth x)" cubectl ghost ports add g1 peer="$(veth x)"
+# the stub is there before the crash this setup is about (bounded wait: a
+# loaded machine; a failure below then shows what the netdev holds)
+wait_for 5 sh -c "tc filter show dev $(veth x) ingress | grep -q bpf" ||
+	log "setup: $(veth x) ingress: $(tc filter show dev "$(veth x)" ingress | tr '\n' ' '); ghost: $(cubectl ghost ports show 2>&1 | tr '\n' ' ')"
 stop_broker -9
 sqlite3 "$CUBEBUS_STATE_DIR/cubebus.db" "PRAGMA foreign_keys=ON; DELETE FROM cubes WHERE name='ghost'"
 pkill -9 -f -- "--name ghost .*--run-dir $CUBEBUS_RUN_DIR" 2>/dev/null
