@@ -56,7 +56,7 @@ check "setup: ghost port g1 on $(veth x)" cubectl ghost ports add g1 peer="$(vet
 # loaded machine; a failure below then shows what the netdev holds)
 wait_for 5 sh -c "tc filter show dev $(veth x) ingress | grep -q bpf" ||
 	log "setup: $(veth x) ingress: $(tc filter show dev "$(veth x)" ingress | tr '\n' ' '); ghost: $(cubectl ghost ports show 2>&1 | tr '\n' ' ')"
-stop_broker -9
+stop_broker KILL
 sqlite3 "$CUBEBUS_STATE_DIR/cubebus.db" "PRAGMA foreign_keys=ON; DELETE FROM cubes WHERE name='ghost'"
 pkill -9 -f -- "--name ghost .*--run-dir $CUBEBUS_RUN_DIR" 2>/dev/null
 tc filter show dev "$(veth x)" ingress | grep -q bpf && ok "(a stale stub is on $(veth x))" ||
