@@ -38,6 +38,7 @@ BROKER_BIN=
 TMP=
 HOSTS=()
 LINKS=()
+RMDIRS=() # directories the run caused, removed (when empty) on the way out
 
 # ---- reporting ------------------------------------------------------------
 
@@ -247,7 +248,7 @@ lib_instance_pids() {
 }
 
 cleanup() {
-	local rc=$? p n l pids t
+	local rc=$? p n l pids t i
 
 	trap - EXIT INT TERM HUP
 	set +e
@@ -284,12 +285,27 @@ cleanup() {
 		done
 		[ -d "/sys/fs/bpf/$ID" ] && rm -rf "/sys/fs/bpf/$ID"
 	fi
+	for ((i = ${#RMDIRS[@]} - 1; i >= 0; i--)); do
+		# iproute2 makes ip and xdp symbolic links to tc
+		if [ -L "${RMDIRS[i]}" ]; then rm -f "${RMDIRS[i]}"; else rmdir "${RMDIRS[i]}" 2>/dev/null; fi
+	done
 	[ -n "$TMP" ] && [ -d "$TMP" ] && rm -rf "$TMP"
 	t=$(((${EPOCHREALTIME/./} - T_START) / 100000))
 	echo "# $SCRIPT ($ID): $N_OK passed, $N_FAIL failed, $N_SKIP skipped in $((t / 10)).$((t % 10)) s"
 	[ "$N_FAIL" -eq 0 ] && [ "$rc" -eq 0 ] && exit 0
 	[ "$rc" -ne 0 ] && exit "$rc"
 	exit 1
+}
+
+# iproute_bpf_dirs: loading an object with `ip link ... obj` or `tc ... bpf
+# obj` makes iproute2 create its pin directories under /sys/fs/bpf; those
+# that are not there yet are removed again (when empty) when the run ends.
+iproute_bpf_dirs() {
+	local d
+
+	for d in /sys/fs/bpf/ip /sys/fs/bpf/tc /sys/fs/bpf/tc/globals /sys/fs/bpf/xdp; do
+		[ -e "$d" ] || [ -L "$d" ] || RMDIRS+=("$d")
+	done
 }
 
 # lib_require: skip the whole scenario when it cannot run here

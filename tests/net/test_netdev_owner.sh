@@ -90,6 +90,7 @@ http() { # METHOD PATH [BODY]: prints the status, the answer in $TMP/resp
 }
 
 # ---- XDP: a user's program ------------------------------------------------------
+iproute_bpf_dirs
 ip link set dev "$A" xdpgeneric obj "$TMP/xdp_user.o" sec xdp
 UID_X=$(xdp_id "$A")
 check "a user XDP program runs on $A" test -n "$UID_X"
