@@ -142,6 +142,11 @@ void cube_fail(struct cube *c, const char *fmt, ...)
 	va_end(ap);
 }
 
+const struct lyd_node *cube_config(const struct cube *c)
+{
+	return c->cfg_tree;
+}
+
 int cube_map_fd(const struct cube *c, const char *name)
 {
 	struct bpf_map *map = c->obj ? bpf_object__find_map_by_name(c->obj, name) : NULL;

@@ -81,6 +81,12 @@ int cube_main(int argc, char **argv, const struct cube_ops *ops);
 void *cube_priv(struct cube *c);
 void *cube_skel(struct cube *c);
 int cube_is_xdp(const struct cube *c);
+/*
+ * The configuration libcube last applied through the typed handlers (NULL
+ * before the first), for the generated <node>_foreach(): a service walks its
+ * configured entries there instead of keeping copies of them.
+ */
+const struct lyd_node *cube_config(const struct cube *c);
 /* fd of the cube's map called name (owned by libcube), or -ENOENT. */
 int cube_map_fd(const struct cube *c, const char *name);
 const char *cube_name(const struct cube *c);

@@ -176,30 +176,6 @@ static void sb_tick(struct cube *c)
 
 /* ---- configuration: the typed handlers of simplebridge_cfg.h ------------- */
 
-/*
- * The static entries as configured, with the port each names: the map holds
- * the port's index, which a change of the ports may move. The sets are at
- * most SB_STATIC_MAX long and change rarely: linear searches are enough.
- */
-struct sb_static {
-	int used;
-	__u64 key;
-	char port[64];
-};
-
-struct sb_priv {
-	struct sb_static st[SB_STATIC_MAX];
-	int configured; /* a configuration was applied: the map follows st[] */
-};
-
-static struct sb_static *sb_static_find(struct sb_priv *p, __u64 key)
-{
-	for (int i = 0; i < SB_STATIC_MAX; i++)
-		if (p->st[i].used && p->st[i].key == key)
-			return &p->st[i];
-	return NULL;
-}
-
 static __u64 sb_key(const uint8_t mac[6])
 {
 	__u64 key = 0;
@@ -231,9 +207,7 @@ static int sb_static_write(struct cube *c, __u64 key, int port)
 
 int simplebridge_fdb_entry_create(struct cube *c, const struct simplebridge_fdb_entry *new)
 {
-	struct sb_priv *p = cube_priv(c);
 	__u64 key = sb_key(new->address);
-	struct sb_static *e = sb_static_find(p, key);
 	int idx = cube_port_index(c, new->port), r;
 	char mac[32];
 
@@ -243,27 +217,16 @@ int simplebridge_fdb_entry_create(struct cube *c, const struct simplebridge_fdb_
 			  cube_name(c), cube_name(c));
 		return -ENOENT;
 	}
-	if (!e)
-		for (int i = 0; i < SB_STATIC_MAX && !e; i++)
-			if (!p->st[i].used)
-				e = &p->st[i];
-	if (!e) {
+	r = sb_static_write(c, key, idx);
+	if (r == -E2BIG) {
+		/* the table is the capacity: the change is undone, the old set stays */
 		cube_fail(c, "fdb entry %s: the static table of %s holds at most %d entries: remove some first", mac,
 			  cube_name(c), SB_STATIC_MAX);
 		return -ENOSPC;
 	}
-	if (strlen(new->port) >= sizeof(e->port))
-		return -ENAMETOOLONG;
-	r = sb_static_write(c, key, idx);
-	if (r < 0) {
-		cube_fail(c, "cannot write static fdb entry %s (at most %d static entries): %s", mac, SB_STATIC_MAX,
-			  strerror(-r));
-		return r;
-	}
-	e->used = 1;
-	e->key = key;
-	snprintf(e->port, sizeof(e->port), "%s", new->port);
-	return 0;
+	if (r < 0)
+		cube_fail(c, "cannot write static fdb entry %s: %s", mac, strerror(-r));
+	return r;
 }
 
 int simplebridge_fdb_entry_update(struct cube *c, const struct simplebridge_fdb_entry *old,
@@ -274,9 +237,7 @@ int simplebridge_fdb_entry_update(struct cube *c, const struct simplebridge_fdb_
 
 int simplebridge_fdb_entry_delete(struct cube *c, const struct simplebridge_fdb_entry *old)
 {
-	struct sb_priv *p = cube_priv(c);
 	__u64 key = sb_key(old->address);
-	struct sb_static *e = sb_static_find(p, key);
 
 	if (bpf_map_delete_elem(SB_MAP_FD(c, sb_static), &key) < 0 && errno != ENOENT) {
 		int r = -errno;
@@ -286,8 +247,6 @@ int simplebridge_fdb_entry_delete(struct cube *c, const struct simplebridge_fdb_
 		cube_fail(c, "cannot remove static fdb entry %s: %s", mac, strerror(-r));
 		return r;
 	}
-	if (e)
-		e->used = 0;
 	return 0;
 }
 
@@ -307,12 +266,7 @@ static int sb_conf_write(struct cube *c, uint32_t aging_time)
 
 int simplebridge_fdb_create(struct cube *c, const struct simplebridge_fdb *new)
 {
-	struct sb_priv *p = cube_priv(c);
-	int r = sb_conf_write(c, new->aging_time);
-
-	if (r == 0)
-		p->configured = 1;
-	return r;
+	return sb_conf_write(c, new->aging_time);
 }
 
 int simplebridge_fdb_update(struct cube *c, const struct simplebridge_fdb *old, const struct simplebridge_fdb *new)
@@ -322,43 +276,61 @@ int simplebridge_fdb_update(struct cube *c, const struct simplebridge_fdb *old, 
 
 int simplebridge_fdb_delete(struct cube *c, const struct simplebridge_fdb *old)
 {
-	struct sb_priv *p = cube_priv(c);
-
-	p->configured = 0;
 	return sb_conf_write(c, 300);
 }
 
-/*
- * The ports moved (names, indexes): static entries follow their port's new
- * index. A port that static entries name cannot go while they are there.
- */
-static int sb_ports_changed(struct cube *c, char *err, size_t errlen)
+struct sb_walk {
+	struct cube *c;
+	char *err;
+	size_t errlen;
+	__u64 *keys; /* sb_static_sweep: the configured keys */
+	size_t n;
+};
+
+/* An applied static entry follows its port's index; its port cannot go. */
+static int sb_follow_port(const struct simplebridge_fdb_entry *e, void *arg)
 {
-	struct sb_priv *p = cube_priv(c);
+	struct sb_walk *w = arg;
+	int idx = cube_port_index(w->c, e->port), r;
+	__u64 key = sb_key(e->address);
 	char mac[32];
 
-	for (int i = 0; i < SB_STATIC_MAX; i++) {
-		struct sb_static *e = &p->st[i];
-		int idx, r;
-
-		if (!e->used)
-			continue;
-		idx = cube_port_index(c, e->port);
-		sb_format_mac(e->key, mac, sizeof(mac));
-		if (idx < 0) {
-			snprintf(err, errlen,
-				 "port %s has the static fdb entry %s: delete it first (cubectl %s fdb entry del %s)",
-				 e->port, mac, cube_name(c), mac);
-			return -EBUSY;
-		}
-		r = sb_static_write(c, e->key, idx);
-		if (r < 0) {
-			snprintf(err, errlen, "cannot move static fdb entry %s to port %s: %s", mac, e->port,
-				 strerror(-r));
-			return r;
-		}
+	sb_format_mac(key, mac, sizeof(mac));
+	if (idx < 0) {
+		snprintf(w->err, w->errlen,
+			 "port %s has the static fdb entry %s: delete it first (cubectl %s fdb entry del %s)", e->port,
+			 mac, cube_name(w->c), mac);
+		return -EBUSY;
 	}
+	r = sb_static_write(w->c, key, idx);
+	if (r < 0)
+		snprintf(w->err, w->errlen, "cannot move static fdb entry %s to port %s: %s", mac, e->port,
+			 strerror(-r));
+	return r;
+}
+
+/* The ports moved (names, indexes): the static entries applied so far follow. */
+static int sb_ports_changed(struct cube *c, char *err, size_t errlen)
+{
+	struct sb_walk w = { .c = c, .err = err, .errlen = errlen };
+
+	return simplebridge_fdb_entry_foreach(cube_config(c), sb_follow_port, &w);
+}
+
+static int sb_collect_key(const struct simplebridge_fdb_entry *e, void *arg)
+{
+	struct sb_walk *w = arg;
+
+	if (w->n < SB_STATIC_MAX)
+		w->keys[w->n++] = sb_key(e->address);
 	return 0;
+}
+
+static int sb_key_cmp(const void *a, const void *b)
+{
+	__u64 x = *(const __u64 *)a, y = *(const __u64 *)b;
+
+	return x < y ? -1 : x > y;
 }
 
 /*
@@ -368,20 +340,22 @@ static int sb_ports_changed(struct cube *c, char *err, size_t errlen)
  */
 static void sb_static_sweep(struct cube *c)
 {
-	struct sb_priv *p = cube_priv(c);
-	int fd = SB_MAP_FD(c, sb_static);
+	struct sb_walk w = { .c = c };
+	int fd = SB_MAP_FD(c, sb_static), more;
 	__u64 key, next;
-	int more;
 
-	if (!p->configured)
+	if (!cube_config(c) || !(w.keys = calloc(SB_STATIC_MAX, sizeof(*w.keys))))
 		return;
+	simplebridge_fdb_entry_foreach(cube_config(c), sb_collect_key, &w);
+	qsort(w.keys, w.n, sizeof(*w.keys), sb_key_cmp);
 	more = bpf_map_get_next_key(fd, NULL, &key) == 0;
 	for (int i = 0; more && i < 2 * SB_STATIC_MAX; i++) {
 		more = bpf_map_get_next_key(fd, &key, &next) == 0;
-		if (!sb_static_find(p, key))
+		if (!bsearch(&key, w.keys, w.n, sizeof(*w.keys), sb_key_cmp))
 			bpf_map_delete_elem(fd, &key);
 		key = next;
 	}
+	free(w.keys);
 }
 
 static void sb_list_add(struct cube *c, struct json_object *list, __u64 key, const struct sb_fdb_val *v, __u64 age)
@@ -469,7 +443,6 @@ static const struct cube_ops simplebridge_ops = {
 	.destroy = sb_destroy,
 	.model = &simplebridge_model,
 	.ports_changed = sb_ports_changed,
-	.priv_size = sizeof(struct sb_priv),
 	.read = sb_read,
 	.action = sb_action,
 	.tick = sb_tick,

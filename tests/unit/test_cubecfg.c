@@ -134,6 +134,21 @@ int cfgtest_rule_match_delete(struct cube *c, const struct cfgtest_rule_match *o
 	return record("delete", "match", match_key(old));
 }
 
+static int count_match(const struct cfgtest_rule_match *m, void *arg)
+{
+	char *out = arg;
+
+	strncat(out, match_key(m), 255 - strlen(out));
+	strncat(out, ";", 255 - strlen(out));
+	return 0;
+}
+
+static int stop_at_first(const struct cfgtest_rule_match *m, void *arg)
+{
+	++*(int *)arg;
+	return -ECANCELED;
+}
+
 /* ---- driving it ------------------------------------------------------------ */
 
 static struct ly_ctx *ctx;
@@ -215,6 +230,21 @@ int main(void)
 	check(last_port.mac[0] == 0xaa && last_port.mac[5] == 1, "yang:mac-address as bytes");
 	check(last_limits.rate == 5 && last_limits.burst == 10, "container: set and default leaves");
 	check(last_match.rule_id == 1, "nested list entry carries its parent's key");
+
+	/* the generated foreach walks a tree's entries, decoded */
+	{
+		struct lyd_node *t = tree(full);
+		char seen[256] = "";
+		int n = 0;
+
+		check(t && cfgtest_rule_match_foreach(t, count_match, seen) == 0 &&
+			      !strcmp(seen, "1/dst=a*1;1/dst=b*3;"),
+		      "foreach: every entry, decoded with its parent's key and defaults");
+		check(cfgtest_rule_match_foreach(t, stop_at_first, &n) == -ECANCELED && n == 1,
+		      "foreach: stops at the callback's first error and returns it");
+		check(cfgtest_rule_match_foreach(NULL, stop_at_first, &n) == 0 && n == 1, "foreach: no tree, no call");
+		lyd_free_all(t);
+	}
 
 	/* a restart replays the same configuration: the same calls */
 	r = apply(NULL, full, err, sizeof(err));

@@ -423,7 +423,12 @@ static void gen_node(const struct lysc_node *sn, FILE *table)
 		cname);
 	fprintf(H, "int %s_create(struct cube *c, const struct %s *new);\n", cname, cname);
 	fprintf(H, "int %s_update(struct cube *c, const struct %s *old, const struct %s *new);\n", cname, cname, cname);
-	fprintf(H, "int %s_delete(struct cube *c, const struct %s *old);\n\n", cname, cname);
+	fprintf(H, "int %s_delete(struct cube *c, const struct %s *old);\n", cname, cname);
+	fprintf(H,
+		"/* Calls cb for each entry in a configuration tree (cube_config()); stops at\n"
+		" * and returns cb's first negative value. */\n"
+		"int %s_foreach(const struct lyd_node *tree, int (*cb)(const struct %s *e, void *arg), void *arg);\n\n",
+		cname, cname);
 
 	/* decoder */
 	fprintf(C, "int %s_decode(const struct lyd_node *n, struct %s *out, char *err, size_t errlen)\n{\n", cname,
@@ -472,6 +477,17 @@ static void gen_node(const struct lysc_node *sn, FILE *table)
 		"static int %s_delete_any(void *c, const void *old)\n{\n\treturn %s_delete(c, old);\n}\n\n",
 		cname, cname, cname, cname, cname, cname, cname, cname);
 	lysc_path(sn, LYSC_PATH_DATA, kp, sizeof(kp));
+	fprintf(C,
+		"int %s_foreach(const struct lyd_node *tree, int (*cb)(const struct %s *e, void *arg), void *arg)\n"
+		"{\n\tstruct ly_set *set = NULL;\n\tchar err[256];\n\tint r = 0;\n\n"
+		"\tif (!tree)\n\t\treturn 0;\n"
+		"\tif (lyd_find_xpath(tree, \"%s\", &set) != LY_SUCCESS)\n\t\treturn -EINVAL;\n"
+		"\tfor (uint32_t i = 0; i < set->count && r >= 0; i++) {\n"
+		"\t\tstruct %s e;\n\n"
+		"\t\tr = %s_decode(set->dnodes[i], &e, err, sizeof(err));\n"
+		"\t\tif (r >= 0)\n\t\t\tr = cb(&e, arg);\n\t}\n"
+		"\tly_set_free(set, NULL);\n\treturn r < 0 ? r : 0;\n}\n\n",
+		cname, cname, kp, cname, cname);
 	fprintf(table, "\t{ \"%s\", sizeof(struct %s), %s_decode_any, %s_create_any, %s_update_any, %s_delete_any },\n",
 		kp, cname, cname, cname, cname, cname);
 }
