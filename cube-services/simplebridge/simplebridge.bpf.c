@@ -64,11 +64,13 @@ static __always_inline int sb_learn(__u64 key, __u32 port, __u64 now, __u64 refr
 	struct sb_fdb_val nv = { .port = port, .seen_ns = now };
 	struct sb_fdb_val *v;
 
-	if (bpf_map_lookup_elem(&sb_static, &key))
-		return 0; /* configured: never learned elsewhere */
+	/* the common case, one lookup: a known source, fresh, on its port.
+	 * Otherwise a static MAC is never learned (nor moved) */
 	v = bpf_map_lookup_elem(&sb_fdb, &key);
 	if (v && v->port == port && now - v->seen_ns <= refresh)
 		return 0;
+	if (bpf_map_lookup_elem(&sb_static, &key))
+		return 0; /* configured: never learned elsewhere */
 	/* an update of an existing key is not a new entry; if it vanished
 	 * meanwhile (evicted, aged), insert it as new. NOEXIST makes each new
 	 * key counted once even when two CPUs learn it together. */
@@ -111,6 +113,8 @@ static __always_inline int handle_rx(struct cube_ctx *ctx, struct cb_md *md)
 		return cube_flood(ctx, md);
 	}
 	key = sb_mac_key(eth->h_dest);
+	/* static first: it wins even over a learned twin the process has not
+	 * removed yet */
 	v = bpf_map_lookup_elem(&sb_static, &key);
 	if (!v) {
 		v = bpf_map_lookup_elem(&sb_fdb, &key);
