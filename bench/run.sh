@@ -47,7 +47,10 @@ QUICK=$quick bash bench/throughput.sh >"$tmp.tp" ||
 	echo
 	echo "\`build/bench/hops\` (see bench/README.md): the same 64-byte frame through a hand-written"
 	echo "single program and through cubebus (netdev ingress stub, then cubes chained by tail"
-	echo "calls), timed by the kernel's test_run loop."
+	echo "calls), timed by the kernel's test_run loop. The floor-N rows are this machine's floor"
+	echo "under every hop: N trivial programs joined by constant-key tail calls (bench/floor.bpf.c)"
+	echo "against the last one alone, so their \"added ns per hop\" is the bare cost of a patched tail"
+	echo "call; a chain-N row's added ns per hop minus the floor-N row's is what cubebus adds."
 	echo
 	cat "$tmp.hops"
 	echo

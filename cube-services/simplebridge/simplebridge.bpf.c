@@ -59,7 +59,7 @@ static __always_inline void sb_count_learned(void)
 }
 
 /* Learns (or refreshes, or moves) a source; 1 when the table was written. */
-static __always_inline int sb_learn(__u64 key, __u32 port, __u64 now, __u64 refresh)
+static __always_inline int sb_learn(__u64 key, __u32 port, __u64 now, __u64 refresh, int has_static)
 {
 	struct sb_fdb_val nv = { .port = port, .seen_ns = now };
 	struct sb_fdb_val *v;
@@ -69,7 +69,7 @@ static __always_inline int sb_learn(__u64 key, __u32 port, __u64 now, __u64 refr
 	v = bpf_map_lookup_elem(&sb_fdb, &key);
 	if (v && v->port == port && now - v->seen_ns <= refresh)
 		return 0;
-	if (bpf_map_lookup_elem(&sb_static, &key))
+	if (has_static && bpf_map_lookup_elem(&sb_static, &key))
 		return 0; /* configured: never learned elsewhere */
 	/* an update of an existing key is not a new entry; if it vanished
 	 * meanwhile (evicted, aged), insert it as new. NOEXIST makes each new
@@ -105,7 +105,7 @@ static __always_inline int handle_rx(struct cube_ctx *ctx, struct cb_md *md)
 		if (conf && conf->aging_ns && conf->aging_ns / 2 < refresh)
 			refresh = conf->aging_ns / 2;
 		key = sb_mac_key(eth->h_source);
-		if (sb_learn(key, md->in_port, now, refresh))
+		if (sb_learn(key, md->in_port, now, refresh, conf && conf->has_static))
 			cube_log(md, CB_LOG_DEBUG, "learn mac on port", key, md->in_port);
 	}
 	if (cb_mac_is_multicast(eth->h_dest)) {
@@ -115,7 +115,7 @@ static __always_inline int handle_rx(struct cube_ctx *ctx, struct cb_md *md)
 	key = sb_mac_key(eth->h_dest);
 	/* static first: it wins even over a learned twin the process has not
 	 * removed yet */
-	v = bpf_map_lookup_elem(&sb_static, &key);
+	v = conf && conf->has_static ? bpf_map_lookup_elem(&sb_static, &key) : NULL;
 	if (!v) {
 		v = bpf_map_lookup_elem(&sb_fdb, &key);
 		/* aged but not yet removed by the process's next tick */

@@ -44,7 +44,8 @@ static void sb_unpin_stale(struct bpf_map *map)
 	if (fd < 0)
 		return;
 	if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0 &&
-	    (info.type != bpf_map__type(map) || info.max_entries != bpf_map__max_entries(map)))
+	    (info.type != bpf_map__type(map) || info.max_entries != bpf_map__max_entries(map) ||
+	     info.value_size != bpf_map__value_size(map)))
 		unlink(pin);
 	close(fd);
 }
@@ -56,12 +57,14 @@ static int sb_load(void *skel, int xdp)
 
 		sb_unpin_stale(s->maps.sb_fdb);
 		sb_unpin_stale(s->maps.sb_static);
+		sb_unpin_stale(s->maps.sb_conf);
 		return simplebridge_xdp__load(skel);
 	}
 	struct simplebridge_tc *s = skel;
 
 	sb_unpin_stale(s->maps.sb_fdb);
 	sb_unpin_stale(s->maps.sb_static);
+	sb_unpin_stale(s->maps.sb_conf);
 	return simplebridge_tc__load(skel);
 }
 
@@ -189,11 +192,28 @@ static __u64 sb_key(const uint8_t mac[6])
  * says the same (a restarted process gets its whole configuration again) is
  * not touched, so its MAC is never flooded nor learned on another port.
  */
+static int sb_set_has_static(struct cube *c, __u32 on)
+{
+	struct sb_conf conf = { .aging_ns = 300ULL * 1000000000ULL };
+	__u32 zero = 0;
+
+	bpf_map_lookup_elem(SB_MAP_FD(c, sb_conf), &zero, &conf);
+	if (conf.has_static == on)
+		return 0;
+	conf.has_static = on;
+	return bpf_map_update_elem(SB_MAP_FD(c, sb_conf), &zero, &conf, BPF_ANY) < 0 ? -errno : 0;
+}
+
 static int sb_static_write(struct cube *c, __u64 key, int port)
 {
-	int fd = SB_MAP_FD(c, sb_static);
+	int fd = SB_MAP_FD(c, sb_static), r;
 	struct sb_fdb_val v, cur;
 
+	/* the fast path looks at the table before there is anything in it (and
+	 * after an upgrade that made sb_conf anew, at the elements kept) */
+	r = sb_set_has_static(c, 1);
+	if (r < 0)
+		return r;
 	if (bpf_map_lookup_elem(fd, &key, &cur) == 0 && cur.port == (__u32)port)
 		return 0;
 	v = (struct sb_fdb_val){ .port = port, .is_static = 1, .seen_ns = sb_now_ns() };
@@ -252,9 +272,11 @@ int simplebridge_fdb_entry_delete(struct cube *c, const struct simplebridge_fdb_
 
 static int sb_conf_write(struct cube *c, uint32_t aging_time)
 {
-	struct sb_conf conf = { .aging_ns = (__u64)aging_time * 1000000000ULL };
+	struct sb_conf conf = { 0 };
 	__u32 zero = 0;
 
+	bpf_map_lookup_elem(SB_MAP_FD(c, sb_conf), &zero, &conf); /* keeps has_static */
+	conf.aging_ns = (__u64)aging_time * 1000000000ULL;
 	if (bpf_map_update_elem(SB_MAP_FD(c, sb_conf), &zero, &conf, BPF_ANY) < 0) {
 		int r = -errno;
 
@@ -344,6 +366,11 @@ static void sb_static_sweep(struct cube *c)
 	int fd = SB_MAP_FD(c, sb_static), more;
 	__u64 key, next;
 
+	/* an empty table: the fast path may stop looking at it */
+	if (bpf_map_get_next_key(fd, NULL, &key) < 0) {
+		sb_set_has_static(c, 0);
+		return;
+	}
 	if (!cube_config(c) || !(w.keys = calloc(SB_STATIC_MAX, sizeof(*w.keys))))
 		return;
 	simplebridge_fdb_entry_foreach(cube_config(c), sb_collect_key, &w);

@@ -26,6 +26,11 @@ struct sb_fdb_val {
 
 struct sb_conf {
 	__u64 aging_ns;
+	/* sb_static may hold entries: set by the process before it writes the
+	 * first, cleared by its tick once the table is empty. Without it the
+	 * fast path skips the static table (one lookup a packet saved). */
+	__u32 has_static;
+	__u32 pad;
 };
 
 /* sb_stats (per-CPU array) keys: the fast path counts SB_STAT_LEARNED, the

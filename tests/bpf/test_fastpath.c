@@ -679,6 +679,9 @@ static int sb_setup_case(struct cube *sb, const struct sb_case *t)
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(t->fdb) && t->fdb[i].mac; i++) {
 		struct sb_fdb_val v = { .port = t->fdb[i].port, .is_static = t->fdb[i].is_static };
+
+		/* as the process does: the flag before the first static element */
+		conf.has_static |= t->fdb[i].is_static;
 		__u64 age = (__u64)t->fdb[i].age_s * NS_PER_S;
 
 		v.seen_ns = now > age ? now - age : 1;
