@@ -81,13 +81,16 @@ for t in ip jq bpftool sqlite3 install; do
 done
 [ -x "$PROBE" ] && [ -x build/bin/cubebusd ] && [ -x build/bin/cubectl ] || die "run make first (no $PROBE or build/bin)"
 
+# instance_pids DIR, matches GREP-ARGS
+. "$top/tests/tools/instance.sh"
+
 new_id() {
 	local i
 	while :; do
 		i=cbr$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n' | cut -c1-5)
 		ls -d /tmp/"$i".* /sys/fs/bpf/"$i" >/dev/null 2>&1 && continue
-		ip netns list 2>/dev/null | grep -q "^$i-" && continue
-		ip -o link show 2>/dev/null | grep -q ": $i" && continue
+		ip netns list 2>/dev/null | matches -q "^$i-" && continue
+		ip -o link show 2>/dev/null | matches -q ": $i" && continue
 		echo "$i"
 		return
 	done
@@ -106,9 +109,6 @@ NETNS=()
 
 log() { echo "$(date +%T.%N | cut -c1-12) $*" >>"$LOG"; }
 now_us() { echo "${EPOCHREALTIME/./}"; }
-
-# instance_pids DIR
-. "$top/tests/tools/instance.sh"
 
 cleanup() {
 	local rc=$? pids n l
@@ -205,7 +205,7 @@ cube_pids() {
 
 # ours PID: a cube process of this instance
 ours() {
-	[[ $1 =~ ^[0-9]+$ ]] && [ "$1" -gt 1 ] && tr '\0' '\n' </proc/"$1"/cmdline 2>/dev/null | grep -qxF "$tmp/run"
+	[[ $1 =~ ^[0-9]+$ ]] && [ "$1" -gt 1 ] && tr '\0' '\n' </proc/"$1"/cmdline 2>/dev/null | matches -qxF "$tmp/run"
 }
 
 # ---- hosts and cubes ----------------------------------------------------------
@@ -748,7 +748,7 @@ for ((run = 1; run <= CRASH_RUNS; run++)); do
 	kill_broker
 	stop_writer "$w"
 	bad=
-	if ! sqlite3 "$DB" 'PRAGMA integrity_check' 2>&1 | grep -qx ok; then
+	if ! sqlite3 "$DB" 'PRAGMA integrity_check' 2>&1 | matches -qx ok; then
 		bad="integrity_check: $(sqlite3 "$DB" 'PRAGMA integrity_check' 2>&1 | head -n 3 | tr '\n' ' ')"
 		C_INTEG=$((C_INTEG + 1))
 	fi

@@ -83,11 +83,14 @@ done
 
 # ---- names, private broker, cleanup ------------------------------------------
 
+# instance_pids DIR, matches GREP-ARGS
+. "$top/tests/tools/instance.sh"
+
 while :; do
 	id=cbb$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n' | cut -c1-5)
 	ls -d /tmp/"$id".* /sys/fs/bpf/"$id" >/dev/null 2>&1 && continue
-	ip netns list 2>/dev/null | grep -q "^$id-" && continue
-	ip -o link show 2>/dev/null | grep -q ": $id" && continue
+	ip netns list 2>/dev/null | matches -q "^$id-" && continue
+	ip -o link show 2>/dev/null | matches -q ": $id" && continue
 	break
 done
 tmp=$(mktemp -d "/tmp/$id.XXXXXX")
@@ -97,9 +100,6 @@ export CUBEBUS_SLOWPATH_PPS=0
 NSA=$id-a NSB=$id-b
 VA=${id}a VB=${id}b
 bpid=
-
-# instance_pids DIR
-. "$top/tests/tools/instance.sh"
 
 cleanup() {
 	local rc=$? p n l
@@ -355,7 +355,7 @@ for T in $HOOKS; do
 		cubectl_q del r1
 		continue
 	fi
-	if ! tr '\0' '\n' </proc/"$pid"/environ | grep -qx 'CUBEBUS_SLOWPATH_PPS=0'; then
+	if ! tr '\0' '\n' </proc/"$pid"/environ | matches -qx 'CUBEBUS_SLOWPATH_PPS=0'; then
 		NOTE[$T]="the cube process does not have CUBEBUS_SLOWPATH_PPS=0 in its environment"
 		say "$T: ${NOTE[$T]}"
 	fi

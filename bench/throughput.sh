@@ -80,11 +80,14 @@ command -v iperf3 >/dev/null || HAVE_IPERF=0
 
 # ---- names, private broker, cleanup ------------------------------------------
 
+# instance_pids DIR, matches GREP-ARGS
+. "$top/tests/tools/instance.sh"
+
 while :; do
 	id=cbb$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n' | cut -c1-5)
 	ls -d /tmp/"$id".* /sys/fs/bpf/"$id" >/dev/null 2>&1 && continue
-	ip netns list 2>/dev/null | grep -q "^$id-" && continue
-	ip -o link show 2>/dev/null | grep -q ": $id" && continue
+	ip netns list 2>/dev/null | matches -q "^$id-" && continue
+	ip -o link show 2>/dev/null | matches -q ": $id" && continue
 	break
 done
 tmp=$(mktemp -d "/tmp/$id.XXXXXX")
@@ -94,9 +97,6 @@ NSA=$id-a NSB=$id-b NSM=$id-m
 VA=${id}a VB=${id}b
 SIDE=root # where VA and VB are: root, or $NSM
 bpid=
-
-# instance_pids DIR
-. "$top/tests/tools/instance.sh"
 
 cleanup() {
 	local rc=$? p n l
@@ -287,7 +287,7 @@ iperf_once() {
 	ip netns exec "$NSB" iperf3 -s -1 -B "$DST_IP" >/dev/null 2>>"$LOG" &
 	sp=$!
 	for ((i = 0; i < 100; i++)); do
-		inns "$NSB" ss -ltn 2>/dev/null | grep -q ':5201 ' && break
+		inns "$NSB" ss -ltn 2>/dev/null | matches -q ':5201 ' && break
 		sleep 0.02
 	done
 	v=$(inns "$NSA" timeout $((${IPERF_T%.*} + 8)) iperf3 -c "$DST_IP" -t "$IPERF_T" -J 2>>"$LOG" |

@@ -102,8 +102,8 @@ lib_new_id() {
 		id=cbt$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n' | cut -c1-5)
 		# not in use by a live or leftover run
 		ls -d /tmp/"$id".* /sys/fs/bpf/"$id" >/dev/null 2>&1 && continue
-		ip netns list 2>/dev/null | grep -q "^$id-" && continue
-		ip -o link show 2>/dev/null | grep -q ": $id" && continue
+		ip netns list 2>/dev/null | matches -q "^$id-" && continue
+		ip -o link show 2>/dev/null | matches -q ": $id" && continue
 		echo "$id"
 		return
 	done

@@ -9,9 +9,9 @@
 # attached DEV TYPE: our ingress stub is on DEV (TC filter or generic XDP)
 attached() {
 	if [ "$2" = TC ]; then
-		tc filter show dev "$1" ingress 2>/dev/null | grep -q bpf
+		tc filter show dev "$1" ingress 2>/dev/null | matches -q bpf
 	else
-		ip -d link show dev "$1" 2>/dev/null | grep -q 'prog/xdp'
+		ip -d link show dev "$1" 2>/dev/null | matches -q 'prog/xdp'
 	fi
 }
 

@@ -82,7 +82,7 @@ for T in TC XDP_SKB; do
 	check "$T: the ARP broadcast reached h2 (flooded by br1)" test "$(rx_packets h2)" -gt "$rx2"
 	check "$T: br1 learned h4 behind p3" test "$(fdb_port br1 02:cb:00:00:01:04)" = p3
 	check "$T: br2 learned h1 behind p3" test "$(fdb_port br2 02:cb:00:00:01:01)" = p3
-	check "$T: h1 resolved h4" eval "ns h1 ip neigh show 10.0.0.4 | grep -qi 02:cb:00:00:01:04"
+	check "$T: h1 resolved h4" eval "ns h1 ip neigh show 10.0.0.4 | matches -qi 02:cb:00:00:01:04"
 
 	check "$T: disconnect br1:p3 sf:sf-p1" cubectl disconnect br1:p3 sf:sf-p1
 	check "$T: topology: br1:p3 has no peer" test -z "$(topo_peer br1:p3)"

@@ -179,7 +179,7 @@ for T in TC XDP_SKB; do
 	r=$?
 	log "$T: $((smax + 1)) static entries: $(echo "$reply" | head -1)"
 	check "$T: $((smax + 1)) static entries refused with a sentence" \
-		eval "[ $r != 0 ] && echo \"\$reply\" | grep -q 'holds at most $smax'"
+		eval "[ $r != 0 ] && echo \"\$reply\" | matches -q 'holds at most $smax'"
 	check "$T: the configuration keeps the old static set" \
 		test "$(fdb_json | jq '[.entry[] | select(.address | startswith("0a:"))] | length')" = 0
 	check "$T: sb_static still holds the old set only" test "$(map_count sb_static)" = 1
@@ -193,7 +193,7 @@ for T in TC XDP_SKB; do
 	r=$?
 	log "$T: static entry on p9: $(echo "$reply" | head -1)"
 	check "$T: a static entry on a missing port refused with a sentence" \
-		eval "[ $r != 0 ] && echo \"\$reply\" | grep -q 'p9 is not a port'"
+		eval "[ $r != 0 ] && echo \"\$reply\" | matches -q 'p9 is not a port'"
 	check "$T: sb_static unchanged by the refused entry" \
 		test "$(map_count sb_static)" = 1 -a "$(static_val "$M3")" = "$v0"
 	# the port of a static entry cannot go while the entry is there
@@ -201,9 +201,9 @@ for T in TC XDP_SKB; do
 	r=$?
 	log "$T: ports del p3 under a static entry: $(echo "$reply" | head -1)"
 	check "$T: deleting the port of a static entry refused with a sentence" \
-		eval "[ $r != 0 ] && echo \"\$reply\" | grep -q 'has the static fdb entry'"
+		eval "[ $r != 0 ] && echo \"\$reply\" | matches -q 'has the static fdb entry'"
 	check "$T: p3 and its static entry still there" \
-		eval "cubectl br1 ports show -json | grep -q '\"p3\"' && [ \"\$(static_val $M3)\" = \"$v0\" ]"
+		eval "cubectl br1 ports show -json | matches -q '\"p3\"' && [ \"\$(static_val $M3)\" = \"$v0\" ]"
 	# exactly the capacity fits
 	entries_body 0 $((smax - 1)) >"$TMP/body.$T"
 	check "$T: $smax static entries (the capacity) accepted" cubectl br1 fdb set <"$TMP/body.$T"

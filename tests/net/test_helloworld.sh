@@ -76,7 +76,7 @@ for T in TC XDP_SKB; do
 	lines1=$(slowpath_lines)
 	log "$T: slowpath-packets $before -> $after, log lines $lines0 -> $lines1"
 	check "$T: slowpath-packets grew by at least 54 (2 + 2 + 50 pings)" test "$after" -ge $((before + 54))
-	check "$T: hw1 show slowpath-packets" eval "cubectl hw1 show slowpath-packets | grep -qE '[1-9]'"
+	check "$T: hw1 show slowpath-packets" eval "cubectl hw1 show slowpath-packets | matches -qE '[1-9]'"
 	check "$T: the process logged the slow-path packets" test "$lines1" -gt "$lines0"
 	# about 4 s of pings: one line a second, and the first one
 	check "$T: the log is rate-limited (at most 6 lines for $((after - before)) packets)" \

@@ -17,7 +17,7 @@ json() {
 gone() {
 	local out
 	out=$(cubectl "$@" show 2>&1) && return 1
-	echo "$out" | grep -q 'not found'
+	echo "$out" | matches -q 'not found'
 }
 
 # refused PATTERN CMD...: CMD fails saying PATTERN
@@ -26,14 +26,14 @@ refused() {
 	shift
 	out=$("$@" 2>&1) && return 1
 	echo "$out"
-	echo "$out" | grep -qE -- "$pat"
+	echo "$out" | matches -qE -- "$pat"
 }
 
 # a broker with REST on a free port (without, if none is found)
 B=
 for try in 1 2 3; do
 	PORT=$((20000 + RANDOM % 20000))
-	ss -Hltn "sport = :$PORT" 2>/dev/null | grep -q . && continue
+	ss -Hltn "sport = :$PORT" 2>/dev/null | matches -q . && continue
 	start_broker --rest 127.0.0.1:$PORT || {
 		not_ok "broker starts" "see the log below"
 		exit 1

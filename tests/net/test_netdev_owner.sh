@@ -68,7 +68,7 @@ no_takeover_pins() {
 BASE=
 for try in 1 2 3 4 5; do
 	PORT=$((20000 + RANDOM % 20000))
-	ss -Hltn "sport = :$PORT" 2>/dev/null | grep -q . && continue
+	ss -Hltn "sport = :$PORT" 2>/dev/null | matches -q . && continue
 	start_broker --rest 127.0.0.1:$PORT || {
 		not_ok "broker starts" "see the log below"
 		exit 1
@@ -136,7 +136,7 @@ check "refused: names the filter, its priority and handle" \
 	cubectl bt ports add p1 peer="$A"
 check "the user filter is still there" test "$(tc_ids "$A")" = "1 0xcb $UID_T tc_sieve"
 check "-force takes its place" eval "cubectl bt ports add p1 peer=$A -force &&
-	tc_ids $A | grep -q '^1 0xcb [0-9]* cb_ingress_tc$'"
+	tc_ids $A | matches -q '^1 0xcb [0-9]* cb_ingress_tc$'"
 check "ping a -> b through bt" ping_ok a 10.77.0.2
 check "deleting the port puts the user filter back" \
 	eval "cubectl bt ports del p1 && [ \"\$(tc_ids $A)\" = '1 0xcb $UID_T tc_sieve' ] && no_takeover_pins"
@@ -165,7 +165,7 @@ UID_S=$(tc_ids "$A" | awk '$1 == 10 {print $3}')
 check "a user TC filter at priority 10" test -n "$UID_S"
 check "a port on $A is accepted" cubectl bt ports add p1 peer="$A"
 check "the stub goes after it (priority 11), the filter stays" \
-	eval "tc_ids $A | grep -q '^10 .* $UID_S tc_sieve$' && tc_ids $A | grep -q '^11 0xcb [0-9]* cb_ingress_tc$'"
+	eval "tc_ids $A | matches -q '^10 .* $UID_S tc_sieve$' && tc_ids $A | matches -q '^11 0xcb [0-9]* cb_ingress_tc$'"
 check "the broker log says what coexistence means" grep -q "goes after it at priority 11" "$BROKER_LOG"
 check "ping a -> b through bt (the filter lets it continue)" ping_ok a 10.77.0.2
 check "the user filter still sees every packet first (drops ping -s 200)" \
@@ -225,14 +225,14 @@ stop_broker
 start_broker --rest 127.0.0.1:$PORT || exit 1
 check "after a restart br.1 runs and forwards" \
 	eval "wait_for 5 eval '[ \"\$(cube_field br.1 status)\" = running ]' && ping_ok a 10.77.0.2 && test -d '$CUBEBUS_BPFFS/cubes/br~1'"
-check "br.1 deleted, no pins left" eval "cubectl simplebridge del br.1 && ! ls '$CUBEBUS_BPFFS/cubes/' | grep -q ."
+check "br.1 deleted, no pins left" eval "cubectl simplebridge del br.1 && ! ls '$CUBEBUS_BPFFS/cubes/' | matches -q ."
 check "REST: POST /simplebridge/br.2 (201)" test "$(http POST /simplebridge/br.2 '{}')" = 201
 check "REST: ports p.1 and p.2 (201)" \
 	eval "[ \$(http POST /br.2/ports/p.1 '{\"peer\":\"$A\"}') = 201 ] && [ \$(http POST /br.2/ports/p.2 '{\"peer\":\"$B\"}') = 201 ]"
 check "ping a -> b through br.2" ping_ok a 10.77.0.2
 check "REST: GET /br.2/ports/p.1/peer" eval "[ \$(http GET /br.2/ports/p.1/peer) = 200 ] && grep -q $A $TMP/resp"
 check "REST: DELETE /simplebridge/br.2, no pins left" \
-	eval "[ \$(http DELETE /simplebridge/br.2) = 204 ] && ! ls '$CUBEBUS_BPFFS/cubes/' | grep -q ."
+	eval "[ \$(http DELETE /simplebridge/br.2) = 204 ] && ! ls '$CUBEBUS_BPFFS/cubes/' | matches -q ."
 
 # ---- --cleanup puts back what ports took over and leaves foreign programs ----------
 ip link set dev "$A" xdpgeneric obj "$TMP/xdp_user.o" sec xdp

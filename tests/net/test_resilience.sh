@@ -141,7 +141,7 @@ for ((run = 1; run <= RUNS; run++)); do
 	wait "$BROKER_PID" 2>/dev/null
 	BROKER_PID=
 	wait $writer 2>/dev/null
-	if ! sqlite3 "$TMP/state/cubebus.db" 'PRAGMA integrity_check' | grep -qx ok; then
+	if ! sqlite3 "$TMP/state/cubebus.db" 'PRAGMA integrity_check' | matches -qx ok; then
 		not_ok "crash $run: database integrity" "integrity_check failed"
 		bad=$((bad + 1))
 		start_broker || break

@@ -80,7 +80,7 @@ metrics_parse() {
 	[ "$(metrics)" = 200 ] || return 1
 	grep -qi '^content-type: text/plain; version=0.0.4' "$TMP/mhdr" || return 1
 	[ -s "$TMP/metrics" ] || return 1
-	if grep -vE "$PROM_LINE" "$TMP/metrics" | grep -q .; then
+	if grep -vE "$PROM_LINE" "$TMP/metrics" | matches -q .; then
 		grep -vE "$PROM_LINE" "$TMP/metrics" | head -n 3
 		return 1
 	fi
@@ -94,7 +94,7 @@ metric() { # NAME LABELS: the value of that sample ("" if none)
 BASE=
 for try in 1 2 3 4 5; do
 	PORT=$((20000 + RANDOM % 20000))
-	ss -Hltn "sport = :$PORT" 2>/dev/null | grep -q . && continue
+	ss -Hltn "sport = :$PORT" 2>/dev/null | matches -q . && continue
 	start_broker --rest 127.0.0.1:$PORT || {
 		not_ok "broker starts" "see the log below"
 		exit 1
@@ -170,7 +170,7 @@ check "404: GET /nosuch" fails_with 404 GET /nosuch
 check "404: GET /br1/ports/p9" fails_with 404 GET /br1/ports/p9
 check "404: DELETE /br1/ports/p9" fails_with 404 DELETE /br1/ports/p9
 check "404: a path without /polycube/v1" eval "curl -s -o \"\$TMP/resp\" -w '%{http_code}' \
-	http://127.0.0.1:$PORT/br1 | grep -qx 404 && jq -e .error \"\$TMP/resp\""
+	http://127.0.0.1:$PORT/br1 | matches -qx 404 && jq -e .error \"\$TMP/resp\""
 check "409: POST /simplebridge/br1 again" fails_with 409 POST /simplebridge/br1
 check "409: POST /br1/ports/p1 again" fails_with 409 POST /br1/ports/p1
 check "400: a body that is not JSON" fails_with 400 POST /br1/ports/p3 'peer=x'
@@ -260,7 +260,7 @@ check "REST port closed with the broker" eval "! curl -s -o /dev/null --max-time
 : >"$TMP/taker.out"
 nc -l 127.0.0.1 $PORT >"$TMP/taker.out" 2>&1 &
 taker=$!
-if wait_for 3 eval "ss -Hltn 'sport = :$PORT' | grep -q ."; then
+if wait_for 3 eval "ss -Hltn 'sport = :$PORT' | matches -q ."; then
 	if start_broker --rest 127.0.0.1:$PORT; then
 		ok "broker starts while its REST port is taken"
 		check "it says so, once" test "$(grep -c 'running without REST' "$BROKER_LOG")" = 1

@@ -35,7 +35,7 @@ says() {
 	local from=$1 pat=$2 out
 	shift 2
 	out=$(ns "$from" ping "$@" 2>&1)
-	echo "$out" | grep -qE -- "$pat" && return 0
+	echo "$out" | matches -qE -- "$pat" && return 0
 	echo "$out" | head -n 4
 	return 1
 }
@@ -54,7 +54,7 @@ tcp_ok() {
 	rm -f "$TMP/tcp.out"
 	ns "$2" timeout 15 nc -l "$3" 5001 >"$TMP/tcp.out" &
 	srv=$!
-	wait_for 3 eval "ns $2 ss -ltn | grep -q ':5001 '"
+	wait_for 3 eval "ns $2 ss -ltn | matches -q ':5001 '"
 	ns "$1" timeout 10 nc -N "$3" 5001 <"$TMP/tcp.in" || return 1
 	wait $srv
 	cmp "$TMP/tcp.in" "$TMP/tcp.out"
@@ -82,7 +82,7 @@ sent() { # CUBE REASON: packets the router's limiter let through to its process
 
 # shown CUBE NETWORK NEXTHOP ACTIVE: the line of `route show` (the table)
 shown() {
-	cubectl "$1" route show | grep -qE "^$2 +$3 +[0-9]+ +[a-z0-9]* *$4 *$"
+	cubectl "$1" route show | matches -qE "^$2 +$3 +[0-9]+ +[a-z0-9]* *$4 *$"
 }
 
 limited() { # CUBE REASON

@@ -59,7 +59,7 @@ wait_for 5 sh -c "tc filter show dev $(veth x) ingress | grep -q bpf" ||
 stop_broker KILL
 sqlite3 "$CUBEBUS_STATE_DIR/cubebus.db" "PRAGMA foreign_keys=ON; DELETE FROM cubes WHERE name='ghost'"
 pkill -9 -f -- "--name ghost .*--run-dir $CUBEBUS_RUN_DIR" 2>/dev/null
-tc filter show dev "$(veth x)" ingress | grep -q bpf && ok "(a stale stub is on $(veth x))" ||
+tc filter show dev "$(veth x)" ingress | matches -q bpf && ok "(a stale stub is on $(veth x))" ||
 	not_ok "setup: stale stub" "no filter on $(veth x)"
 start_broker
 check "the unknown cube's pins are removed" test ! -e "/sys/fs/bpf/$ID/cubes/ghost"
