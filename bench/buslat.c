@@ -3,6 +3,8 @@
  * buslat - request latency over the bus: N round trips of one request on
  * the ctl endpoint from one connection, median and p99 in microseconds.
  *   buslat [--n N] PATH [VERB [BODY]]   e.g. buslat --n 1000 /version read
+ * A BODY of @FILE is read from FILE (a list of 10 000 entries does not fit
+ * in an argument).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +28,22 @@ static double now_us(void)
 	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
 }
 
+static char *read_file(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf = NULL;
+	size_t len = 0;
+
+	if (!f)
+		return NULL;
+	if (getdelim(&buf, &len, '\0', f) < 0) {
+		free(buf);
+		buf = NULL;
+	}
+	fclose(f);
+	return buf;
+}
+
 int main(int argc, char **argv)
 {
 	int n = 1000, i = 1, verb;
@@ -44,7 +62,11 @@ int main(int argc, char **argv)
 	path = argv[i];
 	verb = i + 1 < argc ? bus_verb_from_name(argv[i + 1]) : CUBEBUS__VERB__READ;
 	if (i + 2 < argc)
-		body = argv[i + 2];
+		body = argv[i + 2][0] == '@' ? read_file(argv[i + 2] + 1) : argv[i + 2];
+	if (!body && i + 2 < argc) {
+		fprintf(stderr, "buslat: cannot read %s\n", argv[i + 2] + 1);
+		return 2;
+	}
 	if (verb < 0) {
 		fprintf(stderr, "buslat: unknown verb %s\n", argv[i + 1]);
 		return 2;
