@@ -152,6 +152,28 @@ struct schema_target {
 int schema_edit(struct broker *b, const char *service, struct json_object *cfg, int verb, char **segs, int n,
 		struct json_object *body, struct json_object **out, struct schema_target *target, char *err,
 		size_t errlen);
+/*
+ * Edits below a cube in time proportional to what they touch (requests.c
+ * rq_edit_part): schema_incremental says whether the model allows checking
+ * a part on its own; schema_prune copies out of cfg what an edit at
+ * segs[0..n) can touch (along the path each node's leaves and containers and
+ * the one entry of each list, the node at the path whole), or NULL when the
+ * path is not such an edit; schema_splice puts a part's node at that path
+ * back into cfg (removing it if the part has none); schema_room checks that
+ * a new entry at the path fits its list's max-elements; schema_diff gives
+ * the libyang diff (JSON, malloc'd, NULL when equal) between two parts of
+ * cube name; schema_apply_diff applies such a diff to *cfg (the journal).
+ */
+int schema_incremental(struct broker *b, const char *service);
+struct json_object *schema_prune(struct broker *b, const char *service, struct json_object *cfg, char **segs, int n);
+void schema_splice(struct broker *b, const char *service, struct json_object *cfg, struct json_object *part,
+		   char **segs, int n);
+int schema_room(struct broker *b, const char *service, struct json_object *cfg, char **segs, int n, char *err,
+		size_t errlen);
+int schema_diff(struct broker *b, const char *service, const char *name, struct json_object *old,
+		struct json_object *new, char **diff, char *err, size_t errlen);
+int schema_apply_diff(struct broker *b, const char *service, const char *name, struct json_object **cfg,
+		      const char *diff, char *err, size_t errlen);
 /* Writes the Markdown reference of every service's data tree. */
 int schema_describe(struct broker *b, FILE *out);
 /* Help text for the node at path: a JSON object. */
@@ -203,6 +225,10 @@ int cubes_spawn(struct broker *b, struct bk_cube *c, char *err, size_t errlen);
 int cubes_wait_running(struct broker *b, struct bk_cube *c, int timeout_ms, char *err, size_t errlen);
 /* Sends CONFIG and waits for the result. */
 int cubes_configure(struct broker *b, struct bk_cube *c, char *err, size_t errlen);
+/* Sends a running cube the change diff (libyang diff, JSON) of its
+ * configuration, or the whole configuration if the process cannot take a
+ * change; 0 for a cube that is not running (it gets all at its hello). */
+int cubes_change(struct broker *b, struct bk_cube *c, const char *diff, char *err, size_t errlen);
 /* READ: sets *state to the cube's operational JSON. */
 int cubes_read(struct broker *b, struct bk_cube *c, struct json_object **state, char *err, size_t errlen);
 int cubes_action(struct broker *b, struct bk_cube *c, const char *path, const char *body, char **result, char *err,

@@ -586,6 +586,27 @@ int cubes_configure(struct broker *b, struct bk_cube *c, char *err, size_t errle
 	return r;
 }
 
+int cubes_change(struct broker *b, struct bk_cube *c, const char *diff, char *err, size_t errlen)
+{
+	Cubebus__CubeMsg m = CUBEBUS__CUBE_MSG__INIT;
+	struct json_object *o;
+	int r;
+
+	if (c->state != BK_CUBE_RUNNING)
+		return 0; /* it gets the whole configuration when it says hello */
+	o = json_object_new_object();
+	json_object_object_add(o, "diff", json_tokener_parse(diff));
+	m.kind = CUBEBUS__CUBE_MSG__KIND__CHANGE;
+	m.body = (char *)json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	r = cubes_exchange(b, c, &m, NULL, err, errlen);
+	json_object_put(o);
+	/* a process that has no configuration to change, or does not know the
+	 * message (an older binary): the whole configuration */
+	if (r == -ESTALE || r == -EPROTO || r == -EOPNOTSUPP)
+		r = cubes_configure(b, c, err, errlen);
+	return r;
+}
+
 int cubes_read(struct broker *b, struct bk_cube *c, struct json_object **state, char *err, size_t errlen)
 {
 	Cubebus__CubeMsg m = CUBEBUS__CUBE_MSG__INIT;

@@ -165,6 +165,63 @@ static int bk_lock(struct broker *b)
 	return 0;
 }
 
+struct bk_journal {
+	struct broker *b;
+	struct bk_cube *c;
+	int n, bad;
+};
+
+static int bk_apply_change(const char *diff, void *arg)
+{
+	struct bk_journal *j = arg;
+	char err[BK_ERR_MAX];
+
+	if (j->bad)
+		return 0;
+	if (schema_apply_diff(j->b, j->c->service, j->c->name, &j->c->config, diff, err, sizeof(err)) < 0) {
+		bk_log(3, "database: %s: change %d of its journal does not apply (%s); it starts with the %d before",
+		       j->c->name, j->n + 1, err, j->n);
+		j->bad = 1;
+		return 0;
+	}
+	j->n++;
+	return 0;
+}
+
+/*
+ * A cube's configuration is its stored config with its journal applied in
+ * order; then canonical (what is looked up by key text is stored in
+ * canonical form), and written whole, which clears the journal.
+ */
+static void bk_load_journal(struct broker *b, struct bk_cube *c)
+{
+	struct bk_journal j = { .b = b, .c = c };
+	struct json_object *cfg = NULL, *norm = NULL;
+	char err[BK_ERR_MAX];
+
+	if (store_change_list(b->store, c->name, bk_apply_change, &j) < 0)
+		bk_log(3, "database: cannot read the journal of %s: %s", c->name, store_errmsg(b->store));
+	json_object_deep_copy(c->config, &cfg, NULL);
+	json_object_object_add(cfg, "name", json_object_new_string(c->name));
+	if (schema_validate(b, c->service, cfg, &norm, err, sizeof(err)) == 0) {
+		json_object_put(c->config);
+		c->config = norm;
+	}
+	json_object_put(cfg);
+	if (j.n) {
+		struct store_cube sc = { 0 };
+
+		if (store_cube_get(b->store, c->name, &sc) == 0) {
+			free(sc.config);
+			sc.config = strdup(json_object_to_json_string_ext(c->config, JSON_C_TO_STRING_PLAIN));
+			if (!sc.config || store_cube_update(b->store, &sc) < 0)
+				bk_log(4, "database: cannot write the configuration of %s whole: %s", c->name,
+				       store_errmsg(b->store));
+			store_cube_clear(&sc);
+		}
+	}
+}
+
 static int bk_load_cube(const struct store_cube *sc, void *arg)
 {
 	struct broker *b = arg;
@@ -188,6 +245,8 @@ static int bk_load_cube(const struct store_cube *sc, void *arg)
 		bk_log(3, "database: configuration of %s is not JSON; starting it empty", sc->name);
 		c->config = json_object_new_object();
 	}
+	if (b->yang && schema_has_service(b, c->service))
+		bk_load_journal(b, c);
 	return 0;
 }
 

@@ -466,6 +466,109 @@ static int rq_action(struct rq *q, struct bk_cube *c, const char *rel)
 	return 0;
 }
 
+/* Whole writes of a cube's configuration are due after this many changes. */
+#define RQ_JOURNAL_MAX 256
+
+/*
+ * An edit below the cube (an entry, a container, a leaf; not the ports,
+ * whose changes move the topology) in time proportional to what it touches,
+ * not to the size of the configuration: the part of the configuration the
+ * edit can touch is copied out (schema_prune), edited and validated by the
+ * same code as a whole one, and put back; the database gets the change as
+ * one row of the cube's journal, the cube gets it as a diff (CHANGE). What
+ * the whole path would refuse, this one refuses with the same words.
+ * Returns 1 when the edit is not such an edit (the caller takes the whole
+ * path), else 0 or the request's status.
+ */
+static int rq_edit_part(struct rq *q, struct bk_cube *c, char **segs, int n)
+{
+	struct broker *b = q->b;
+	struct json_object *part, *old, *norm = NULL;
+	struct schema_target t;
+	char err[BK_ERR_MAX], *diff = NULL;
+	int r, count = 0;
+
+	if (n <= 0 || !strcmp(segs[0], "ports") || q->verb == CUBEBUS__VERB__READ || !schema_incremental(b, c->service))
+		return 1;
+	part = schema_prune(b, c->service, c->config, segs, n);
+	if (!part)
+		return 1;
+	old = NULL;
+	json_object_deep_copy(part, &old, NULL);
+	r = schema_edit(b, c->service, part, q->verb, segs, n, q->body, NULL, &t, err, sizeof(err));
+	if (r == -EOPNOTSUPP && t.kind == ST_ACTION) {
+		r = rq_action(q, c, t.rel);
+		goto out;
+	}
+	if (r == 0 && (t.kind == ST_CUBE || t.kind == ST_LIST)) {
+		r = 1; /* not a part: the whole path */
+		goto out;
+	}
+	if (r < 0) {
+		rq_fail(q, r, "%s: %s", c->name, err);
+		goto out;
+	}
+	json_object_object_add(part, "name", json_object_new_string(c->name));
+	r = schema_validate(b, c->service, part, &norm, err, sizeof(err));
+	if (r == 0)
+		r = schema_room(b, c->service, c->config, segs, n, err, sizeof(err));
+	if (r < 0) {
+		rq_fail(q, r, "%s: %s", c->name, err);
+		goto out;
+	}
+	if (rq_unsupported(q, c->name, norm) < 0) {
+		r = q->status;
+		goto out;
+	}
+	r = schema_diff(b, c->service, c->name, old, norm, &diff, err, sizeof(err));
+	if (r < 0) {
+		rq_fail(q, r, "%s: %s", c->name, err);
+		goto out;
+	}
+	if (!diff)
+		goto out; /* nothing changes */
+	/* memory, database, cube; undone in reverse on a failure */
+	schema_splice(b, c->service, c->config, norm, segs, n);
+	r = store_begin(b->store);
+	if (r < 0) {
+		rq_fail(q, r, "database: cannot begin: %s", store_errmsg(b->store));
+		goto undo_memory;
+	}
+	r = store_change_append(b->store, c->name, diff, &count);
+	if (r == 0 && count > RQ_JOURNAL_MAX)
+		r = rq_store_cube(b, c, 0); /* the whole configuration, the journal cleared */
+	if (r < 0) {
+		rq_fail(q, r, "database: cannot store %s: %s", c->name, store_errmsg(b->store));
+		goto undo_store;
+	}
+	r = cubes_change(b, c, diff, err, sizeof(err));
+	if (r < 0) {
+		rq_fail(q, r, "%s", err);
+		goto undo_store;
+	}
+	r = store_commit(b->store);
+	if (r < 0) {
+		rq_fail(q, r, "database: cannot commit: %s", store_errmsg(b->store));
+		schema_splice(b, c->service, c->config, old, segs, n);
+		store_rollback(b->store);
+		/* the cube took the change: it gets back what is stored */
+		cubes_configure(b, c, err, sizeof(err));
+		goto out;
+	}
+	bk_event(b, c->name, "config", NULL);
+	goto out;
+undo_store:
+	store_rollback(b->store);
+undo_memory:
+	schema_splice(b, c->service, c->config, old, segs, n);
+out:
+	free(diff);
+	json_object_put(norm);
+	json_object_put(old);
+	json_object_put(part);
+	return r;
+}
+
 static int rq_edit(struct rq *q, struct bk_cube *c, char **segs, int n)
 {
 	struct json_object *cfg = NULL, *norm = NULL;
@@ -474,6 +577,9 @@ static int rq_edit(struct rq *q, struct bk_cube *c, char **segs, int n)
 	char err[BK_ERR_MAX];
 	int r;
 
+	r = rq_edit_part(q, c, segs, n);
+	if (r != 1)
+		return r;
 	json_object_deep_copy(c->config, &cfg, NULL);
 	r = schema_edit(q->b, c->service, cfg, q->verb, segs, n, q->body, NULL, &t, err, sizeof(err));
 	if (r == -EOPNOTSUPP && t.kind == ST_ACTION) {

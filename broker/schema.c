@@ -1577,3 +1577,360 @@ int schema_describe(struct broker *b, FILE *out)
 	}
 	return 0;
 }
+
+/* ---- edits below the cube, in time proportional to what they touch ---------- */
+
+/*
+ * Whether an edit below a cube of this service can be checked on the part
+ * of the configuration it touches: nothing in the model (must, when,
+ * leafref, instance-identifier, unique, min-elements) ties a node to others
+ * elsewhere in the tree. Then libyang validating the part is validating the
+ * whole, since the rest was valid and did not change. max-elements counts the
+ * whole list and is checked by schema_room().
+ */
+static int schema_type_refers(const struct lysc_type *t)
+{
+	if (!t)
+		return 0;
+	if (t->basetype == LY_TYPE_LEAFREF || t->basetype == LY_TYPE_INST)
+		return 1;
+	if (t->basetype == LY_TYPE_UNION) {
+		const struct lysc_type_union *u = (const struct lysc_type_union *)t;
+		LY_ARRAY_COUNT_TYPE i;
+
+		LY_ARRAY_FOR(u->types, i)
+		if (schema_type_refers(u->types[i]))
+			return 1;
+	}
+	return 0;
+}
+
+static int schema_node_local(const struct lysc_node *sn)
+{
+	const struct lysc_node *c;
+
+	if (lysc_node_musts(sn) || lysc_node_when(sn))
+		return 0;
+	if (sn->nodetype & (LYS_LEAF | LYS_LEAFLIST) && schema_type_refers(schema_leaf_type(sn)))
+		return 0;
+	if (sn->nodetype == LYS_LIST &&
+	    (((const struct lysc_node_list *)sn)->uniques || ((const struct lysc_node_list *)sn)->min))
+		return 0;
+	if (sn->nodetype == LYS_LEAFLIST && ((const struct lysc_node_leaflist *)sn)->min)
+		return 0;
+	LY_LIST_FOR(lysc_node_child(sn), c)
+	{
+		if (!(c->flags & LYS_CONFIG_R) && !schema_node_local(c))
+			return 0;
+	}
+	return 1;
+}
+
+int schema_incremental(struct broker *b, const char *service)
+{
+	const struct lysc_node *top = schema_top(b, service);
+
+	return top && schema_node_local(top);
+}
+
+/* An off-path object: its leaves and containers (pruned the same way), no lists. */
+static struct json_object *schema_prune_off(const struct lysc_node *sn, struct json_object *obj)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_foreach(obj, k, v)
+	{
+		const struct lysc_node *c = schema_child(sn, k);
+
+		if (c && (c->nodetype & LYS_LIST))
+			continue;
+		if (c && (c->nodetype & LYS_CONTAINER) && json_object_is_type(v, json_type_object))
+			json_object_object_add(o, k, schema_prune_off(c, v));
+		else
+			json_object_object_add(o, k, schema_copy(v));
+	}
+	return o;
+}
+
+/*
+ * The entry of list c in array whose keys are segs[0..nk), canonical, or -1;
+ * -2 if a key is not a value of its type (the whole path says why).
+ */
+static int schema_path_entry(const struct lysc_node *c, struct json_object *array, char **segs)
+{
+	int nk = schema_nkeys(c);
+	char kbuf[8][256], *kvals[8];
+
+	if (nk > 8)
+		return -2;
+	for (int k = 0; k < nk; k++) {
+		if (schema_canon(schema_key(c, k), segs[k], kbuf[k], sizeof(kbuf[k])) < 0)
+			return -2;
+		kvals[k] = kbuf[k];
+	}
+	return schema_find_entry(c, array, kvals, 0);
+}
+
+/* obj at sn, the path segs[0..n) below it: what an edit there can touch. */
+static struct json_object *schema_prune_on(const struct lysc_node *sn, struct json_object *obj, char **segs, int n)
+{
+	const struct lysc_node *c;
+	struct json_object *o, *child = NULL, *arr;
+	int nk, idx;
+
+	if (n == 0)
+		return schema_copy(obj);
+	c = schema_child(sn, segs[0]);
+	if (!c || (c->flags & LYS_CONFIG_R) || !(c->nodetype & (LYS_CONTAINER | LYS_LIST | LYS_LEAF | LYS_LEAFLIST)))
+		return NULL;
+	if ((c->nodetype & (LYS_LEAF | LYS_LEAFLIST)) && n != 1)
+		return NULL;
+	o = json_object_new_object();
+	json_object_object_foreach(obj, k, v)
+	{
+		const struct lysc_node *kc = schema_child(sn, k);
+
+		if (kc == c || (kc && (kc->nodetype & LYS_LIST)))
+			continue;
+		if (kc && (kc->nodetype & LYS_CONTAINER) && json_object_is_type(v, json_type_object))
+			json_object_object_add(o, k, schema_prune_off(kc, v));
+		else
+			json_object_object_add(o, k, schema_copy(v));
+	}
+	json_object_object_get_ex(obj, c->name, &child);
+	if (c->nodetype & (LYS_LEAF | LYS_LEAFLIST)) {
+		if (child)
+			json_object_object_add(o, c->name, schema_copy(child));
+		return o;
+	}
+	if (c->nodetype & LYS_CONTAINER) {
+		if (child && json_object_is_type(child, json_type_object)) {
+			struct json_object *p = schema_prune_on(c, child, segs + 1, n - 1);
+
+			if (!p)
+				goto fail;
+			json_object_object_add(o, c->name, p);
+		}
+		return o;
+	}
+	/* a list: an entry, named by its keys (a whole list is not a part) */
+	nk = schema_nkeys(c);
+	if (n - 1 < nk)
+		goto fail;
+	idx = child ? schema_path_entry(c, child, segs + 1) : -1;
+	if (idx == -2)
+		goto fail;
+	arr = json_object_new_array();
+	json_object_object_add(o, c->name, arr);
+	if (idx >= 0) {
+		struct json_object *p =
+			schema_prune_on(c, json_object_array_get_idx(child, idx), segs + 1 + nk, n - 1 - nk);
+
+		if (!p)
+			goto fail;
+		json_object_array_add(arr, p);
+	}
+	return o;
+fail:
+	json_object_put(o);
+	return NULL;
+}
+
+struct json_object *schema_prune(struct broker *b, const char *service, struct json_object *cfg, char **segs, int n)
+{
+	const struct lysc_node *top = schema_top(b, service);
+
+	if (!top || n <= 0 || !json_object_is_type(cfg, json_type_object))
+		return NULL;
+	return schema_prune_on(top, cfg, segs, n);
+}
+
+/* Whether a non-presence container's object holds nothing. */
+static int schema_empty(struct json_object *o)
+{
+	return json_object_is_type(o, json_type_object) && json_object_object_length(o) == 0;
+}
+
+static void schema_splice_on(const struct lysc_node *sn, struct json_object *live, struct json_object *part,
+			     char **segs, int n)
+{
+	const struct lysc_node *c = schema_child(sn, segs[0]);
+	struct json_object *lc = NULL, *pc = NULL;
+
+	if (!c)
+		return;
+	json_object_object_get_ex(live, c->name, &lc);
+	if (part)
+		json_object_object_get_ex(part, c->name, &pc);
+	if (c->nodetype & (LYS_LEAF | LYS_LEAFLIST) || ((c->nodetype & LYS_CONTAINER) && n == 1)) {
+		if (pc)
+			json_object_object_add(live, c->name, schema_copy(pc));
+		else
+			json_object_object_del(live, c->name);
+		return;
+	}
+	if (c->nodetype & LYS_CONTAINER) {
+		if (!lc) {
+			if (pc)
+				json_object_object_add(live, c->name, schema_copy(pc));
+			return;
+		}
+		schema_splice_on(c, lc, pc, segs + 1, n - 1);
+		if (schema_empty(lc) && !(c->flags & LYS_PRESENCE))
+			json_object_object_del(live, c->name);
+		return;
+	}
+	/* a list entry */
+	{
+		int nk = schema_nkeys(c);
+		int li = lc ? schema_path_entry(c, lc, segs + 1) : -1;
+		int pi = pc ? schema_path_entry(c, pc, segs + 1) : -1;
+		struct json_object *pe = pi >= 0 ? json_object_array_get_idx(pc, pi) : NULL;
+
+		if (li == -2)
+			return;
+		if (n - 1 == nk || li < 0) {
+			/* the entry itself, or one the part brings new */
+			if (li >= 0 && pe)
+				json_object_array_put_idx(lc, li, schema_copy(pe));
+			else if (li >= 0)
+				json_object_array_del_idx(lc, li, 1);
+			else if (pe && lc)
+				json_object_array_add(lc, schema_copy(pe));
+			else if (pe) {
+				lc = json_object_new_array();
+				json_object_array_add(lc, schema_copy(pe));
+				json_object_object_add(live, c->name, lc);
+			}
+		} else {
+			schema_splice_on(c, json_object_array_get_idx(lc, li), pe, segs + 1 + nk, n - 1 - nk);
+		}
+		if (lc && json_object_array_length(lc) == 0)
+			json_object_object_del(live, c->name);
+	}
+}
+
+void schema_splice(struct broker *b, const char *service, struct json_object *cfg, struct json_object *part,
+		   char **segs, int n)
+{
+	const struct lysc_node *top = schema_top(b, service);
+
+	if (top && n > 0)
+		schema_splice_on(top, cfg, part, segs, n);
+}
+
+int schema_room(struct broker *b, const char *service, struct json_object *cfg, char **segs, int n, char *err,
+		size_t errlen)
+{
+	const struct lysc_node *sn = schema_top(b, service), *c = NULL;
+	struct json_object *obj = cfg, *child = NULL;
+	char where[1024] = "";
+	int i = 0;
+
+	while (sn && obj && i < n) {
+		c = schema_child(sn, segs[i]);
+		if (!c || !(c->nodetype & (LYS_CONTAINER | LYS_LIST)))
+			return 0;
+		schema_cat(where, sizeof(where), "%s%s", where[0] ? " " : "", segs[i]);
+		child = NULL;
+		json_object_object_get_ex(obj, c->name, &child);
+		if (c->nodetype & LYS_CONTAINER) {
+			sn = c, obj = child, i++;
+			continue;
+		}
+		{
+			int nk = schema_nkeys(c), idx;
+			uint32_t max = ((const struct lysc_node_list *)c)->max;
+
+			if (i + nk >= n)
+				return 0;
+			idx = child ? schema_path_entry(c, child, segs + i + 1) : -1;
+			if (idx == -2)
+				return 0;
+			if (i + 1 + nk == n) {
+				/* the entry of the edit: does a new one fit? */
+				size_t len = child ? json_object_array_length(child) : 0;
+
+				if (idx < 0 && max && len + 1 > max) {
+					snprintf(err, errlen, "%s: holds at most %u entries", where, max);
+					return -ENOSPC;
+				}
+				return 0;
+			}
+			if (idx < 0)
+				return 0;
+			sn = c, obj = json_object_array_get_idx(child, idx), i += 1 + nk;
+		}
+	}
+	return 0;
+}
+
+/* A part (or whole) configuration of cube name as a libyang tree. */
+static int schema_part_tree(struct broker *b, const char *service, const char *name, struct json_object *part,
+			    struct lyd_node **tree, char *err, size_t errlen)
+{
+	struct json_object *p = schema_copy(part);
+	int r;
+
+	json_object_object_add(p, "name", json_object_new_string(name));
+	r = schema_parse(b, service, p, tree, err, errlen);
+	json_object_put(p);
+	return r;
+}
+
+int schema_diff(struct broker *b, const char *service, const char *name, struct json_object *old,
+		struct json_object *new, char **diff, char *err, size_t errlen)
+{
+	struct lyd_node *to = NULL, *tn = NULL, *d = NULL;
+	int r;
+
+	*diff = NULL;
+	r = schema_part_tree(b, service, name, old, &to, err, errlen);
+	if (r == 0)
+		r = schema_part_tree(b, service, name, new, &tn, err, errlen);
+	/* defaults (and the state containers libyang adds for them) are no change */
+	if (r == 0 && lyd_diff_siblings(to, tn, 0, &d) != LY_SUCCESS) {
+		snprintf(err, errlen, "cannot compute the change: %s", ly_errmsg(b->yang));
+		r = -EINVAL;
+	}
+	if (r == 0 && d && lyd_print_mem(diff, d, LYD_JSON, LYD_PRINT_WITHSIBLINGS | LYD_PRINT_SHRINK) != LY_SUCCESS) {
+		snprintf(err, errlen, "cannot print the change");
+		r = -ENOMEM;
+	}
+	lyd_free_all(d);
+	lyd_free_all(to);
+	lyd_free_all(tn);
+	return r;
+}
+
+int schema_apply_diff(struct broker *b, const char *service, const char *name, struct json_object **cfg,
+		      const char *diff, char *err, size_t errlen)
+{
+	struct lyd_node *tree = NULL, *d = NULL;
+	struct json_object *out;
+	int r;
+
+	r = schema_part_tree(b, service, name, *cfg, &tree, err, errlen);
+	if (r < 0)
+		return r;
+	if (lyd_parse_data_mem(b->yang, diff, LYD_JSON, LYD_PARSE_ONLY | LYD_PARSE_STRICT, 0, &d) != LY_SUCCESS ||
+	    lyd_diff_apply_all(&tree, d) != LY_SUCCESS ||
+	    lyd_validate_all(&tree, b->yang, LYD_VALIDATE_PRESENT, NULL) != LY_SUCCESS) {
+		snprintf(err, errlen, "a change does not apply: %s", ly_errmsg(b->yang));
+		r = -EINVAL;
+		goto out;
+	}
+	out = schema_print(b, service, tree, 0);
+	if (!out) {
+		snprintf(err, errlen, "cannot print the configuration back");
+		r = -ENOMEM;
+		goto out;
+	}
+	schema_canon_values(schema_top(b, service), out);
+	json_object_put(*cfg);
+	*cfg = out;
+out:
+	lyd_free_all(d);
+	lyd_free_all(tree);
+	return r;
+}

@@ -64,6 +64,15 @@ static const char *const migrations[] = {
 	/* 2: how many times the broker started a new process for a cube, kept
 	 * across broker restarts */
 	"ALTER TABLE cubes ADD COLUMN restarts INTEGER NOT NULL DEFAULT 0;",
+	/* 3: the changes made to a cube's configuration since its config
+	 * column was last written, in order (a journal: one small row per
+	 * change instead of the whole configuration again) */
+	"CREATE TABLE changes("
+	"  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  cube TEXT NOT NULL REFERENCES cubes(name) ON DELETE CASCADE,"
+	"  diff TEXT NOT NULL"
+	");"
+	"CREATE INDEX changes_cube ON changes(cube, seq);",
 };
 
 #define STORE_SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -669,6 +678,15 @@ int store_cube_update(struct store *self, const struct store_cube *c)
 		rc = sql_step_done(self, st);
 	if (!rc && sqlite3_changes(self->db) == 0)
 		rc = -ENOENT;
+	sqlite3_finalize(st);
+	st = NULL;
+	/* the config column is the whole configuration now: its journal is done */
+	if (!rc)
+		rc = sql_prepare(self, "DELETE FROM changes WHERE cube = ?1", &st);
+	if (!rc)
+		rc = bind_text(self, st, 1, c->name);
+	if (!rc)
+		rc = sql_step_done(self, st);
 out:
 	sqlite3_finalize(st);
 	return rc;
@@ -792,6 +810,72 @@ void store_cube_clear(struct store_cube *c)
 		return;
 	free(c->config);
 	c->config = NULL;
+}
+
+/* ---- the journal of configuration changes ----------------------------------- */
+
+int store_change_append(struct store *self, const char *cube, const char *diff, int *count)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (!self || !diff) {
+		rc = -EINVAL;
+		goto out;
+	}
+	rc = check_name(cube, STORE_NAME_MAX);
+	if (!rc)
+		rc = sql_prepare(self, "INSERT INTO changes(cube, diff) SELECT name, ?2 FROM cubes WHERE name = ?1",
+				 &st);
+	if (!rc)
+		rc = bind_text(self, st, 1, cube);
+	if (!rc)
+		rc = bind_text(self, st, 2, diff);
+	if (!rc)
+		rc = sql_step_done(self, st);
+	if (!rc && sqlite3_changes(self->db) == 0)
+		rc = -ENOENT;
+	sqlite3_finalize(st);
+	st = NULL;
+	if (!rc && count) {
+		rc = sql_prepare(self, "SELECT count(*) FROM changes WHERE cube = ?1", &st);
+		if (!rc)
+			rc = bind_text(self, st, 1, cube);
+		if (!rc) {
+			rc = sqlite3_step(st);
+			rc = rc == SQLITE_ROW ? (*count = sqlite3_column_int(st, 0), 0) : sql_fail(self, rc);
+		}
+	}
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int store_change_list(struct store *self, const char *cube, int (*cb)(const char *diff, void *arg), void *arg)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (!self || !cb) {
+		rc = -EINVAL;
+		goto out;
+	}
+	rc = check_name(cube, STORE_NAME_MAX);
+	if (!rc)
+		rc = sql_prepare(self, "SELECT diff FROM changes WHERE cube = ?1 ORDER BY seq", &st);
+	if (!rc)
+		rc = bind_text(self, st, 1, cube);
+	if (rc)
+		goto out;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		rc = cb((const char *)sqlite3_column_text(st, 0), arg);
+		if (rc)
+			goto out;
+	}
+	rc = rc == SQLITE_DONE ? 0 : sql_fail(self, rc);
+out:
+	sqlite3_finalize(st);
+	return rc;
 }
 
 /* ---- ports ---------------------------------------------------------------- */

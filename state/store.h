@@ -10,7 +10,10 @@
  * Tables: cubes (one row per cube, keyed by name, id unique, with its
  * restart count since schema version 2), ports (keyed by
  * (cube, name), index unique per cube, deleted with their cube) and meta (a
- * key/value table for the broker's own bookkeeping).
+ * key/value table for the broker's own bookkeeping) and, since version 3,
+ * changes: the journal of a cube's configuration changes made after its
+ * config column was written (a cube's configuration is its config column
+ * with its changes applied in order; store_cube_update clears them).
  *
  * Conventions:
  *  - Every int-returning function returns 0 on success or a negative errno.
@@ -107,6 +110,14 @@ int store_cube_get(struct store *self, const char *name, struct store_cube *out)
 int store_cube_list(struct store *self, int (*cb)(const struct store_cube *c, void *arg), void *arg);
 /* frees c->config, sets it NULL. NULL-safe. */
 void store_cube_clear(struct store_cube *c);
+
+/* The journal. Appends diff (text, copied) as the newest change of cube;
+ * -ENOENT if there is no such cube. If count is non-NULL, sets it to the
+ * number of changes the cube now has. */
+int store_change_append(struct store *self, const char *cube, const char *diff, int *count);
+/* Calls cb with each change of cube, oldest first; same cb contract as
+ * store_cube_list (the text is lent for the call). */
+int store_change_list(struct store *self, const char *cube, int (*cb)(const char *diff, void *arg), void *arg);
 
 /* Ports. cube and name must be non-empty and index in 0..31 (else -EINVAL).
  * insert or replace by (cube,name); -ENOENT if cube missing; -EEXIST if

@@ -939,7 +939,12 @@ static int cube_on_bus(zloop_t *loop, zsock_t *sock, void *arg)
 		break;
 	case CUBEBUS__CUBE_MSG__KIND__REHELLO: cube_hello(c); break;
 	case CUBEBUS__CUBE_MSG__KIND__STOP: cube_stop = 1; break;
-	default: break;
+	default:
+		/* a request this process does not know (a newer broker): said,
+		 * so the broker falls back instead of waiting */
+		if (m->seq)
+			cube_reply(c, m->seq, -EOPNOTSUPP, "this cube process does not know the message", NULL);
+		break;
 	}
 	free(body);
 	cubebus__cube_msg__free_unpacked(m, NULL);

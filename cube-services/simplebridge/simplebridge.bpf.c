@@ -20,6 +20,7 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, SB_STATIC_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC); /* memory for the entries there are */
 	__type(key, __u64);
 	__type(value, struct sb_fdb_val);
 } sb_static SEC(".maps");

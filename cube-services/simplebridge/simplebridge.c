@@ -45,7 +45,7 @@ static void sb_unpin_stale(struct bpf_map *map)
 		return;
 	if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0 &&
 	    (info.type != bpf_map__type(map) || info.max_entries != bpf_map__max_entries(map) ||
-	     info.value_size != bpf_map__value_size(map)))
+	     info.value_size != bpf_map__value_size(map) || info.map_flags != bpf_map__map_flags(map)))
 		unlink(pin);
 	close(fd);
 }

@@ -14,7 +14,7 @@
 #define SB_FDB_MAX 4096
 #endif
 #ifndef SB_STATIC_MAX
-#define SB_STATIC_MAX 1024
+#define SB_STATIC_MAX 16384
 #endif
 
 /* The fdb key is the MAC in the low 48 bits of a u64 (network byte order bytes). */

@@ -11,7 +11,7 @@ fail=0
 for f in $(git ls-files '*.sh' 2>/dev/null); do
 	# the scenarios get pipefail from tests/net/lib.sh
 	if grep -q 'set -[a-z]*o pipefail\|set -o pipefail' "$f" || grep -q 'lib\.sh"$' "$f"; then
-		bad=$(grep -nE '\|[[:space:]]*grep[[:space:]]+-[a-zA-Z]*q' "$f" | grep -vE '\b(sh|bash) -c' | grep -v '^[0-9]*:[[:space:]]*#')
+		bad=$(grep -nE '(^|[^|])\|[[:space:]]*grep[[:space:]]+-[a-zA-Z]*q' "$f" | grep -vE '\b(sh|bash) -c' | grep -v '^[0-9]*:[[:space:]]*#')
 		if [ -n "$bad" ]; then
 			echo "not ok - $f pipes into grep -q under pipefail (use matches):"
 			sed 's/^/#   /' <<<"$bad"

@@ -332,7 +332,7 @@ static void test_reopen(const char *path)
 	check(store_open(path, &st, &err) == 0 && st && !err, "reopen");
 	if (!st)
 		goto out;
-	check(store_schema_version(st) == 2, "reopen keeps schema version 2");
+	check(store_schema_version(st) == 3, "reopen keeps schema version 3");
 	check(store_cube_get(st, "br1", &got) == 0 && got.generation == 5 && !strcmp(got.config, "{\"mtu\":1500}") &&
 		      got.restarts == 5,
 	      "reopen keeps cubes (restart count included)");
@@ -353,8 +353,65 @@ out:
 	free(err);
 }
 
+struct changes_seen {
+	int n;
+	char text[4][32];
+};
+
+static int collect_change(const char *diff, void *arg)
+{
+	struct changes_seen *s = arg;
+
+	if (s->n < 4)
+		snprintf(s->text[s->n], sizeof(s->text[0]), "%s", diff);
+	s->n++;
+	return 0;
+}
+
+/* The journal: changes in order, per cube, cleared by a whole write, gone
+ * with their cube, refused for a cube that does not exist. */
+static void test_journal(const char *dir)
+{
+	struct store_cube c = { .name = "j1", .service = "router", .type = "TC", .id = 9, .config = "{}" };
+	struct changes_seen s = { 0 };
+	struct store *st = NULL;
+	char path[4096];
+	char *err = NULL;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "%s/journal.db", dir);
+	check(store_open(path, &st, &err) == 0 && st, "journal: open");
+	if (!st)
+		goto out;
+	check(store_cube_insert(st, &c) == 0, "journal: a cube");
+	check(store_change_append(st, "j1", "{\"a\":1}", &n) == 0 && n == 1, "journal: first change, count 1");
+	check(store_change_append(st, "j1", "{\"a\":2}", &n) == 0 && n == 2, "journal: second change, count 2");
+	check(store_change_append(st, "nope", "{}", &n) == -ENOENT,
+	      "journal: no change for a cube that does not exist");
+	check(store_change_list(st, "j1", collect_change, &s) == 0 && s.n == 2 && !strcmp(s.text[0], "{\"a\":1}") &&
+		      !strcmp(s.text[1], "{\"a\":2}"),
+	      "journal: listed oldest first");
+	store_close(&st);
+	check(store_open(path, &st, &err) == 0 && st, "journal: reopen");
+	if (!st)
+		goto out;
+	s.n = 0;
+	check(store_change_list(st, "j1", collect_change, &s) == 0 && s.n == 2, "journal: kept across a reopen");
+	c.config = "{\"a\":2}";
+	check(store_cube_update(st, &c) == 0, "journal: whole write");
+	s.n = 0;
+	check(store_change_list(st, "j1", collect_change, &s) == 0 && s.n == 0, "journal: a whole write clears it");
+	check(store_change_append(st, "j1", "{\"a\":3}", &n) == 0 && n == 1, "journal: appends again after");
+	check(store_cube_delete(st, "j1") == 0, "journal: delete the cube");
+	s.n = 0;
+	check(store_change_list(st, "j1", collect_change, &s) == 0 && s.n == 0, "journal: gone with its cube");
+out:
+	store_close(&st);
+	free(err);
+}
+
 /* A database of schema version 1 (before cubes.restarts), as its code made
- * it: opening upgrades it to version 2 and keeps what it held. */
+ * it: opening upgrades it to the current version and keeps what it held. */
 static void test_migrate_v1(const char *dir)
 {
 	static const char v1[] =
@@ -396,7 +453,7 @@ static void test_migrate_v1(const char *dir)
 	check(store_open(path, &st, &err) == 0 && st && !err, "a version 1 database opens");
 	if (!st)
 		goto out;
-	check(store_schema_version(st) == 2, "it is migrated to version 2");
+	check(store_schema_version(st) == 3, "it is migrated to version 3");
 	check(store_cube_list(st, collect_cube, &s) == 0 && s.n == 2 && !strcmp(s.names[0], "br1") &&
 		      !strcmp(s.names[1], "r1"),
 	      "the migration keeps its cubes");
@@ -409,7 +466,7 @@ static void test_migrate_v1(const char *dir)
 	check(store_meta_get(st, "boot-id", buf, sizeof(buf)) == 0 && !strcmp(buf, "v1"), "the migration keeps meta");
 	check(store_cube_set_restarts(st, "r1", 3) == 0, "a migrated cube takes a restart count");
 	store_close(&st);
-	check(store_open(path, &st, &err) == 0 && st && store_schema_version(st) == 2 &&
+	check(store_open(path, &st, &err) == 0 && st && store_schema_version(st) == 3 &&
 		      store_cube_get(st, "r1", &got) == 0 && got.restarts == 3,
 	      "reopened, the migrated database keeps the restart count");
 	store_cube_clear(&got);
@@ -475,7 +532,7 @@ int main(void)
 	}
 	check(file_mode(dir) == 0700, "missing parent directories created with mode 0700");
 	check(file_mode(path) == 0600, "database file created with mode 0600");
-	check(store_schema_version(st) == 2, "schema migrated to version 2");
+	check(store_schema_version(st) == 3, "schema migrated to version 3");
 	check(raw_query(path, "SELECT count(*) FROM pragma_table_info('cubes') WHERE name = 'restarts'", buf,
 			sizeof(buf)) == 0 &&
 		      !strcmp(buf, "1"),
@@ -499,6 +556,7 @@ int main(void)
 
 	test_reopen(path);
 	test_migrate_v1(dirp);
+	test_journal(dirp);
 	test_too_new(dirp);
 out:
 	if (nftw(dirp, rm_entry, 16, FTW_DEPTH | FTW_PHYS))
