@@ -546,6 +546,11 @@ static int cubes_exchange(struct broker *b, struct bk_cube *c, Cubebus__CubeMsg 
 	c->wait_seq = m->seq;
 	c->reply_ready = 0;
 	r = cubes_send(b, c, m);
+	if (r == -EMSGSIZE) {
+		snprintf(err, errlen, "%s: the message is larger than the bus carries (%d bytes)", c->name,
+			 BUS_MAX_MSG);
+		return r;
+	}
 	if (r < 0) {
 		snprintf(err, errlen, "cube %s is not connected", c->name);
 		return r;

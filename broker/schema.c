@@ -660,7 +660,7 @@ static int schema_check_list(const struct lysc_node *c, struct json_object *v, c
 	}
 	n = json_object_array_length(v);
 	if (l->max && n > l->max) {
-		snprintf(err, errlen, "%s: at most %u entries, not %zu", lwhere, l->max, n);
+		snprintf(err, errlen, "%s: holds at most %u entries, not %zu", lwhere, l->max, n);
 		return -EINVAL;
 	}
 	for (size_t i = 0; i < n; i++) {

@@ -15,7 +15,9 @@
 #include "cubebus.pb-c.h"
 
 #define BUS_VERSION 1
-#define BUS_MAX_MSG (1 << 20)
+/* a whole configuration travels in one message: 16 384 static fdb entries
+ * are about 1 MiB of JSON */
+#define BUS_MAX_MSG (16 << 20)
 
 /* Default paths (DESIGN §11) and their environment variables. */
 #define BUS_DEFAULT_RUN_DIR   "/run/cubebus"
