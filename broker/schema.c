@@ -553,6 +553,72 @@ static int schema_find_entry_before(const struct lysc_node *list, struct json_ob
 	return schema_find_entry_n(list, array, n, vals, 0);
 }
 
+/*
+ * An index of a list's entries by their keys (canonical text), so that
+ * merging or checking n entries is O(n), not O(n^2): the keys of an entry
+ * joined by a unit separator, mapped to the entry's position + 1.
+ */
+static void schema_index_free(struct lh_entry *e)
+{
+	free(lh_entry_k(e));
+}
+
+static struct lh_table *schema_index_new(void)
+{
+	return lh_kchar_table_new(64, schema_index_free);
+}
+
+/* entry's joined keys in buf; -1 if a key is missing or too long */
+static int schema_index_key(const struct lysc_node *list, struct json_object *entry, char *buf, size_t size)
+{
+	size_t len = 0;
+
+	buf[0] = 0;
+	for (const struct lysc_node *k = lysc_node_child(list); k && (k->flags & LYS_KEY); k = k->next) {
+		struct json_object *v;
+		const char *s;
+		int n;
+
+		if (!json_object_object_get_ex(entry, k->name, &v) || !(s = json_object_get_string(v)))
+			return -1;
+		n = snprintf(buf + len, size - len, "%s%s", len ? "\x1f" : "", s);
+		if (n < 0 || (size_t)n >= size - len)
+			return -1;
+		len += n;
+	}
+	return 0;
+}
+
+/* position of the entry with key in the index, or -1 */
+static int schema_index_find(struct lh_table *t, const char *key)
+{
+	void *v = NULL;
+
+	return t && lh_table_lookup_ex(t, key, &v) ? (int)(intptr_t)v - 1 : -1;
+}
+
+static void schema_index_add(struct lh_table *t, const char *key, int pos)
+{
+	char *k = strdup(key);
+
+	if (t && k && lh_table_insert(t, k, (void *)(intptr_t)(pos + 1)) < 0)
+		free(k);
+}
+
+/* An index of the entries of array (list's entries), or NULL. */
+static struct lh_table *schema_index_of(const struct lysc_node *list, struct json_object *array)
+{
+	struct lh_table *t = schema_index_new();
+	char key[1024];
+
+	for (size_t i = 0; t && i < json_object_array_length(array); i++) {
+		if (schema_index_key(list, json_object_array_get_idx(array, i), key, sizeof(key)) == 0 &&
+		    schema_index_find(t, key) < 0)
+			schema_index_add(t, key, (int)i);
+	}
+	return t;
+}
+
 static int schema_entry_keys(const struct lysc_node *list, struct json_object *entry, char **vals)
 {
 	int nk = schema_nkeys(list);
@@ -650,6 +716,7 @@ static int schema_check_list(const struct lysc_node *c, struct json_object *v, c
 {
 	const struct lysc_node_list *l = (const struct lysc_node_list *)c;
 	char lwhere[512], ewhere[768];
+	struct lh_table *seen;
 	size_t n;
 	int r;
 
@@ -663,29 +730,38 @@ static int schema_check_list(const struct lysc_node *c, struct json_object *v, c
 		snprintf(err, errlen, "%s: holds at most %u entries, not %zu", lwhere, l->max, n);
 		return -EINVAL;
 	}
+	seen = schema_index_new();
 	for (size_t i = 0; i < n; i++) {
 		struct json_object *e = json_object_array_get_idx(v, i);
-		char *vals[8];
+		char key[1024];
 
 		if (!json_object_is_type(e, json_type_object)) {
 			snprintf(err, errlen, "%s: each entry is an object of key=value pairs", lwhere);
-			return -EINVAL;
+			r = -EINVAL;
+			goto out;
 		}
 		r = schema_canon_entry_keys(c, e, lwhere, err, errlen);
 		if (r < 0)
-			return r;
+			goto out;
 		schema_entry_where(c, e, lwhere, ewhere, sizeof(ewhere));
 		/* the keys are canonical now: the same text is the same value */
-		if (schema_nkeys(c) <= 8 && schema_entry_keys(c, e, vals) == 0 &&
-		    schema_find_entry_before(c, v, i, vals) >= 0) {
-			snprintf(err, errlen, "%s: given twice", ewhere);
-			return -EINVAL;
+		if (schema_index_key(c, e, key, sizeof(key)) == 0) {
+			if (schema_index_find(seen, key) >= 0) {
+				snprintf(err, errlen, "%s: given twice", ewhere);
+				r = -EINVAL;
+				goto out;
+			}
+			schema_index_add(seen, key, (int)i);
 		}
 		r = schema_check(c, e, ewhere, err, errlen);
 		if (r < 0)
-			return r;
+			goto out;
 	}
-	return 0;
+	r = 0;
+out:
+	if (seen)
+		lh_table_free(seen);
+	return r;
 }
 
 /*
@@ -817,19 +893,28 @@ static void schema_merge(const struct lysc_node *sn, struct json_object *dst, st
 			schema_merge(c, d, v);
 		} else if (c && (c->nodetype & LYS_LIST) && d && json_object_is_type(v, json_type_array) &&
 			   json_object_is_type(d, json_type_array)) {
+			struct lh_table *index = schema_index_of(c, d);
+
 			for (size_t i = 0; i < json_object_array_length(v); i++) {
 				struct json_object *e = json_object_array_get_idx(v, i);
-				char *vals[8];
-				int idx = -1;
+				char ekey[1024];
+				int idx = -1, keyed = 0;
 
 				if (schema_nkeys(c) <= 8 && schema_canon_entry_keys(c, e, "", NULL, 0) == 0 &&
-				    schema_entry_keys(c, e, vals) == 0)
-					idx = schema_find_entry(c, d, vals, 0);
-				if (idx >= 0)
+				    schema_index_key(c, e, ekey, sizeof(ekey)) == 0) {
+					keyed = 1;
+					idx = schema_index_find(index, ekey);
+				}
+				if (idx >= 0) {
 					schema_merge(c, json_object_array_get_idx(d, idx), e);
-				else
+				} else {
 					json_object_array_add(d, schema_copy(e));
+					if (keyed)
+						schema_index_add(index, ekey, (int)json_object_array_length(d) - 1);
+				}
 			}
+			if (index)
+				lh_table_free(index);
 		} else {
 			json_object_object_add(dst, key, schema_copy(v));
 		}
