@@ -25,6 +25,10 @@ echo "bench: per-hop cost (bpf_prog_test_run_opts)..." >&2
 build/bench/hops "${hops_args[@]}" >"$tmp.hops"
 echo "bench: control plane (creation, RSS)..." >&2
 bash bench/control.sh "$n" >"$tmp.ctl"
+echo "bench: one list entry added at 10 and 10 000 entries..." >&2
+bash bench/listadd.sh "$([ "$quick" = 1 ] && echo 10 || echo 50)" >"$tmp.la" ||
+	echo "bench/listadd.sh failed (status $?): run it alone to see why." >"$tmp.la"
+bash bench/svclines.sh >"$tmp.lines"
 echo "bench: slow-path round trip (router time exceeded)..." >&2
 QUICK=$quick bash bench/slowpath.sh >"$tmp.sp" ||
 	echo "bench/slowpath.sh failed (status $?): run it alone to see why." >"$tmp.sp"
@@ -61,6 +65,27 @@ QUICK=$quick bash bench/throughput.sh >"$tmp.tp" ||
 	echo "cubes at once for memory."
 	echo
 	cat "$tmp.ctl"
+	echo
+	echo "## Configuration changes: one entry added to a long list"
+	echo
+	echo "\`bench/listadd.sh\`: a router and a simplebridge filled with 10, then 10 000 entries"
+	echo "(static routes, static fdb entries) in one request each; then one entry added at a time,"
+	echo "each its own request over the bus (\`build/bench/buslat\`, a connection per request as"
+	echo "cubectl makes), timed from request to answer: the broker's checks, the database's commit"
+	echo "(fsync), the cube's handlers and kernel map write. Target: at most 2 ms, and within 20 %"
+	echo "between 10 and 10 000 entries."
+	echo
+	cat "$tmp.la"
+	echo
+	echo "## Lines a service author writes"
+	echo
+	echo "\`bench/svclines.sh\`: each service's C files (not its BPF), without blank and comment lines,"
+	echo "before the typed SDK (the commit before cubebus-gen) and now; \"plumbing\" counts the"
+	echo "skeleton open/load/destroy functions and the lines that walk or build JSON by string key,"
+	echo "match enum names or action paths with strcmp, parse addresses or MACs by hand, or fetch"
+	echo "map fds from a skeleton."
+	echo
+	cat "$tmp.lines"
 	echo
 	echo "## Slow path: packet-in to packet-out"
 	echo
