@@ -893,10 +893,18 @@ static struct ly_ctx *cube_models(struct cube *c, const char *module, char *err,
 /* The service's state through its emitters (ops->state), into out. */
 static int cube_read_typed(struct cube *c, struct json_object *out, char *err, size_t errlen)
 {
-	struct ly_ctx *ctx = cube_models(c, c->ops->service, err, errlen);
-	struct cube_state *st = ctx ? cubeop_state_new(ctx, c->ops->service, c->name, err, errlen) : NULL;
+	const struct cubecfg_model *m = c->ops->model;
+	struct ly_ctx *ctx = NULL;
+	struct cube_state *st = NULL;
 	int r;
 
+	if (!m) {
+		snprintf(err, errlen, "service %s emits state without its model (.model in its cube_ops)",
+			 c->ops->service);
+		return -EINVAL;
+	}
+	ctx = cube_models(c, m->module, err, errlen);
+	st = ctx ? cubeop_state_new(ctx, m, c->name, err, errlen) : NULL;
 	if (!st)
 		return ctx ? -ENOMEM : -ENOENT;
 	c->apply_err = err;

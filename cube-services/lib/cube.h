@@ -59,7 +59,7 @@ struct cube_ops {
 	 * The cube's operational state (config false nodes), typed
 	 * (cube-services/lib/cubeop.h): calls the generated <node>_emit(st, &s)
 	 * for what it has to say; libcube answers the read. 0, or -errno after
-	 * cube_fail(). Optional; when set, read is not used.
+	 * cube_fail(). Optional, needs model; when set, read is not used.
 	 */
 	int (*state)(struct cube *c, struct cube_state *st);
 	/*

@@ -89,9 +89,25 @@ static void cubeop_json_name(const struct lyd_node *n, const struct lyd_node *pa
 		snprintf(buf, size, "%s", n->schema->name);
 }
 
-void cubeop_json_children(const struct lyd_node *parent, struct json_object *out)
+/* Whether a list is one of the model's state lists. */
+static int cubeop_state_list(const struct cubecfg_model *m, const struct lysc_node *sn)
+{
+	char path[512];
+
+	if (!m || !m->n_state_lists)
+		return 0;
+	lysc_path(sn, LYSC_PATH_DATA, path, sizeof(path));
+	for (size_t i = 0; i < m->n_state_lists; i++)
+		if (!strcmp(m->state_lists[i], path))
+			return 1;
+	return 0;
+}
+
+/* m: for a state, whose lists are [] when they have no entry */
+static void cubeop_json_r(const struct lyd_node *parent, struct json_object *out, const struct cubecfg_model *m)
 {
 	const struct lyd_node *n;
+	const struct lysc_node *sc = NULL;
 
 	LY_LIST_FOR(lyd_child(parent), n)
 	{
@@ -114,22 +130,34 @@ void cubeop_json_children(const struct lyd_node *parent, struct json_object *out
 				break;
 			}
 			o = json_object_new_object();
-			cubeop_json_children(n, o);
+			cubeop_json_r(n, o, m);
 			json_object_array_add(arr, o);
 			break;
 		case LYS_CONTAINER:
 			o = json_object_new_object();
-			cubeop_json_children(n, o);
+			cubeop_json_r(n, o, m);
 			json_object_object_add(out, name, o);
 			break;
 		default: break;
 		}
 	}
+	/* a state list without entries: [], as a read always listed it */
+	while (m && parent->schema && (sc = lys_getnext(sc, parent->schema, NULL, 0))) {
+		if (sc->nodetype == LYS_LIST && !json_object_object_get_ex(out, sc->name, NULL) &&
+		    cubeop_state_list(m, sc))
+			json_object_object_add(out, sc->name, json_object_new_array());
+	}
+}
+
+void cubeop_json_children(const struct lyd_node *parent, struct json_object *out)
+{
+	cubeop_json_r(parent, out, NULL);
 }
 
 /* ---- state --------------------------------------------------------------- */
 
 struct cube_state {
+	const struct cubecfg_model *model;
 	const struct lys_module *mod;
 	struct lyd_node *top; /* the cube's entry */
 	int status;	      /* the first error */
@@ -137,15 +165,17 @@ struct cube_state {
 	size_t errlen;
 };
 
-struct cube_state *cubeop_state_new(const struct ly_ctx *ctx, const char *module, const char *name, char *err,
-				    size_t errlen)
+struct cube_state *cubeop_state_new(const struct ly_ctx *ctx, const struct cubecfg_model *model, const char *name,
+				    char *err, size_t errlen)
 {
 	struct cube_state *st = calloc(1, sizeof(*st));
+	const char *module = model->module;
 
 	if (!st) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
+	st->model = model;
 	st->mod = ctx ? ly_ctx_get_module_implemented(ctx, module) : NULL;
 	st->err = err;
 	st->errlen = errlen;
@@ -312,7 +342,7 @@ int cubeop_state_json(const struct cube_state *st, struct json_object *out)
 	if (st->status < 0)
 		return st->status;
 	all = json_object_new_object();
-	cubeop_json_children(st->top, all);
+	cubeop_json_r(st->top, all, st->model);
 	/* the cube's name is the broker's */
 	json_object_object_del(all, "name");
 	json_object_object_foreach(all, k, v)

@@ -87,20 +87,22 @@ int cubeop_action_run(const struct cubeop_actions *a, void *cube, const struct l
 struct cube_state;
 
 /*
- * A state to emit into: the entry of cube name of module's top-level list.
- * NULL with a sentence in err if the model is not in ctx. Sentences of a
- * failing emitter go to err (the first failure only).
+ * A state to emit into: the entry of cube name of the top-level list of the
+ * model (the generated <svc>_model; ctx has its module). NULL with a
+ * sentence in err if the module is not in ctx. Sentences of a failing
+ * emitter go to err (the first failure only).
  */
-struct cube_state *cubeop_state_new(const struct ly_ctx *ctx, const char *module, const char *name, char *err,
-				    size_t errlen);
+struct cube_state *cubeop_state_new(const struct ly_ctx *ctx, const struct cubecfg_model *model, const char *name,
+				    char *err, size_t errlen);
 void cubeop_state_destroy(struct cube_state **st);
 /* The emitted state as libyang data: the cube's entry. Owned by st. */
 const struct lyd_node *cubeop_state_tree(const struct cube_state *st);
 /*
  * Adds what was emitted to out, a JSON object standing for the cube's
  * entry, as the broker takes it: node names without the module, integers as
- * JSON numbers, booleans as booleans, other values in their canonical text.
- * Returns 0 or the first error of an emitter.
+ * JSON numbers, booleans as booleans, other values in their canonical text;
+ * a list of the model's state_lists with no entry as [] (under a node that
+ * was emitted). Returns 0 or the first error of an emitter.
  */
 int cubeop_state_json(const struct cube_state *st, struct json_object *out);
 

@@ -345,7 +345,7 @@ static void test_state(void)
 	const char *js;
 	int r = 0;
 
-	st = cubeop_state_new(ctx, "cfgtest", "t1", err, sizeof(err));
+	st = cubeop_state_new(ctx, &cfgtest_model, "t1", err, sizeof(err));
 	check(st != NULL, "state: made for a cube");
 	r |= cfgtest_cube_emit(
 		st, &(struct cfgtest_cube_state){ .counter = 7, .health = CFGTEST_CUBE_HEALTH_DEGRADED, .load = 100 });
@@ -390,8 +390,21 @@ static void test_state(void)
 	cubeop_state_destroy(&st);
 	check(st == NULL, "state: destroy clears the pointer");
 
+	/* lists with state but no entry: [], as reads always listed them */
+	st = cubeop_state_new(ctx, &cfgtest_model, "t1", err, sizeof(err));
+	r = cfgtest_stats_emit(st, &(struct cfgtest_stats_state){ .packets = 1 });
+	o = json_object_new_object();
+	r |= cubeop_state_json(st, o);
+	js = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	printf("# %s\n", js);
+	check(r == 0 && !strcmp(js, "{\"stats\":{\"packets\":1,\"last-peer\":\"0.0.0.0\",\"reason\":[]},\"neighbor\":[]"
+				    ",\"rule\":[]}"),
+	      "state: a state list without entries is [] where its parent was emitted");
+	json_object_put(o);
+	cubeop_state_destroy(&st);
+
 	/* values the model refuses: an error naming node and value, not a crash */
-	st = cubeop_state_new(ctx, "cfgtest", "t1", err, sizeof(err));
+	st = cubeop_state_new(ctx, &cfgtest_model, "t1", err, sizeof(err));
 	r = cfgtest_cube_emit(st, &(struct cfgtest_cube_state){ .load = 200 });
 	printf("# %s\n", err);
 	check(r == -EINVAL && strstr(err, "state load: 200"), "state: a value out of range is refused, named");
@@ -401,18 +414,18 @@ static void test_state(void)
 	      "state: the first error sticks, and nothing is answered");
 	json_object_put(o);
 	cubeop_state_destroy(&st);
-	st = cubeop_state_new(ctx, "cfgtest", "t1", err, sizeof(err));
+	st = cubeop_state_new(ctx, &cfgtest_model, "t1", err, sizeof(err));
 	r = cfgtest_cube_emit(st, &(struct cfgtest_cube_state){ .health = 99 });
 	printf("# %s\n", err);
 	check(r == -EINVAL && strstr(err, "health"), "state: an enum value the model lacks is refused");
 	cubeop_state_destroy(&st);
-	st = cubeop_state_new(ctx, "cfgtest", "t1", err, sizeof(err));
+	st = cubeop_state_new(ctx, &cfgtest_model, "t1", err, sizeof(err));
 	r = cfgtest_neighbor_emit(st, &(struct cfgtest_neighbor_state){ .age = 1 });
 	printf("# %s\n", err);
 	check(r == -EINVAL && strstr(err, "neighbor"), "state: an unset address key is refused");
 	cubeop_state_destroy(&st);
 	cubeop_state_destroy(&st);
-	st = cubeop_state_new(ctx, "nosuchmodel", "t1", err, sizeof(err));
+	st = cubeop_state_new(ctx, &(struct cubecfg_model){ .module = "nosuchmodel" }, "t1", err, sizeof(err));
 	check(!st && strstr(err, "nosuchmodel"), "state: a model not loaded is an error");
 }
 

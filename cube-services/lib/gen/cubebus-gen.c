@@ -672,6 +672,8 @@ static void gen_emit_path(const struct lysc_node *sn, const char *cname)
 	}
 }
 
+static FILE *state_lists; /* the model table's state_lists[] */
+
 /* The state struct and emitter of one node. */
 static void gen_state(const struct lysc_node *sn)
 {
@@ -680,6 +682,8 @@ static void gen_state(const struct lysc_node *sn)
 	int nkeys = 0;
 
 	gen_cname(sn, cname, sizeof(cname));
+	if (sn->nodetype == LYS_LIST && sn->parent)
+		fprintf(state_lists, "\t\"%s\",\n", lysc_path(sn, LYSC_PATH_DATA, kp, sizeof(kp)));
 	snprintf(sname, sizeof(sname), "%s_state", cname);
 	/* the enums a config struct did not bring */
 	LY_LIST_FOR(lysc_node_child(sn), c)
@@ -866,8 +870,8 @@ int main(int argc, char **argv)
 	struct ly_ctx *ctx = NULL;
 	struct lys_module *mod;
 	const struct lysc_node *top;
-	char hpath[1024] = "", cpath[1024] = "", apath[1024] = "", guard[256], *tbuf = NULL, *abuf = NULL;
-	size_t tlen = 0, alen = 0;
+	char hpath[1024] = "", cpath[1024] = "", apath[1024] = "", guard[256], *tbuf = NULL, *abuf = NULL, *sbuf = NULL;
+	size_t tlen = 0, alen = 0, slen = 0;
 	FILE *table = NULL, *atable = NULL;
 	int opt, rc = 1;
 
@@ -909,7 +913,8 @@ int main(int argc, char **argv)
 	A = fopen(apath, "w");
 	table = open_memstream(&tbuf, &tlen);
 	atable = open_memstream(&abuf, &alen);
-	if (!H || !C || !A || !table || !atable) {
+	state_lists = open_memstream(&sbuf, &slen);
+	if (!H || !C || !A || !table || !atable || !state_lists) {
 		fprintf(stderr, "cubebus-gen: %s: %s\n", outdir, strerror(errno));
 		goto out;
 	}
@@ -937,6 +942,7 @@ int main(int argc, char **argv)
 	}
 	fflush(table);
 	fflush(atable);
+	fflush(state_lists);
 	gen_ident(guard, sizeof(guard), module_name);
 	fprintf(H, "/* The dispatch table, for cubecfg_apply(). */\nextern const struct cubecfg_model %s_model;\n",
 		guard);
@@ -953,18 +959,27 @@ int main(int argc, char **argv)
 		fprintf(A, "\t.actions = actions,\n\t.n_actions = sizeof(actions) / sizeof(actions[0]),\n");
 	fprintf(A, "};\n");
 	fprintf(C, "static const struct cubecfg_node nodes[] = {\n%s};\n\n", tbuf ? tbuf : "");
+	if (slen)
+		fprintf(C, "static const char *const state_lists[] = {\n%s};\n\n", sbuf);
 	fprintf(C,
 		"const struct cubecfg_model %s_model = {\n\t.module = \"%s\",\n\t.nodes = nodes,\n"
-		"\t.n_nodes = sizeof(nodes) / sizeof(nodes[0]),\n};\n",
+		"\t.n_nodes = sizeof(nodes) / sizeof(nodes[0]),\n",
 		guard, module_name);
+	if (slen)
+		fprintf(C, "\t.state_lists = state_lists,\n\t.n_state_lists = sizeof(state_lists) / "
+			   "sizeof(state_lists[0]),\n");
+	fprintf(C, "};\n");
 	rc = failed;
 out:
 	if (table)
 		fclose(table);
 	if (atable)
 		fclose(atable);
+	if (state_lists)
+		fclose(state_lists);
 	free(tbuf);
 	free(abuf);
+	free(sbuf);
 	if (H)
 		fclose(H);
 	if (C)
