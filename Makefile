@@ -40,7 +40,7 @@ SERVICES := $(filter-out lib,$(SERVICES))
 
 all: $(BIN)/cubebusd $(BIN)/cubectl $(BIN)/polycubectl $(BIN)/cubebus-cube \
      $(foreach s,$(SERVICES),$(BIN)/cube-$(s) $(SHARE)/yang/$(s).yang) \
-     $(SHARE)/yang/cubebus-base.yang $(foreach s,$(SERVICES),$(OBJ)/cfg/$(s)_cfg.o) tests-build
+     $(SHARE)/yang/cubebus-base.yang $(foreach s,$(SERVICES),$(OBJ)/cfg/lib$(s)_cfg.a) tests-build
 
 # ---- generated code -------------------------------------------------------
 $(GEN)/cubebus.pb-c.c $(GEN)/cubebus.pb-c.h: proto/cubebus.proto | check-pkgs
@@ -53,12 +53,20 @@ $(GEN)/cubebus.pb-c.c $(GEN)/cubebus.pb-c.h: proto/cubebus.proto | check-pkgs
 $(BIN)/cubebus-gen: cube-services/lib/gen/cubebus-gen.c | check-pkgs
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $< $(LDLIBS)
-$(GEN)/cfg/%_cfg.c $(GEN)/cfg/%_cfg.h: $(SHARE)/yang/%.yang $(SHARE)/yang/cubebus-base.yang $(BIN)/cubebus-gen
+$(GEN)/cfg/%_cfg.c $(GEN)/cfg/%_cfg.h $(GEN)/cfg/%_act.c: $(SHARE)/yang/%.yang $(SHARE)/yang/cubebus-base.yang $(BIN)/cubebus-gen
 	@mkdir -p $(@D)
 	$(BIN)/cubebus-gen -p $(SHARE)/yang $< $(GEN)/cfg
 $(OBJ)/cfg/%_cfg.o: $(GEN)/cfg/%_cfg.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Icube-services/lib -I$(GEN)/cfg -c $< -o $@
+$(OBJ)/cfg/%_act.o: $(GEN)/cfg/%_act.c $(GEN)/cfg/%_cfg.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Icube-services/lib -I$(GEN)/cfg -c $< -o $@
+# An archive: the linker takes the action table (and with it the action
+# handlers it names) only into a service whose cube_ops name <svc>_actions.
+$(OBJ)/cfg/lib%_cfg.a: $(OBJ)/cfg/%_cfg.o $(OBJ)/cfg/%_act.o
+	rm -f $@
+	$(AR) rcs $@ $^
 
 # BPF objects: each service builds once for TC and once for XDP.
 BPF_HDRS := $(wildcard bpf/include/cubebus/*.h)
@@ -118,10 +126,11 @@ $(BIN)/polycubectl: $(BIN)/cubectl
 	ln -sf cubectl $@
 # A service on typed configuration includes its <svc>_cfg.h: its binary links
 # the generated code, and a handler the model needs and the service lacks is
-# an undefined symbol here.
+# an undefined symbol here (an action handler too, once its cube_ops name
+# <svc>_actions).
 TYPED_SERVICES := $(foreach s,$(SERVICES),$(if $(shell grep -l '"$(s)_cfg.h"' cube-services/$(s)/*.c 2>/dev/null),$(s)))
 define SERVICE_BIN
-$(BIN)/cube-$(1): $(OBJ)/cube-services/$(1)/$(1).o $(if $(filter $(1),$(TYPED_SERVICES)),$(OBJ)/cfg/$(1)_cfg.o) $(LIBCUBE_OBJS) $(COMMON_OBJS)
+$(BIN)/cube-$(1): $(OBJ)/cube-services/$(1)/$(1).o $(if $(filter $(1),$(TYPED_SERVICES)),$(OBJ)/cfg/lib$(1)_cfg.a) $(LIBCUBE_OBJS) $(COMMON_OBJS)
 	@mkdir -p $$(@D)
 	$(CC) $(CFLAGS) -o $$@ $$^ $(LDLIBS)
 endef

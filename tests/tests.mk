@@ -16,11 +16,11 @@ $(TB)/unit/test_bus: tests/unit/test_bus.c $(COMMON_OBJS)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 # the generator's test model, and the test that compiles its output
-$(GEN)/cfg/cfgtest_cfg.c $(GEN)/cfg/cfgtest_cfg.h &: tests/unit/models/cfgtest.yang $(SHARE)/yang/cubebus-base.yang $(BIN)/cubebus-gen
+$(GEN)/cfg/cfgtest_cfg.c $(GEN)/cfg/cfgtest_cfg.h $(GEN)/cfg/cfgtest_act.c &: tests/unit/models/cfgtest.yang $(SHARE)/yang/cubebus-base.yang $(BIN)/cubebus-gen
 	@mkdir -p $(@D)
 	$(BIN)/cubebus-gen -p $(SHARE)/yang $< $(GEN)/cfg
-$(TB)/unit/test_cubecfg: tests/unit/test_cubecfg.c $(GEN)/cfg/cfgtest_cfg.c cube-services/lib/cubecfg.c $(GEN)/cfg/cfgtest_cfg.h \
-		tests/unit/models/cfgbad.yang
+$(TB)/unit/test_cubecfg: tests/unit/test_cubecfg.c $(GEN)/cfg/cfgtest_cfg.c $(GEN)/cfg/cfgtest_act.c cube-services/lib/cubecfg.c \
+		cube-services/lib/cubeop.c $(GEN)/cfg/cfgtest_cfg.h tests/unit/models/cfgbad.yang
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -I$(GEN)/cfg -DCUBEBUS_GEN='"$(abspath $(BIN)/cubebus-gen)"' \
 		-DCFGTEST_BASE_DIR='"$(abspath $(SHARE)/yang)"' -DCFGTEST_MODELS='"$(abspath tests/unit/models)"' \

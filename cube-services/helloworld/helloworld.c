@@ -127,12 +127,11 @@ static void hw_pktin(struct cube *c, const struct cb_pktin_hdr *h, const void *f
 	p->unlogged = 0;
 }
 
-static int hw_read(struct cube *c, struct json_object *out, char *err, size_t errlen)
+static int hw_state(struct cube *c, struct cube_state *st)
 {
 	struct hw_priv *p = cube_priv(c);
 
-	json_object_object_add(out, "slowpath-packets", json_object_new_int64(p->slowpath_packets));
-	return 0;
+	return helloworld_cube_emit(st, &(struct helloworld_cube_state){ .slowpath_packets = p->slowpath_packets });
 }
 
 static const struct cube_ops helloworld_ops = {
@@ -140,7 +139,7 @@ static const struct cube_ops helloworld_ops = {
 	CUBE_PROGRAMS(helloworld),
 	.model = &helloworld_model,
 	.ports_changed = hw_ports_changed,
-	.read = hw_read,
+	.state = hw_state,
 	.pktin = hw_pktin,
 	.priv_size = sizeof(struct hw_priv),
 };

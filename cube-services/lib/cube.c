@@ -867,13 +867,67 @@ static uint64_t cube_log_dropped(struct cube *c)
 	return m ? cube_percpu_sum(bpf_map__fd(m), 0) : 0;
 }
 
+/*
+ * The models (for the typed actions and state), loaded on first use from
+ * the same directory as the configuration's.
+ */
+static struct ly_ctx *cube_models(struct cube *c, const char *module, char *err, size_t errlen)
+{
+	if (!c->yang && ly_ctx_new(c->yang_dir, 0, &c->yang) != LY_SUCCESS) {
+		snprintf(err, errlen, "cannot load the model %s from %s: no libyang context", module, c->yang_dir);
+		c->yang = NULL;
+		return NULL;
+	}
+	if (!ly_ctx_get_module_implemented(c->yang, module) && !ly_ctx_load_module(c->yang, module, NULL, NULL)) {
+		snprintf(err, errlen, "cannot load the model %s from %s: %s", module, c->yang_dir, ly_errmsg(c->yang));
+		/* the configuration's loading makes it anew (no tree uses it yet) */
+		if (!c->cfg_tree) {
+			ly_ctx_destroy(c->yang);
+			c->yang = NULL;
+		}
+		return NULL;
+	}
+	return c->yang;
+}
+
+/* The service's state through its emitters (ops->state), into out. */
+static int cube_read_typed(struct cube *c, struct json_object *out, char *err, size_t errlen)
+{
+	const struct cubecfg_model *m = c->ops->model;
+	struct ly_ctx *ctx = NULL;
+	struct cube_state *st = NULL;
+	int r;
+
+	if (!m) {
+		snprintf(err, errlen, "service %s emits state without its model (.model in its cube_ops)",
+			 c->ops->service);
+		return -EINVAL;
+	}
+	ctx = cube_models(c, m->module, err, errlen);
+	st = ctx ? cubeop_state_new(ctx, m, c->name, err, errlen) : NULL;
+	if (!st)
+		return ctx ? -ENOMEM : -ENOENT;
+	c->apply_err = err;
+	c->apply_errlen = errlen;
+	r = c->ops->state(c, st);
+	c->apply_err = NULL;
+	if (r == 0)
+		r = cubeop_state_json(st, out);
+	else if (!err[0])
+		snprintf(err, errlen, "cannot read the state of %s: %s", c->name, strerror(-r));
+	cubeop_state_destroy(&st);
+	return r;
+}
+
 static int cube_on_read(struct cube *c, char **body, char *err, size_t errlen)
 {
 	struct json_object *out = json_object_new_object();
 	int r = 0;
 
 	cube_log(c, LOG_DEBUG, "operational state read");
-	if (c->ops->read)
+	if (c->ops->state)
+		r = cube_read_typed(c, out, err, errlen);
+	else if (c->ops->read)
 		r = c->ops->read(c, out, err, errlen);
 	if (r == 0) {
 		cube_read_slowpath(c, out);
@@ -888,11 +942,31 @@ static int cube_on_read(struct cube *c, char **body, char *err, size_t errlen)
 	return r;
 }
 
-static int cube_on_action(struct cube *c, const char *path, const char *body, char **result, char *err, size_t errlen)
+/* An action through the generated table (ops->actions): typed handlers. */
+static int cube_action_typed(struct cube *c, const char *path, const char *body, char **result, char *err,
+			     size_t errlen)
 {
-	struct json_object *in = body && *body ? json_tokener_parse(body) : NULL, *out = NULL;
+	struct ly_ctx *ctx = cube_models(c, c->ops->actions->module, err, errlen);
 	int r;
 
+	if (!ctx)
+		return -ENOENT;
+	c->apply_err = err;
+	c->apply_errlen = errlen;
+	r = cubeop_action_run(c->ops->actions, c, ctx, c->name, c->cfg_tree, path, body, result, err, errlen);
+	c->apply_err = NULL;
+	cube_log(c, r < 0 ? LOG_INFO : LOG_DEBUG, "action %s: %s", path, r < 0 ? err : "done");
+	return r;
+}
+
+static int cube_on_action(struct cube *c, const char *path, const char *body, char **result, char *err, size_t errlen)
+{
+	struct json_object *in = NULL, *out = NULL;
+	int r;
+
+	if (c->ops->actions)
+		return cube_action_typed(c, path, body, result, err, errlen);
+	in = body && *body ? json_tokener_parse(body) : NULL;
 	if (!c->ops->action) {
 		snprintf(err, errlen, "service %s has no action %s", c->ops->service, path);
 		r = -ENOENT;

@@ -18,6 +18,7 @@
 #include <bpf/libbpf.h>
 #include "cubebus/cubebus_shared.h"
 #include "cubecfg.h"
+#include "cubeop.h"
 
 struct cube;
 
@@ -54,11 +55,25 @@ struct cube_ops {
 	 * be idempotent: it also runs after a restart on pinned maps.
 	 * Returns 0, or -errno with a sentence in err. */
 	int (*apply)(struct cube *c, struct json_object *config, char *err, size_t errlen);
-	/* Adds the cube's operational state (config false nodes) to out.
-	 * Optional. */
+	/*
+	 * The cube's operational state (config false nodes), typed
+	 * (cube-services/lib/cubeop.h): calls the generated <node>_emit(st, &s)
+	 * for what it has to say; libcube answers the read. 0, or -errno after
+	 * cube_fail(). Optional, needs model; when set, read is not used.
+	 */
+	int (*state)(struct cube *c, struct cube_state *st);
+	/*
+	 * The action table generated from the model (&<svc>_actions): an
+	 * action arrives as a call of its typed handler,
+	 * <svc>_<path>_action(c, in, out), with its input decoded and checked
+	 * against the model. Optional; when set, action is not used.
+	 */
+	const struct cubeop_actions *actions;
+	/* The older, untyped forms of the two above (the router's, until it
+	 * moves onto them). read adds the state to out as JSON; action runs
+	 * the action at path ("fdb/flush"), *result may be set to a new JSON
+	 * object, -ENOENT if there is no such action. Optional. */
 	int (*read)(struct cube *c, struct json_object *out, char *err, size_t errlen);
-	/* Runs the action at path ("fdb/flush"); *result may be set to a new
-	 * JSON object. -ENOENT if there is no such action. Optional. */
 	int (*action)(struct cube *c, const char *path, struct json_object *input, struct json_object **result,
 		      char *err, size_t errlen);
 	/* A packet the fast path sent to the slow path with a service reason
@@ -107,7 +122,8 @@ void cube_port_foreach(const struct cube *c, void (*cb)(struct cube *c, const ch
 int cube_packet_out(struct cube *c, int dir, int port, const void *frame, size_t len);
 
 /*
- * From a typed handler: the sentence the user gets when the handler fails
+ * From a typed handler (configuration, action or state): the sentence the
+ * user gets when the handler fails
  * (what, where, what to do). The handler still returns its negative errno;
  * without a sentence the user gets "<op> of <entry> failed: <errno text>".
  */

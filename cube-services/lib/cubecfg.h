@@ -28,6 +28,9 @@
  * makes cubecfg_apply() undo, in reverse order, the calls already made
  * (create <-> delete, update(old, new) -> update(new, old)) and return its
  * error.
+ *
+ * The same generated header has the model's actions and state emitters;
+ * their run-time half is cubeop.h.
  */
 #ifndef CUBEBUS_CUBECFG_H
 #define CUBEBUS_CUBECFG_H
@@ -73,6 +76,10 @@ struct cubecfg_model {
 	const char *module; /* YANG module name */
 	const struct cubecfg_node *nodes;
 	size_t n_nodes;
+	/* The lists of the service's own that hold state (cubeop.h): a read
+	 * lists them, [] when no entry was emitted. Schema paths. */
+	const char *const *state_lists;
+	size_t n_state_lists;
 };
 
 /*

@@ -385,23 +385,19 @@ static void sb_static_sweep(struct cube *c)
 	free(w.keys);
 }
 
-static void sb_list_add(struct cube *c, struct json_object *list, __u64 key, const struct sb_fdb_val *v, __u64 age)
+static int sb_emit_entry(struct cube *c, struct cube_state *st, __u64 key, const struct sb_fdb_val *v, __u64 age_ns)
 {
-	struct json_object *e = json_object_new_object();
 	const char *pname = cube_port_name(c, v->port);
-	char mac[32];
+	struct simplebridge_fdb_entry_state e = { .port = pname ? pname : "?", .age = age_ns / 1000000000ULL };
 
-	sb_format_mac(key, mac, sizeof(mac));
-	json_object_object_add(e, "address", json_object_new_string(mac));
-	json_object_object_add(e, "port", json_object_new_string(pname ? pname : "?"));
-	json_object_object_add(e, "age", json_object_new_int64(age / 1000000000ULL));
-	json_object_array_add(list, e);
+	memcpy(e.address, &key, 6);
+	return simplebridge_fdb_entry_emit(st, &e);
 }
 
-static int sb_read(struct cube *c, struct json_object *out, char *err, size_t errlen)
+/* The fdb's state: every entry (static, then learned and not aged) and the counters. */
+static int sb_state(struct cube *c, struct cube_state *st)
 {
-	struct json_object *fdb = json_object_new_object(), *list = json_object_new_array();
-	int fd = SB_MAP_FD(c, sb_fdb), sfd = SB_MAP_FD(c, sb_static);
+	int fd = SB_MAP_FD(c, sb_fdb), sfd = SB_MAP_FD(c, sb_static), r = 0;
 	__u64 key, now = sb_now_ns(), learned, gone, entries = 0, statics = 0;
 	struct sb_conf conf = { 0 };
 	void *prev = NULL;
@@ -413,17 +409,17 @@ static int sb_read(struct cube *c, struct json_object *out, char *err, size_t er
 	learned = sb_stat(c, SB_STAT_LEARNED);
 	gone = sb_stat(c, SB_STAT_AGED) + sb_stat(c, SB_STAT_REMOVED);
 	/* bounded: an entry evicted under the walk sends it back to the start */
-	while (statics < SB_STATIC_MAX && bpf_map_get_next_key(sfd, prev, &key) == 0) {
+	while (r == 0 && statics < SB_STATIC_MAX && bpf_map_get_next_key(sfd, prev, &key) == 0) {
 		struct sb_fdb_val v;
 
 		prev = &key;
 		if (bpf_map_lookup_elem(sfd, &key, &v) < 0)
 			continue;
 		statics++;
-		sb_list_add(c, list, key, &v, 0);
+		r = sb_emit_entry(c, st, key, &v, 0);
 	}
 	prev = NULL;
-	while (entries < SB_FDB_MAX && bpf_map_get_next_key(fd, prev, &key) == 0) {
+	while (r == 0 && entries < SB_FDB_MAX && bpf_map_get_next_key(fd, prev, &key) == 0) {
 		struct sb_fdb_val v;
 		__u64 age;
 
@@ -434,32 +430,27 @@ static int sb_read(struct cube *c, struct json_object *out, char *err, size_t er
 		age = now > v.seen_ns ? now - v.seen_ns : 0;
 		if (conf.aging_ns && age > conf.aging_ns)
 			continue; /* aged: unused by the fast path, gone at the next tick */
-		sb_list_add(c, list, key, &v, age);
+		r = sb_emit_entry(c, st, key, &v, age);
 	}
-	json_object_object_add(fdb, "entry", list);
-	json_object_object_add(fdb, "entries", json_object_new_int64(entries));
-	json_object_object_add(fdb, "max-entries", json_object_new_int64(SB_FDB_MAX));
-	json_object_object_add(fdb, "static-entries", json_object_new_int64(statics));
-	json_object_object_add(fdb, "max-static-entries", json_object_new_int64(SB_STATIC_MAX));
-	json_object_object_add(fdb, "learned", json_object_new_int64(learned));
-	json_object_object_add(fdb, "aged", json_object_new_int64(sb_stat(c, SB_STAT_AGED)));
-	json_object_object_add(fdb, "evicted",
-			       json_object_new_int64(learned > gone + entries ? learned - gone - entries : 0));
-	json_object_object_add(out, "fdb", fdb);
-	return 0;
+	if (r < 0)
+		return r;
+	return simplebridge_fdb_emit(st, &(struct simplebridge_fdb_state){
+						 .entries = entries,
+						 .max_entries = SB_FDB_MAX,
+						 .static_entries = statics,
+						 .max_static_entries = SB_STATIC_MAX,
+						 .learned = learned,
+						 .aged = sb_stat(c, SB_STAT_AGED),
+						 .evicted = learned > gone + entries ? learned - gone - entries : 0,
+					 });
 }
 
-static int sb_action(struct cube *c, const char *path, struct json_object *in, struct json_object **result, char *err,
-		     size_t errlen)
+/* fdb flush: the learned entries go; static ones are configuration. */
+int simplebridge_fdb_flush_action(struct cube *c, const struct simplebridge_fdb_flush_in *in,
+				  struct simplebridge_fdb_flush_out *out)
 {
-	if (strcmp(path, "fdb/flush")) {
-		snprintf(err, errlen, "simplebridge has no action %s", path);
-		return -ENOENT;
-	}
-	/* learned entries only: static ones are configuration */
 	sb_stat_add(c, SB_STAT_REMOVED, sb_fdb_remove(c, sb_drop_all, 0));
-	*result = json_object_new_object();
-	json_object_object_add(*result, "flushed", json_object_new_boolean(1));
+	out->flushed = true;
 	return 0;
 }
 
@@ -470,8 +461,8 @@ static const struct cube_ops simplebridge_ops = {
 	.destroy = sb_destroy,
 	.model = &simplebridge_model,
 	.ports_changed = sb_ports_changed,
-	.read = sb_read,
-	.action = sb_action,
+	.state = sb_state,
+	.actions = &simplebridge_actions,
 	.tick = sb_tick,
 	.tick_ms = 1000,
 };

@@ -120,12 +120,12 @@ static void sf_pktin(struct cube *c, const struct cb_pktin_hdr *h, const void *f
 	p->slowpath_packets++;
 }
 
-static int sf_read(struct cube *c, struct json_object *out, char *err, size_t errlen)
+static int sf_state(struct cube *c, struct cube_state *st)
 {
 	struct sf_priv *p = cube_priv(c);
 
-	json_object_object_add(out, "slowpath-packets", json_object_new_int64(p->slowpath_packets));
-	return 0;
+	return simpleforwarder_cube_emit(
+		st, &(struct simpleforwarder_cube_state){ .slowpath_packets = p->slowpath_packets });
 }
 
 static const struct cube_ops simpleforwarder_ops = {
@@ -133,7 +133,7 @@ static const struct cube_ops simpleforwarder_ops = {
 	CUBE_PROGRAMS(simpleforwarder),
 	.model = &simpleforwarder_model,
 	.ports_changed = sf_ports_changed,
-	.read = sf_read,
+	.state = sf_state,
 	.pktin = sf_pktin,
 	.priv_size = sizeof(struct sf_priv),
 };

@@ -15,6 +15,7 @@
 
 #include "cfgtest_cfg.h"
 
+static struct ly_ctx *ctx;
 static int n_ok, n_fail;
 static char calls[8192];    /* "op node key;" for each call */
 static const char *fail_on; /* a call (as recorded) that fails with -ENOSPC */
@@ -134,6 +135,53 @@ int cfgtest_rule_match_delete(struct cube *c, const struct cfgtest_rule_match *o
 	return record("delete", "match", match_key(old));
 }
 
+int cfgtest_neighbor_create(struct cube *c, const struct cfgtest_neighbor *new)
+{
+	return record("create", "neighbor", "-");
+}
+int cfgtest_neighbor_update(struct cube *c, const struct cfgtest_neighbor *old, const struct cfgtest_neighbor *new)
+{
+	return record("update", "neighbor", "-");
+}
+int cfgtest_neighbor_delete(struct cube *c, const struct cfgtest_neighbor *old)
+{
+	return record("delete", "neighbor", "-");
+}
+
+/* ---- the action handlers -------------------------------------------------- */
+
+static int n_reset;			   /* handler calls */
+static struct cfgtest_reset_in last_reset; /* what the last call got */
+static char last_note[32];
+static int reset_fail;	     /* the handler's result */
+static int reset_bad_output; /* the handler writes an enum the model lacks */
+
+int cfgtest_reset_action(struct cube *c, const struct cfgtest_reset_in *in, struct cfgtest_reset_out *out)
+{
+	n_reset++;
+	last_reset = *in;
+	snprintf(last_note, sizeof(last_note), "%s", in->note ? in->note : "(none)");
+	if (reset_fail)
+		return reset_fail;
+	out->done = true;
+	out->cleared = UINT64_MAX;
+	out->mode = reset_bad_output ? 42 : CFGTEST_RESET_OUT_MODE_HARD;
+	memcpy(out->mac, in->mac, 6);
+	out->net = in->net;
+	out->note = in->note;
+	return 0;
+}
+
+static uint32_t last_clear_rule;
+
+int cfgtest_rule_clear_action(struct cube *c, const struct cfgtest_rule_clear_in *in,
+			      struct cfgtest_rule_clear_out *out)
+{
+	last_clear_rule = in->rule_id;
+	out->cleared = 2 * in->rule_id;
+	return 0;
+}
+
 static int count_match(const struct cfgtest_rule_match *m, void *arg)
 {
 	char *out = arg;
@@ -150,8 +198,6 @@ static int stop_at_first(const struct cfgtest_rule_match *m, void *arg)
 }
 
 /* ---- driving it ------------------------------------------------------------ */
-
-static struct ly_ctx *ctx;
 
 static struct lyd_node *tree(const char *json)
 {
@@ -189,6 +235,199 @@ static const char *full = CUBE(",\"mode\":\"ON\",\"u8\":200,\"u16\":65535,\"u64\
 			       "\"match\":[{\"field\":\"dst\",\"value\":\"a\"},{\"field\":\"dst\",\"value\":\"b\","
 			       "\"weight\":3}]},"
 			       "{\"id\":2}]");
+
+/* ---- actions ------------------------------------------------------------- */
+
+static char *output;
+
+static int run(const char *path, const char *input, char *err, size_t errlen)
+{
+	free(output);
+	output = NULL;
+	return cubeop_action_run(&cfgtest_actions, NULL, ctx, "t1", NULL, path, input, &output, err, errlen);
+}
+
+/* r is -EINVAL, no handler ran, and err has each of the words */
+static void refused(int r, const char *err, int calls_before, const char *w1, const char *w2, const char *name)
+{
+	printf("# %s\n", err);
+	check(r == -EINVAL && n_reset == calls_before && strstr(err, w1) && (!w2 || strstr(err, w2)), name);
+}
+
+static void test_actions(void)
+{
+	char err[512], buf[64];
+	int r, before;
+
+	r = run("reset",
+		"{\"level\":3,\"mode\":\"HARD\",\"peer\":\"10.0.0.1\",\"net\":\"10.1.2.3/16\","
+		"\"mac\":\"AA:BB:CC:DD:EE:0F\",\"note\":\"hi\",\"force\":[null]}",
+		err, sizeof(err));
+	printf("# %s %s\n", output ? output : "(no output)", err);
+	check(r == 0 && n_reset == 1, "action: the handler runs once");
+	inet_ntop(AF_INET, &last_reset.peer, buf, sizeof(buf));
+	check(last_reset.level == 3 && last_reset.mode == CFGTEST_RESET_IN_MODE_HARD && !strcmp(buf, "10.0.0.1") &&
+		      last_reset.force && !strcmp(last_note, "hi"),
+	      "action input: integer, enum, address, empty and string typed");
+	inet_ntop(AF_INET, &last_reset.net.v4, buf, sizeof(buf));
+	check(last_reset.net.family == AF_INET && last_reset.net.len == 16 && !strcmp(buf, "10.1.0.0") &&
+		      last_reset.mac[0] == 0xaa && last_reset.mac[5] == 0x0f,
+	      "action input: prefix (canonical network) and MAC in binary");
+	check(output && !strcmp(output, "{\"done\":true,\"cleared\":18446744073709551615,\"mode\":\"HARD\","
+					"\"mac\":\"aa:bb:cc:dd:ee:0f\",\"net\":\"10.1.0.0/16\",\"note\":\"hi\"}"),
+	      "action output: the model's names and order, numbers as numbers, canonical values");
+
+	r = run("reset", "{\"cfgtest:level\":\"2\"}", err, sizeof(err));
+	check(r == 0 && last_reset.level == 2 && last_reset.mode == CFGTEST_RESET_IN_MODE_SOFT && !last_reset.force &&
+		      !strcmp(last_note, "(none)"),
+	      "action input: a number as text, a module-qualified name, defaults filled, absent leaves zero");
+	check(output && strstr(output, "\"mac\":\"00:00:00:00:00:00\"") && !strstr(output, "note") &&
+		      !strstr(output, "net"),
+	      "action output: a NULL string and an address of family 0 are left out");
+
+	before = n_reset;
+	r = run("reset", "{\"level\":11}", err, sizeof(err));
+	refused(r, err, before, "reset level: 11", NULL, "action input out of range: refused, naming leaf and value");
+	r = run("reset", "{\"level\":1,\"mode\":\"LOUD\"}", err, sizeof(err));
+	refused(r, err, before, "reset mode: LOUD", NULL, "action input: an enum the model lacks is refused");
+	r = run("reset", "{\"level\":1,\"peer\":\"fd00::1\"}", err, sizeof(err));
+	refused(r, err, before, "reset peer: fd00::1", NULL, "action input: an IPv6 address for an IPv4 leaf");
+	r = run("reset", "{\"level\":\"x\"}", err, sizeof(err));
+	refused(r, err, before, "reset level: x", NULL, "action input: text for a number");
+	r = run("reset", "{\"level\":1,\"nope\":1}", err, sizeof(err));
+	refused(r, err, before, "reset has no input nope", NULL, "action input: an unknown leaf");
+	r = run("reset", "{\"level\":{\"a\":1}}", err, sizeof(err));
+	refused(r, err, before, "reset level", "not a single value", "action input: an object for a leaf");
+	r = run("reset", "{}", err, sizeof(err));
+	refused(r, err, before, "reset", "level", "action input: a mandatory leaf missing");
+	r = run("reset", "[1]", err, sizeof(err));
+	refused(r, err, before, "not a JSON object", NULL, "action input: not an object");
+	r = run("reset", "{\"level\":", err, sizeof(err));
+	refused(r, err, before, "not a JSON object", NULL, "action input: not JSON");
+
+	r = run("nope", "", err, sizeof(err));
+	check(r == -ENOENT && strstr(err, "cfgtest has no action nope"), "an unknown action: -ENOENT, named");
+	r = run("limits", "", err, sizeof(err));
+	check(r == -ENOENT && strstr(err, "no action limits"), "a container is no action");
+	r = run("reset/more", "", err, sizeof(err));
+	check(r == -ENOENT, "nothing below an action");
+
+	reset_fail = -EBUSY;
+	r = run("reset", "{\"level\":1}", err, sizeof(err));
+	check(r == -EBUSY && strstr(err, "reset failed") && !output, "a failing handler: its errno, a sentence");
+	reset_fail = 0;
+	reset_bad_output = 1;
+	r = run("reset", "{\"level\":1}", err, sizeof(err));
+	printf("# %s\n", err);
+	check(r == -EINVAL && strstr(err, "output mode") && !output, "an output the model refuses is an error");
+	reset_bad_output = 0;
+
+	/* below a list entry: the input carries the entry's keys */
+	r = run("rule/4/clear", NULL, err, sizeof(err));
+	check(r == 0 && last_clear_rule == 4 && output && !strcmp(output, "{\"cleared\":8}"),
+	      "an action of a list entry gets the entry's key");
+	r = run("rule/x/clear", NULL, err, sizeof(err));
+	printf("# %s\n", err);
+	check(r == -EINVAL && strstr(err, "x is not a key of rule"), "a bad key on the way to an action");
+	r = run("rule", NULL, err, sizeof(err));
+	check(r == -EINVAL && strstr(err, "rule needs its key"), "a list without its key");
+	free(output);
+	output = NULL;
+}
+
+/* ---- state ----------------------------------------------------------------- */
+
+static void test_state(void)
+{
+	struct cube_state *st;
+	struct json_object *o;
+	char err[512];
+	const char *js;
+	int r = 0;
+
+	st = cubeop_state_new(ctx, &cfgtest_model, "t1", err, sizeof(err));
+	check(st != NULL, "state: made for a cube");
+	r |= cfgtest_cube_emit(
+		st, &(struct cfgtest_cube_state){ .counter = 7, .health = CFGTEST_CUBE_HEALTH_DEGRADED, .load = 100 });
+	r |= cfgtest_limits_emit(st, &(struct cfgtest_limits_state){ .dropped = UINT64_MAX });
+	{
+		struct cfgtest_stats_state s = { .packets = 12 };
+
+		inet_pton(AF_INET, "192.0.2.1", &s.last_peer);
+		r |= cfgtest_stats_emit(st, &s);
+	}
+	r |= cfgtest_stats_reason_emit(st, &(struct cfgtest_stats_reason_state){ .name = "arp", .count = 3 });
+	r |= cfgtest_stats_reason_emit(st, &(struct cfgtest_stats_reason_state){ .name = "nd", .count = 1 });
+	/* the same entry again: one entry, the later value */
+	r |= cfgtest_stats_reason_emit(st, &(struct cfgtest_stats_reason_state){ .name = "arp", .count = 4 });
+	{
+		struct cfgtest_neighbor_state n = { .mac = { 0xAA, 0, 0, 0, 0, 1 }, .age = 9 };
+
+		cubecfg_parse_ip("FD00::1", &n.address);
+		r |= cfgtest_neighbor_emit(st, &n);
+	}
+	/* a nested entry before its parent: the parent is made from its key */
+	r |= cfgtest_rule_match_emit(st,
+				     &(struct cfgtest_rule_match_state){
+					     .rule_id = 1, .field = "dst", .value = "a'b", .weight = 1, .seen = true });
+	r |= cfgtest_rule_emit(st,
+			       &(struct cfgtest_rule_state){ .id = 1, .action = CFGTEST_RULE_ACTION_PASS, .hits = 5 });
+	check(r == 0, "state: every emitter succeeds");
+	o = json_object_new_object();
+	r = cubeop_state_json(st, o);
+	js = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	printf("# %s\n", js);
+	check(r == 0 && !strcmp(js, "{\"counter\":7,\"health\":\"DEGRADED\",\"load\":100,"
+				    "\"limits\":{\"dropped\":18446744073709551615},"
+				    "\"stats\":{\"packets\":12,\"last-peer\":\"192.0.2.1\","
+				    "\"reason\":[{\"name\":\"arp\",\"count\":4},{\"name\":\"nd\",\"count\":1}]},"
+				    "\"neighbor\":[{\"address\":\"fd00::1\",\"mac\":\"aa:00:00:00:00:01\",\"age\":9}],"
+				    "\"rule\":[{\"id\":1,\"action\":\"PASS\",\"hits\":5,\"match\":[{\"field\":\"dst\","
+				    "\"value\":\"a'b\",\"weight\":1,\"seen\":true}]}]}"),
+	      "state as the broker's JSON: names from the model, no cube name, numbers as numbers, canonical values, "
+	      "entries merged by key");
+	json_object_put(o);
+	cubeop_state_destroy(&st);
+	check(st == NULL, "state: destroy clears the pointer");
+
+	/* lists with state but no entry: [], as reads always listed them */
+	st = cubeop_state_new(ctx, &cfgtest_model, "t1", err, sizeof(err));
+	r = cfgtest_stats_emit(st, &(struct cfgtest_stats_state){ .packets = 1 });
+	o = json_object_new_object();
+	r |= cubeop_state_json(st, o);
+	js = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	printf("# %s\n", js);
+	check(r == 0 && !strcmp(js, "{\"stats\":{\"packets\":1,\"last-peer\":\"0.0.0.0\",\"reason\":[]},\"neighbor\":[]"
+				    ",\"rule\":[]}"),
+	      "state: a state list without entries is [] where its parent was emitted");
+	json_object_put(o);
+	cubeop_state_destroy(&st);
+
+	/* values the model refuses: an error naming node and value, not a crash */
+	st = cubeop_state_new(ctx, &cfgtest_model, "t1", err, sizeof(err));
+	r = cfgtest_cube_emit(st, &(struct cfgtest_cube_state){ .load = 200 });
+	printf("# %s\n", err);
+	check(r == -EINVAL && strstr(err, "state load: 200"), "state: a value out of range is refused, named");
+	r = cfgtest_limits_emit(st, &(struct cfgtest_limits_state){ .dropped = 1 });
+	o = json_object_new_object();
+	check(r == -EINVAL && cubeop_state_json(st, o) == -EINVAL && json_object_object_length(o) == 0,
+	      "state: the first error sticks, and nothing is answered");
+	json_object_put(o);
+	cubeop_state_destroy(&st);
+	st = cubeop_state_new(ctx, &cfgtest_model, "t1", err, sizeof(err));
+	r = cfgtest_cube_emit(st, &(struct cfgtest_cube_state){ .health = 99 });
+	printf("# %s\n", err);
+	check(r == -EINVAL && strstr(err, "health"), "state: an enum value the model lacks is refused");
+	cubeop_state_destroy(&st);
+	st = cubeop_state_new(ctx, &cfgtest_model, "t1", err, sizeof(err));
+	r = cfgtest_neighbor_emit(st, &(struct cfgtest_neighbor_state){ .age = 1 });
+	printf("# %s\n", err);
+	check(r == -EINVAL && strstr(err, "neighbor"), "state: an unset address key is refused");
+	cubeop_state_destroy(&st);
+	cubeop_state_destroy(&st);
+	st = cubeop_state_new(ctx, &(struct cubecfg_model){ .module = "nosuchmodel" }, "t1", err, sizeof(err));
+	check(!st && strstr(err, "nosuchmodel"), "state: a model not loaded is an error");
+}
 
 int main(void)
 {
@@ -309,6 +548,9 @@ int main(void)
 	printf("# %s\n", calls);
 	check(r == 0 && !strcmp(calls, "delete limits -;delete rule 1/DROP;delete cube t1;"),
 	      "cube deleted: everything deleted, deepest first");
+
+	test_actions();
+	test_state();
 
 	/* a model the generator cannot map: a build error naming the node */
 	{

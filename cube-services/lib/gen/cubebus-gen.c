@@ -5,12 +5,19 @@
  *
  *	cubebus-gen -p SEARCHDIR MODEL.yang OUTDIR
  *
- * writes OUTDIR/<module>_cfg.h and OUTDIR/<module>_cfg.c. The model's
- * top-level list is the cube; every list or container under it that holds
- * configuration of the service's own module (a base node such as "ports"
- * only when the service augments it with leaves) gets a struct, a decoder,
- * handler prototypes and an entry in the dispatch table. The base nodes
- * themselves (name, type, loglevel, the ports' peers, ...) are libcube's.
+ * writes OUTDIR/<module>_cfg.h, OUTDIR/<module>_cfg.c and OUTDIR/<module>_act.c.
+ * The model's top-level list is the cube; every list or container under it
+ * that holds configuration of the service's own module (a base node such as
+ * "ports" only when the service augments it with leaves) gets a struct, a
+ * decoder, handler prototypes and an entry in the dispatch table. The base
+ * nodes themselves (name, type, loglevel, the ports' peers, ...) are
+ * libcube's.
+ *
+ * Operations (cube-services/lib/cubeop.h): every list or container with
+ * config false leaves of the service's own gets a state struct and an
+ * emitter; every action an input and an output struct, an input decoder, an
+ * output encoder, a handler prototype and an entry in the action table,
+ * which is the whole of <module>_act.c (a service links it by naming it).
  *
  * A node the generator cannot map (a type it does not know, a choice, a
  * leaf-list of configuration) stops the build with an error naming the node.
@@ -54,7 +61,7 @@ static const char *gen_ctype[] = {
 };
 
 static const char *module_name; /* the service's module */
-static FILE *H, *C;
+static FILE *H, *C, *A;		/* <svc>_cfg.h, <svc>_cfg.c, <svc>_act.c */
 static int failed;
 
 static void gen_error(const struct lysc_node *sn, const char *fmt, ...)
@@ -369,10 +376,71 @@ static void gen_decode_leaf(const struct lysc_node *c, const char *node_var, con
 	}
 }
 
+/* The ancestor u levels above sn. */
+static const struct lysc_node *gen_up(const struct lysc_node *sn, int u)
+{
+	while (u-- > 0 && sn)
+		sn = sn->parent;
+	return sn;
+}
+
+/*
+ * Fields of the keys of the list entries above sn (the cube's own excluded),
+ * outermost first, named <list>_<key>. Returns how many levels lie between
+ * sn and the cube's entry.
+ */
+static int gen_parent_key_fields(const struct lysc_node *sn)
+{
+	const struct lysc_node *a, *c;
+	char pid[128], kp[256];
+	int up = 0;
+
+	for (a = sn->parent; a && a->parent; a = a->parent)
+		up++;
+	for (int u = up; u >= 1; u--) {
+		const struct lysc_node *anc = gen_up(sn, u);
+
+		if (anc->nodetype != LYS_LIST)
+			continue;
+		gen_ident(pid, sizeof(pid), anc->name);
+		snprintf(kp, sizeof(kp), "%s_", pid);
+		LY_LIST_FOR(lysc_node_child(anc), c)
+		{
+			if (c->flags & LYS_KEY)
+				gen_field(c, kp, "");
+		}
+	}
+	return up;
+}
+
+/* The decoding of those keys, from the data node n of sn. */
+static void gen_parent_key_decode(const struct lysc_node *sn, int up)
+{
+	const struct lysc_node *c;
+	char pid[128], id[128], dst[300];
+
+	for (int u = up; u >= 1; u--) {
+		const struct lysc_node *anc = gen_up(sn, u);
+
+		if (anc->nodetype != LYS_LIST)
+			continue;
+		gen_ident(pid, sizeof(pid), anc->name);
+		fprintf(C, "\tp = cubecfg_ancestor(n, %d);\n", u);
+		LY_LIST_FOR(lysc_node_child(anc), c)
+		{
+			if (!(c->flags & LYS_KEY))
+				continue;
+			gen_ident(id, sizeof(id), c->name);
+			snprintf(dst, sizeof(dst), "out->%s_%s", pid, id);
+			gen_decode_leaf(c, "p", dst);
+		}
+	}
+}
+
 /* Emits the struct, decoder, prototypes and thunks of one node. */
 static void gen_node(const struct lysc_node *sn, FILE *table)
 {
-	const struct lysc_node *c, *a;
+	const struct lysc_node *c;
 	char cname[256], id[128], kp[256];
 	int up;
 
@@ -390,25 +458,7 @@ static void gen_node(const struct lysc_node *sn, FILE *table)
 	}
 	fprintf(H, "/* %s %s */\nstruct %s {\n", sn->nodetype == LYS_LIST ? "list" : "container",
 		lysc_path(sn, LYSC_PATH_DATA, kp, sizeof(kp)), cname);
-	/* keys of the list entries above, outermost first */
-	for (up = 0, a = sn->parent; a && a->parent; a = a->parent)
-		up++;
-	for (int u = up; u >= 1; u--) {
-		const struct lysc_node *anc = sn;
-		char pid[128];
-
-		for (int k = 0; k < u; k++)
-			anc = anc->parent;
-		if (anc->nodetype != LYS_LIST)
-			continue;
-		gen_ident(pid, sizeof(pid), anc->name);
-		snprintf(kp, sizeof(kp), "%s_", pid);
-		LY_LIST_FOR(lysc_node_child(anc), c)
-		{
-			if (c->flags & LYS_KEY)
-				gen_field(c, kp, "");
-		}
-	}
+	up = gen_parent_key_fields(sn);
 	LY_LIST_FOR(lysc_node_child(sn), c)
 	{
 		if (gen_field_leaf(c))
@@ -435,25 +485,7 @@ static void gen_node(const struct lysc_node *sn, FILE *table)
 		cname);
 	fprintf(C, "\tconst struct lyd_node *v, *p;\n\tstruct cb_ip ip;\n\n\t(void)ip;\n\t(void)p;\n");
 	fprintf(C, "\tmemset(out, 0, sizeof(*out));\n");
-	for (int u = up; u >= 1; u--) {
-		const struct lysc_node *anc = sn;
-		char pid[128], dst[300];
-
-		for (int k = 0; k < u; k++)
-			anc = anc->parent;
-		if (anc->nodetype != LYS_LIST)
-			continue;
-		gen_ident(pid, sizeof(pid), anc->name);
-		fprintf(C, "\tp = cubecfg_ancestor(n, %d);\n", u);
-		LY_LIST_FOR(lysc_node_child(anc), c)
-		{
-			if (!(c->flags & LYS_KEY))
-				continue;
-			gen_ident(id, sizeof(id), c->name);
-			snprintf(dst, sizeof(dst), "out->%s_%s", pid, id);
-			gen_decode_leaf(c, "p", dst);
-		}
-	}
+	gen_parent_key_decode(sn, up);
 	LY_LIST_FOR(lysc_node_child(sn), c)
 	{
 		char dst[300];
@@ -504,15 +536,343 @@ static void gen_walk(const struct lysc_node *sn, FILE *table)
 	gen_walk(c, table);
 }
 
+/* ---- operations: state emitters and actions ------------------------------- */
+
+/* How an address or prefix is written (cubeop_fmt_ip's with_len). */
+static const char *gen_ip_mode(const struct lysc_node_leaf *leaf)
+{
+	const struct lysc_type *t = leaf->type;
+	const struct lysp_node_leaf *pl = leaf->priv;
+	const struct lysp_type *pt = pl ? &pl->type : NULL;
+	int addr = 0, prefix = 0;
+
+	if (t->basetype == LY_TYPE_LEAFREF)
+		t = ((const struct lysc_type_leafref *)t)->realtype;
+	if (t->basetype == LY_TYPE_UNION) {
+		const struct lysc_type_union *u = (const void *)t;
+
+		for (LY_ARRAY_COUNT_TYPE i = 0; i < LY_ARRAY_COUNT(u->types); i++) {
+			const struct lysp_type *m = pt && i < LY_ARRAY_COUNT(pt->types) ? &pt->types[i] : NULL;
+			const char *id = u->types[i]->plugin ? u->types[i]->plugin->id : "";
+
+			if (strstr(id, "-prefix") || (m && m->name && strstr(m->name, "prefix")))
+				prefix = 1;
+			else
+				addr = 1;
+		}
+	} else if ((t->plugin && strstr(t->plugin->id, "-prefix")) || (pt && pt->name && strstr(pt->name, "prefix"))) {
+		prefix = 1;
+	}
+	return prefix && addr ? "CUBEOP_IP_EITHER" : prefix ? "CUBEOP_IP_PREFIX" : "CUBEOP_IP_ADDR";
+}
+
+/*
+ * The text of a typed value for libyang: writes into out a C expression of
+ * type const char * (NULL: nothing to write), after the statements it needs
+ * (printed to f, using the buffer buf). ename is the enum's C name.
+ */
+static void gen_text(FILE *f, const struct lysc_node *c, const char *expr, const char *buf, const char *ename,
+		     char *out, size_t size)
+{
+	const struct lysc_node_leaf *leaf = (const void *)c;
+	enum gen_type t = gen_leaf_type(leaf);
+
+	switch (t) {
+	case T_U8:
+	case T_U16:
+	case T_U32:
+	case T_U64:
+		fprintf(f, "\tsnprintf(%s, sizeof(%s), \"%%\" PRIu64, (uint64_t)%s);\n", buf, buf, expr);
+		snprintf(out, size, "%s", buf);
+		break;
+	case T_I8:
+	case T_I16:
+	case T_I32:
+	case T_I64:
+		fprintf(f, "\tsnprintf(%s, sizeof(%s), \"%%\" PRId64, (int64_t)%s);\n", buf, buf, expr);
+		snprintf(out, size, "%s", buf);
+		break;
+	case T_BOOL: snprintf(out, size, "%s ? \"true\" : \"false\"", expr); break;
+	case T_EMPTY: snprintf(out, size, "%s ? \"\" : NULL", expr); break;
+	case T_ENUM: snprintf(out, size, "%s_name(%s)", ename, expr); break;
+	case T_STRING: snprintf(out, size, "%s", expr); break;
+	case T_IPV4: snprintf(out, size, "cubeop_fmt_in4(%s, sizeof(%s), &%s)", buf, buf, expr); break;
+	case T_IPV6: snprintf(out, size, "cubeop_fmt_in6(%s, sizeof(%s), &%s)", buf, buf, expr); break;
+	case T_IP:
+		snprintf(out, size, "cubeop_fmt_ip(%s, sizeof(%s), &%s, %s)", buf, buf, expr, gen_ip_mode(leaf));
+		break;
+	case T_MAC: snprintf(out, size, "cubeop_fmt_mac(%s, sizeof(%s), %s)", buf, buf, expr); break;
+	default: snprintf(out, size, "NULL"); break;
+	}
+}
+
+/* A leaf of a node's state struct: a list's whole entry (its keys and every
+ * leaf of its own), a container's (or the cube's) config false leaves. */
+static int gen_state_leaf(const struct lysc_node *sn, const struct lysc_node *c)
+{
+	if (c->nodetype != LYS_LEAF)
+		return 0;
+	if (sn->nodetype == LYS_LIST && sn->parent)
+		return gen_own(c) || (c->flags & LYS_KEY);
+	return gen_own(c) && (c->flags & LYS_CONFIG_R);
+}
+
+/* A node gets an emitter when it has config false leaves of the service's own. */
+static int gen_wants_state(const struct lysc_node *sn)
+{
+	const struct lysc_node *c;
+
+	LY_LIST_FOR(lysc_node_child(sn), c)
+	{
+		if (c->nodetype == LYS_LEAF && (c->flags & LYS_CONFIG_R) && gen_own(c))
+			return 1;
+		if (c->nodetype == LYS_LEAFLIST && (c->flags & LYS_CONFIG_R) && gen_own(c))
+			gen_error(c, "leaf-lists of state are not supported by cubebus-gen yet");
+	}
+	return 0;
+}
+
+/* The way from the cube's entry down to sn's node, in an emitter: n ends
+ * on sn's data node (a list entry made from the keys in s). */
+static void gen_emit_path(const struct lysc_node *sn, const char *cname)
+{
+	const struct lysc_node *chain[16], *c;
+	int depth = 0;
+
+	for (const struct lysc_node *a = sn; a && a->parent && depth < 16; a = a->parent)
+		chain[depth++] = a;
+	while (depth-- > 0) {
+		const struct lysc_node *a = chain[depth];
+		char pid[128], id[128], expr[300], val[512];
+		int nk = 0;
+
+		if (a->nodetype != LYS_LIST) {
+			fprintf(C, "\tn = cubeop_state_inner(st, n, \"%s\");\n", a->name);
+			continue;
+		}
+		gen_ident(pid, sizeof(pid), a->name);
+		LY_LIST_FOR(lysc_node_child(a), c)
+		{
+			char buf[32], ename[384];
+
+			if (!(c->flags & LYS_KEY))
+				continue;
+			gen_ident(id, sizeof(id), c->name);
+			if (a == sn)
+				snprintf(expr, sizeof(expr), "s->%s", id);
+			else
+				snprintf(expr, sizeof(expr), "s->%s_%s", pid, id);
+			snprintf(buf, sizeof(buf), "kb[%d]", nk);
+			snprintf(ename, sizeof(ename), "%s_%s", cname, id);
+			gen_text(C, c, expr, buf, ename, val, sizeof(val));
+			fprintf(C, "\tk[%d] = %s;\n", nk, val);
+			nk++;
+		}
+		fprintf(C, "\tn = cubeop_state_entry(st, n, \"%s\", k, %d);\n", a->name, nk);
+	}
+}
+
+static FILE *state_lists; /* the model table's state_lists[] */
+
+/* The state struct and emitter of one node. */
+static void gen_state(const struct lysc_node *sn)
+{
+	const struct lysc_node *c;
+	char cname[256], sname[300], id[128], kp[512];
+	int nkeys = 0;
+
+	gen_cname(sn, cname, sizeof(cname));
+	if (sn->nodetype == LYS_LIST && sn->parent)
+		fprintf(state_lists, "\t\"%s\",\n", lysc_path(sn, LYSC_PATH_DATA, kp, sizeof(kp)));
+	snprintf(sname, sizeof(sname), "%s_state", cname);
+	/* the enums a config struct did not bring */
+	LY_LIST_FOR(lysc_node_child(sn), c)
+	{
+		if (gen_state_leaf(sn, c) && gen_leaf_type((const void *)c) == T_ENUM &&
+		    !(gen_wants_handlers(sn) && gen_field_leaf(c))) {
+			char ename[384];
+
+			gen_ident(id, sizeof(id), c->name);
+			snprintf(ename, sizeof(ename), "%s_%s", cname, id);
+			gen_enum((const void *)c, ename);
+		}
+	}
+	fprintf(H, "/* state of %s %s */\nstruct %s {\n",
+		!sn->parent		   ? "the cube,"
+		: sn->nodetype == LYS_LIST ? "list"
+					   : "container",
+		lysc_path(sn, LYSC_PATH_DATA, kp, sizeof(kp)), sname);
+	if (sn->parent)
+		gen_parent_key_fields(sn);
+	LY_LIST_FOR(lysc_node_child(sn), c)
+	{
+		if (gen_state_leaf(sn, c))
+			gen_field(c, "", cname);
+	}
+	fprintf(H, "};\n");
+	fprintf(H, "/* Adds s to the cube's state; 0 or -EINVAL (a value the model refuses). */\n");
+	fprintf(H, "int %s_emit(struct cube_state *st, const struct %s *s);\n\n", cname, sname);
+
+	/* the keys on the way down, each written as text */
+	for (const struct lysc_node *a = sn; a && a->parent; a = a->parent) {
+		if (a->nodetype != LYS_LIST)
+			continue;
+		LY_LIST_FOR(lysc_node_child(a), c)
+		{
+			if (c->flags & LYS_KEY)
+				nkeys++;
+		}
+	}
+	fprintf(C, "int %s_emit(struct cube_state *st, const struct %s *s)\n{\n", cname, sname);
+	fprintf(C, "\tstruct lyd_node *n = cubeop_state_top(st);\n\tchar v[CUBEOP_VALUE_MAX];\n");
+	if (nkeys)
+		fprintf(C, "\tchar kb[%d][CUBEOP_VALUE_MAX];\n\tconst char *k[%d];\n\n\t(void)kb;\n", nkeys, nkeys);
+	fprintf(C, "\t(void)v;\n");
+	gen_emit_path(sn, cname);
+	LY_LIST_FOR(lysc_node_child(sn), c)
+	{
+		char expr[300], val[512], ename[384];
+
+		if (!gen_state_leaf(sn, c) || (c->flags & LYS_KEY))
+			continue;
+		gen_ident(id, sizeof(id), c->name);
+		snprintf(expr, sizeof(expr), "s->%s", id);
+		snprintf(ename, sizeof(ename), "%s_%s", cname, id);
+		gen_text(C, c, expr, "v", ename, val, sizeof(val));
+		fprintf(C, "\tcubeop_leaf(st, n, \"%s\", %s);\n", c->name, val);
+	}
+	fprintf(C, "\treturn cubeop_state_status(st);\n}\n\n");
+}
+
+/* The input or output struct of an action: its leaves (and, for the input,
+ * the keys of the list entries above the action). */
+static void gen_inout(const struct lysc_node *act, const struct lysc_node *first, const char *sname, int input)
+{
+	const struct lysc_node *c;
+	char id[128], ename[384];
+
+	LY_LIST_FOR(first, c)
+	{
+		if (c->nodetype != LYS_LEAF) {
+			gen_error(c, "%s nodes in an action's %s are not supported by cubebus-gen yet",
+				  lys_nodetype2str(c->nodetype), input ? "input" : "output");
+			continue;
+		}
+		if (gen_leaf_type((const void *)c) == T_ENUM) {
+			gen_ident(id, sizeof(id), c->name);
+			snprintf(ename, sizeof(ename), "%s_%s", sname, id);
+			gen_enum((const void *)c, ename);
+		}
+	}
+	fprintf(H, "struct %s {\n", sname);
+	if (input)
+		gen_parent_key_fields(act);
+	LY_LIST_FOR(first, c)
+	{
+		if (c->nodetype == LYS_LEAF)
+			gen_field(c, "", sname);
+	}
+	fprintf(H, "};\n");
+}
+
+/* The structs, decoder, encoder, handler prototype and table entry of one action. */
+static void gen_action(const struct lysc_node_action *act, FILE *atable)
+{
+	const struct lysc_node *an = &act->node, *c;
+	char cname[256], in[300], out[300], id[128], kp[512];
+	int up;
+
+	gen_cname(an, cname, sizeof(cname));
+	snprintf(in, sizeof(in), "%s_in", cname);
+	snprintf(out, sizeof(out), "%s_out", cname);
+	fprintf(H, "/* action %s */\n", lysc_path(an, LYSC_PATH_DATA, kp, sizeof(kp)));
+	gen_inout(an, act->input.child, in, 1);
+	gen_inout(an, act->output.child, out, 0);
+	fprintf(H, "int %s_decode(const struct lyd_node *n, struct %s *out, char *err, size_t errlen);\n", in, in);
+	fprintf(H, "int %s_encode(struct lyd_node *op, const struct %s *out, char *err, size_t errlen);\n", out, out);
+	fprintf(H,
+		"/* The handler the service implements (when its cube_ops name %s_actions):\n"
+		" * 0, or a negative errno after cube_fail(). */\n",
+		module_name);
+	fprintf(H, "int %s_action(struct cube *c, const struct %s *in, struct %s *out);\n\n", cname, in, out);
+
+	/* the input decoder: the action's data node n */
+	fprintf(C, "int %s_decode(const struct lyd_node *n, struct %s *out, char *err, size_t errlen)\n{\n", in, in);
+	fprintf(C, "\tconst struct lyd_node *v = NULL, *p;\n\tstruct cb_ip ip;\n\n\t(void)ip;\n\t(void)p;\n");
+	fprintf(C, "\tmemset(out, 0, sizeof(*out));\n");
+	up = 0;
+	for (const struct lysc_node *a = an->parent; a && a->parent; a = a->parent)
+		up++;
+	gen_parent_key_decode(an, up);
+	LY_LIST_FOR(act->input.child, c)
+	{
+		char dst[300];
+
+		if (c->nodetype != LYS_LEAF)
+			continue;
+		gen_ident(id, sizeof(id), c->name);
+		snprintf(dst, sizeof(dst), "out->%s", id);
+		gen_decode_leaf(c, "n", dst);
+	}
+	fprintf(C, "\treturn 0;\nbad: __attribute__((unused));\n\tsnprintf(err, errlen, \"%%s: %%s is not a value the "
+		   "model allows\", v->schema->name, lyd_get_value(v));\n\treturn -EINVAL;\n}\n\n");
+	/* the output encoder */
+	fprintf(C, "int %s_encode(struct lyd_node *op, const struct %s *out, char *err, size_t errlen)\n{\n", out, out);
+	fprintf(C, "\tchar v[CUBEOP_VALUE_MAX];\n\tint r = 0;\n\n\t(void)v;\n");
+	LY_LIST_FOR(act->output.child, c)
+	{
+		char expr[300], val[512], ename[384];
+
+		if (c->nodetype != LYS_LEAF)
+			continue;
+		gen_ident(id, sizeof(id), c->name);
+		snprintf(expr, sizeof(expr), "out->%s", id);
+		snprintf(ename, sizeof(ename), "%s_%s", out, id);
+		gen_text(C, c, expr, "v", ename, val, sizeof(val));
+		fprintf(C, "\tif (r == 0)\n\t\tr = cubeop_out_leaf(op, \"%s\", %s, err, errlen);\n", c->name, val);
+	}
+	fprintf(C, "\treturn r;\n}\n\n");
+	/* the dispatch thunks: in the table's file, linked only by a service that names it */
+	fprintf(A,
+		"static int %s_decode_any(const struct lyd_node *n, void *in, char *err, size_t errlen)\n"
+		"{\n\treturn %s_decode(n, in, err, errlen);\n}\n"
+		"static int %s_encode_any(struct lyd_node *op, const void *out, char *err, size_t errlen)\n"
+		"{\n\treturn %s_encode(op, out, err, errlen);\n}\n"
+		"static int %s_run_any(void *c, const void *in, void *out)\n{\n\treturn %s_action(c, in, out);\n}\n\n",
+		cname, in, cname, out, cname, cname);
+	fprintf(atable,
+		"\t{ \"%s\", sizeof(struct %s), sizeof(struct %s), %s_decode_any, %s_encode_any, %s_run_any },\n", kp,
+		in, out, cname, cname, cname);
+}
+
+/* State and actions: every list and container, configuration or state. */
+static void gen_walk_ops(const struct lysc_node *sn, FILE *atable)
+{
+	const struct lysc_node *c;
+	const struct lysc_node_action *act;
+
+	if (!(sn->nodetype & (LYS_LIST | LYS_CONTAINER)))
+		return;
+	if (gen_wants_state(sn))
+		gen_state(sn);
+	LY_LIST_FOR(lysc_node_actions(sn), act)
+	{
+		if (gen_own(&act->node))
+			gen_action(act, atable);
+	}
+	LY_LIST_FOR(lysc_node_child(sn), c)
+	gen_walk_ops(c, atable);
+}
+
 int main(int argc, char **argv)
 {
 	const char *search = NULL, *model, *outdir;
 	struct ly_ctx *ctx = NULL;
 	struct lys_module *mod;
 	const struct lysc_node *top;
-	char hpath[1024], cpath[1024], guard[256], *tbuf = NULL;
-	size_t tlen = 0;
-	FILE *table = NULL;
+	char hpath[1024] = "", cpath[1024] = "", apath[1024] = "", guard[256], *tbuf = NULL, *abuf = NULL, *sbuf = NULL;
+	size_t tlen = 0, alen = 0, slen = 0;
+	FILE *table = NULL, *atable = NULL;
 	int opt, rc = 1;
 
 	while ((opt = getopt(argc, argv, "p:")) != -1) {
@@ -547,10 +907,14 @@ int main(int argc, char **argv)
 	}
 	snprintf(hpath, sizeof(hpath), "%s/%s_cfg.h", outdir, module_name);
 	snprintf(cpath, sizeof(cpath), "%s/%s_cfg.c", outdir, module_name);
+	snprintf(apath, sizeof(apath), "%s/%s_act.c", outdir, module_name);
 	H = fopen(hpath, "w");
 	C = fopen(cpath, "w");
+	A = fopen(apath, "w");
 	table = open_memstream(&tbuf, &tlen);
-	if (!H || !C || !table) {
+	atable = open_memstream(&abuf, &alen);
+	state_lists = open_memstream(&sbuf, &slen);
+	if (!H || !C || !A || !table || !atable || !state_lists) {
 		fprintf(stderr, "cubebus-gen: %s: %s\n", outdir, strerror(errno));
 		goto out;
 	}
@@ -558,35 +922,74 @@ int main(int argc, char **argv)
 	gen_upper(guard);
 	fprintf(H,
 		"/* Generated by cubebus-gen from %s: do not edit. */\n#ifndef %s_CFG_H\n#define %s_CFG_H\n\n"
-		"#include \"cubecfg.h\"\n\nstruct cube;\n\n",
+		"#include \"cubecfg.h\"\n#include \"cubeop.h\"\n\nstruct cube;\n\n",
 		module_name, guard, guard);
 	fprintf(C,
-		"/* Generated by cubebus-gen from %s: do not edit. */\n#include <errno.h>\n#include <stdio.h>\n"
-		"#include <string.h>\n#include <sys/socket.h>\n#include \"%s_cfg.h\"\n\n",
+		"/* Generated by cubebus-gen from %s: do not edit. */\n#include <errno.h>\n#include <inttypes.h>\n"
+		"#include <stdio.h>\n#include <string.h>\n#include <sys/socket.h>\n#include \"%s_cfg.h\"\n\n",
+		module_name, module_name);
+	fprintf(A,
+		"/* Generated by cubebus-gen from %s: do not edit. */\n"
+		"/* The action table: linked only into a service that names it, so that a\n"
+		" * service still on the .action callback needs no action handler. */\n"
+		"#include \"%s_cfg.h\"\n\n",
 		module_name, module_name);
 	gen_walk(top, table);
+	gen_walk_ops(top, atable);
+	if (mod->compiled->rpcs) {
+		gen_error(&mod->compiled->rpcs->node,
+			  "rpc nodes are not supported: a cube's operations are actions of the cube's list");
+	}
 	fflush(table);
+	fflush(atable);
+	fflush(state_lists);
 	gen_ident(guard, sizeof(guard), module_name);
 	fprintf(H, "/* The dispatch table, for cubecfg_apply(). */\nextern const struct cubecfg_model %s_model;\n",
 		guard);
+	fprintf(H,
+		"/* The action table (%s_act.c), for cubeop_action_run(): a service that sets\n"
+		" * .actions = &%s_actions gets its actions as handler calls. */\n"
+		"extern const struct cubeop_actions %s_actions;\n",
+		module_name, guard, guard);
 	fprintf(H, "\n#endif\n");
+	if (alen)
+		fprintf(A, "static const struct cubeop_action actions[] = {\n%s};\n\n", abuf);
+	fprintf(A, "const struct cubeop_actions %s_actions = {\n\t.module = \"%s\",\n", guard, module_name);
+	if (alen)
+		fprintf(A, "\t.actions = actions,\n\t.n_actions = sizeof(actions) / sizeof(actions[0]),\n");
+	fprintf(A, "};\n");
 	fprintf(C, "static const struct cubecfg_node nodes[] = {\n%s};\n\n", tbuf ? tbuf : "");
+	if (slen)
+		fprintf(C, "static const char *const state_lists[] = {\n%s};\n\n", sbuf);
 	fprintf(C,
 		"const struct cubecfg_model %s_model = {\n\t.module = \"%s\",\n\t.nodes = nodes,\n"
-		"\t.n_nodes = sizeof(nodes) / sizeof(nodes[0]),\n};\n",
+		"\t.n_nodes = sizeof(nodes) / sizeof(nodes[0]),\n",
 		guard, module_name);
+	if (slen)
+		fprintf(C, "\t.state_lists = state_lists,\n\t.n_state_lists = sizeof(state_lists) / "
+			   "sizeof(state_lists[0]),\n");
+	fprintf(C, "};\n");
 	rc = failed;
 out:
 	if (table)
 		fclose(table);
+	if (atable)
+		fclose(atable);
+	if (state_lists)
+		fclose(state_lists);
 	free(tbuf);
+	free(abuf);
+	free(sbuf);
 	if (H)
 		fclose(H);
 	if (C)
 		fclose(C);
+	if (A)
+		fclose(A);
 	if (rc) {
 		remove(hpath);
 		remove(cpath);
+		remove(apath);
 	}
 	ly_ctx_destroy(ctx);
 	return rc;
