@@ -12,6 +12,7 @@
 #include <linux/types.h>
 
 /* Capacities; each is a named constant that a test can shrink. */
+#define RT_STATIC_MAX 1024 /* static routes, both families (the process's limit) */
 #define RT_ROUTES_MAX 4096 /* per family, connected ones included */
 #define RT_NEIGH_MAX  4096
 #define RT_LOCAL_MAX  512
