@@ -110,7 +110,9 @@ BROKER_OBJS := $(patsubst %.c,$(OBJ)/%.o,$(wildcard broker/*.c))
 
 # Objects whose sources include skeletons depend on them.
 $(OBJ)/broker/dataplane.o: $(GEN)/cubebus.skel.h
-$(foreach s,$(SERVICES),$(eval $(OBJ)/cube-services/$(s)/$(s).o: $(GEN)/$(s)_tc.skel.h $(GEN)/$(s)_xdp.skel.h $(GEN)/cfg/$(s)_cfg.h))
+# A service's process is every .c of its folder but the fast path's.
+SERVICE_OBJS = $(patsubst %.c,$(OBJ)/%.o,$(filter-out %.bpf.c,$(wildcard cube-services/$(1)/*.c)))
+$(foreach s,$(SERVICES),$(eval $(call SERVICE_OBJS,$(s)): $(GEN)/$(s)_tc.skel.h $(GEN)/$(s)_xdp.skel.h $(GEN)/cfg/$(s)_cfg.h))
 CFLAGS += -I$(GEN)/cfg
 
 $(BIN)/cubebusd: $(BROKER_OBJS) $(STATE_OBJS) $(COMMON_OBJS)
@@ -130,7 +132,7 @@ $(BIN)/polycubectl: $(BIN)/cubectl
 # <svc>_actions).
 TYPED_SERVICES := $(foreach s,$(SERVICES),$(if $(shell grep -l '"$(s)_cfg.h"' cube-services/$(s)/*.c 2>/dev/null),$(s)))
 define SERVICE_BIN
-$(BIN)/cube-$(1): $(OBJ)/cube-services/$(1)/$(1).o $(if $(filter $(1),$(TYPED_SERVICES)),$(OBJ)/cfg/lib$(1)_cfg.a) $(LIBCUBE_OBJS) $(COMMON_OBJS)
+$(BIN)/cube-$(1): $(call SERVICE_OBJS,$(1)) $(if $(filter $(1),$(TYPED_SERVICES)),$(OBJ)/cfg/lib$(1)_cfg.a) $(LIBCUBE_OBJS) $(COMMON_OBJS)
 	@mkdir -p $$(@D)
 	$(CC) $(CFLAGS) -o $$@ $$^ $(LDLIBS)
 endef

@@ -443,6 +443,30 @@ static void cube_devmap_flags(struct bpf_map *map, const char *pin)
 }
 
 /*
+ * A map an older build pinned for the cube with another shape (type, key or
+ * value size, capacity) cannot be reused: libbpf would refuse the load. It
+ * is unpinned, so that the load makes the new one; the running program keeps
+ * the old until the slot swap, and what it held comes back with the
+ * configuration or is learned again. (simplebridge has its own copy of
+ * this.) Maps whose capacity libbpf sets at load (0 in the object: perf
+ * event arrays) are left to libbpf.
+ */
+static void cube_unpin_stale(struct bpf_map *map, const char *pin)
+{
+	struct bpf_map_info info = { 0 };
+	__u32 len = sizeof(info);
+	int fd = bpf_obj_get(pin);
+
+	if (fd < 0)
+		return;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0 && bpf_map__max_entries(map) &&
+	    (info.type != bpf_map__type(map) || info.key_size != bpf_map__key_size(map) ||
+	     info.value_size != bpf_map__value_size(map) || info.max_entries != bpf_map__max_entries(map)))
+		unlink(pin);
+	close(fd);
+}
+
+/*
  * Opens and loads the service's program for this cube with the read-only
  * data (id, slow-path rate, log level), on the cube's pinned maps: a second
  * load (a log level change) shares every map of the first.
@@ -520,10 +544,12 @@ static int cube_load_prog(struct cube *c, int level, void **skel, struct bpf_obj
 
 		if (bpf_map__is_internal(map))
 			continue;
-		if (!strncmp(name, "cb_g_", 5))
+		if (!strncmp(name, "cb_g_", 5)) {
 			snprintf(path, sizeof(path), "%s/%s", c->bpffs, name);
-		else
+		} else {
 			snprintf(path, sizeof(path), "%s/cubes/%s/%s", c->bpffs, pin, name);
+			cube_unpin_stale(map, path);
+		}
 		r = bpf_map__set_pin_path(map, path);
 		if (r < 0) {
 			snprintf(err, errlen, "cannot pin map %s: %s", name, strerror(-r));

@@ -12,7 +12,11 @@
 #include <linux/types.h>
 
 /* Capacities; each is a named constant that a test can shrink. */
-#define RT_ROUTES_MAX 4096 /* per family, connected ones included */
+#define RT_STATIC_MAX 16384 /* static routes, both families (the process's limit) */
+/* LPM entries per family: the networks of the static routes and the
+ * connected ones (32 ports x 64 addresses). The tries are not preallocated
+ * (BPF_F_NO_PREALLOC): the capacity costs no memory until used. */
+#define RT_ROUTES_MAX (RT_STATIC_MAX + 2048)
 #define RT_NEIGH_MAX  4096
 #define RT_LOCAL_MAX  512
 
