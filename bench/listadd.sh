@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # One entry added to a list that holds 10 and then 10 000 entries: the bus
-# round trip of the request (bench/buslat, one connection per request like
-# cubectl), median and p99 of K adds, for router static routes and
+# round trip of the request (bench/buslat --paths, one connection per
+# request like cubectl), median and p99 of K adds, for router static routes and
 # simplebridge static fdb entries. Private broker; cleans up after itself.
 # Usage: bench/listadd.sh [K] [SIZES]   (default 50, "10 10000"). Prints a
 # Markdown table.
@@ -44,22 +44,21 @@ n=int(sys.argv[1])
 print(json.dumps({'fdb':{'entry':[{'address':'0a:00:00:%02x:%02x:%02x'%(i>>16,(i>>8)&255,i&255),'port':'p1'} for i in range(n)]}}))" "$1"
 }
 
-# adds CUBE N KIND: K adds to CUBE holding N entries; prints "median p99" in ms
+# adds CUBE N KIND: K adds to CUBE holding N entries, each its own request
+# (a connection each, like cubectl; one process, so the ZeroMQ context is
+# made once); prints "median p99" in ms
 adds() {
-	local cube=$1 n=$2 kind=$3 k path t=()
-	for ((k = 0; k < K; k++)); do
+	local cube=$1 n=$2 kind=$3 k body
+	: >"$tmp/paths"
+	for ((k = 0; k <= K; k++)); do
 		if [ "$kind" = route ]; then
-			path="/$cube/route/172.$((16 + k / 250)).$((k % 250)).0%2F24/10.255.0.1"
+			echo "/$cube/route/172.$((16 + k / 250)).$((k % 250)).0%2F24/10.255.0.1"
 		else
-			path="/$cube/fdb/entry/0e:00:00:00:$(printf '%02x:%02x' $((k / 256)) $((k % 256)))"
+			echo "/$cube/fdb/entry/0e:00:00:00:$(printf '%02x:%02x' $((k / 256)) $((k % 256)))"
 		fi
-		if [ "$kind" = route ]; then
-			t+=("$("$B" --n 1 "$path" create '{}' | cut -d' ' -f1)")
-		else
-			t+=("$("$B" --n 1 "$path" create '{"port":"p1"}' | cut -d' ' -f1)")
-		fi
-	done
-	printf '%s\n' "${t[@]}" | sort -n | awk -v k="$K" '{a[NR]=$1} END {m=a[int((NR+1)/2)]; p=a[int(NR*0.99+0.999)]; if (p=="") p=a[NR]; printf "%.2f %.2f\n", m/1000, p/1000}'
+	done >"$tmp/paths"
+	[ "$kind" = route ] && body='{}' || body='{"port":"p1"}'
+	"$B" --paths "$tmp/paths" create "$body" | awk '{printf "%.2f %.2f\n", $1 / 1000, $2 / 1000}'
 }
 
 echo "| list | entries | add one: median (ms) | p99 (ms) |"

@@ -74,8 +74,11 @@ int schema_init(struct broker *b, char *err, size_t errlen)
 	return 0;
 }
 
+static void schema_cache_drop(void);
+
 void schema_fini(struct broker *b)
 {
+	schema_cache_drop();
 	if (b->yang)
 		ly_ctx_destroy(b->yang);
 	b->yang = NULL;
@@ -1738,21 +1741,86 @@ static struct json_object *schema_prune_off(const struct lysc_node *sn, struct j
 }
 
 /*
+ * The index of the long list an edit last went to: a cube's configuration
+ * is replaced whole by a whole-path change, and changed in place only by
+ * schema_splice, which keeps the index right; the index holds a reference
+ * to its array, so the address cannot come back as another array.
+ */
+static struct {
+	struct json_object *array;
+	const struct lysc_node *list;
+	size_t len;
+	struct lh_table *t;
+} schema_cache;
+
+#define SCHEMA_CACHE_MIN 32 /* shorter lists are scanned */
+
+static void schema_cache_drop(void)
+{
+	if (schema_cache.t)
+		lh_table_free(schema_cache.t);
+	json_object_put(schema_cache.array);
+	memset(&schema_cache, 0, sizeof(schema_cache));
+}
+
+/* An entry appended to array: the index follows. */
+static void schema_cache_added(const struct lysc_node *c, struct json_object *array, struct json_object *entry)
+{
+	char key[1024];
+
+	if (schema_cache.array != array)
+		return;
+	if (schema_cache.len + 1 != json_object_array_length(array) ||
+	    schema_index_key(c, entry, key, sizeof(key)) < 0) {
+		schema_cache_drop();
+		return;
+	}
+	schema_index_add(schema_cache.t, key, (int)schema_cache.len);
+	schema_cache.len++;
+}
+
+/* Position of the entry with joined canonical keys key in array, or -1. */
+static int schema_cached_find(const struct lysc_node *c, struct json_object *array, const char *key)
+{
+	size_t len = json_object_array_length(array);
+
+	if (schema_cache.array != array || schema_cache.list != c || schema_cache.len != len) {
+		schema_cache_drop();
+		schema_cache.t = schema_index_of(c, array);
+		if (!schema_cache.t)
+			return -3;
+		schema_cache.array = json_object_get(array);
+		schema_cache.list = c;
+		schema_cache.len = len;
+	}
+	return schema_index_find(schema_cache.t, key);
+}
+
+/*
  * The entry of list c in array whose keys are segs[0..nk), canonical, or -1;
  * -2 if a key is not a value of its type (the whole path says why).
  */
 static int schema_path_entry(const struct lysc_node *c, struct json_object *array, char **segs)
 {
-	int nk = schema_nkeys(c);
-	char kbuf[8][256], *kvals[8];
+	int nk = schema_nkeys(c), r;
+	char kbuf[8][256], *kvals[8], key[1024];
+	size_t len = 0;
 
 	if (nk > 8)
 		return -2;
+	key[0] = 0;
 	for (int k = 0; k < nk; k++) {
+		int n;
+
 		if (schema_canon(schema_key(c, k), segs[k], kbuf[k], sizeof(kbuf[k])) < 0)
 			return -2;
 		kvals[k] = kbuf[k];
+		n = snprintf(key + len, sizeof(key) - len, "%s%s", len ? "\x1f" : "", kbuf[k]);
+		len = n < 0 || (size_t)n >= sizeof(key) - len ? sizeof(key) : len + n;
 	}
+	if (json_object_is_type(array, json_type_array) && json_object_array_length(array) >= SCHEMA_CACHE_MIN &&
+	    len < sizeof(key) && (r = schema_cached_find(c, array, key)) != -3)
+		return r;
 	return schema_find_entry(c, array, kvals, 0);
 }
 
@@ -1876,13 +1944,18 @@ static void schema_splice_on(const struct lysc_node *sn, struct json_object *liv
 			return;
 		if (n - 1 == nk || li < 0) {
 			/* the entry itself, or one the part brings new */
-			if (li >= 0 && pe)
-				json_object_array_put_idx(lc, li, schema_copy(pe));
-			else if (li >= 0)
+			if (li >= 0 && pe) {
+				json_object_array_put_idx(lc, li, schema_copy(pe)); /* same keys, same place */
+			} else if (li >= 0) {
+				if (schema_cache.array == lc)
+					schema_cache_drop();
 				json_object_array_del_idx(lc, li, 1);
-			else if (pe && lc)
-				json_object_array_add(lc, schema_copy(pe));
-			else if (pe) {
+			} else if (pe && lc) {
+				struct json_object *e = schema_copy(pe);
+
+				json_object_array_add(lc, e);
+				schema_cache_added(c, lc, e);
+			} else if (pe) {
 				lc = json_object_new_array();
 				json_object_array_add(lc, schema_copy(pe));
 				json_object_object_add(live, c->name, lc);

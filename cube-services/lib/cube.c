@@ -781,6 +781,60 @@ static int cube_apply_typed(struct cube *c, struct json_object *config, char *er
 	return 0;
 }
 
+/*
+ * A change (CHANGE, body {"diff": libyang diff}) of the applied
+ * configuration, through the same typed handlers, in time proportional to
+ * the diff. -ESTALE before any configuration: the broker then sends it whole.
+ */
+static int cube_on_change(struct cube *c, const char *body, char *err, size_t errlen)
+{
+	struct json_object *root = NULL, *d;
+	struct lyd_node *diff = NULL;
+	const struct lyd_node *lv;
+	int r, level;
+
+	if (!c->ops->model || !c->cfg_tree || !c->yang) {
+		snprintf(err, errlen, "no configuration yet");
+		return -ESTALE;
+	}
+	root = json_tokener_parse(body);
+	if (!root || !json_object_object_get_ex(root, "diff", &d) || !json_object_is_type(d, json_type_object)) {
+		snprintf(err, errlen, "a change is {\"diff\": {...}}");
+		r = -EINVAL;
+		goto out;
+	}
+	if (lyd_parse_data_mem(c->yang, json_object_to_json_string_ext(d, JSON_C_TO_STRING_PLAIN), LYD_JSON,
+			       LYD_PARSE_ONLY | LYD_PARSE_STRICT, 0, &diff) != LY_SUCCESS) {
+		snprintf(err, errlen, "the change does not fit the model %s: %s", c->ops->model->module,
+			 ly_errmsg(c->yang));
+		r = -EINVAL;
+		goto out;
+	}
+	c->apply_err = err;
+	c->apply_errlen = errlen;
+	r = cubecfg_apply_diff(c->ops->model, c, &c->cfg_tree, diff, err, errlen);
+	c->apply_err = NULL;
+	if (r < 0)
+		goto out;
+	/* loglevel is the cube's own (libcube's) */
+	lv = cubecfg_child(c->cfg_tree, c->ops->model->module, "loglevel");
+	level = cube_parse_level(lv ? lyd_get_value(lv) : "INFO");
+	if (level >= 0 && level != c->loglevel) {
+		c->loglevel = level;
+		if (level != c->fp_loglevel) {
+			r = cube_reload(c, level, err, errlen);
+			if (r < 0)
+				goto out;
+			cube_log(c, LOG_DEBUG, "fast path reloaded with loglevel %s", cube_cb_level_names[level]);
+		}
+	}
+	cube_log(c, LOG_DEBUG, "change applied");
+out:
+	lyd_free_all(diff);
+	json_object_put(root);
+	return r;
+}
+
 static int cube_on_config(struct cube *c, const char *body, char *err, size_t errlen)
 {
 	struct json_object *root = json_tokener_parse(body), *ports, *config;
@@ -1027,6 +1081,10 @@ static int cube_on_bus(zloop_t *loop, zsock_t *sock, void *arg)
 	switch (m->kind) {
 	case CUBEBUS__CUBE_MSG__KIND__CONFIG:
 		r = cube_on_config(c, m->body, err, sizeof(err));
+		cube_reply(c, m->seq, r, err, NULL);
+		break;
+	case CUBEBUS__CUBE_MSG__KIND__CHANGE:
+		r = cube_on_change(c, m->body, err, sizeof(err));
 		cube_reply(c, m->seq, r, err, NULL);
 		break;
 	case CUBEBUS__CUBE_MSG__KIND__READ:

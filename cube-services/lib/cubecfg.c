@@ -82,6 +82,7 @@ struct cubecfg_call {
 	const struct lyd_node *old, *new; /* the entries in the old and new trees */
 	int depth;
 	size_t seq;	     /* order in the diff, which is the model's */
+	size_t path_idx;     /* cubecfg_apply_diff: its path */
 	void *old_s, *new_s; /* decoded */
 };
 
@@ -280,5 +281,374 @@ out:
 	}
 	free(p.calls);
 	lyd_free_all(diff);
+	return r;
+}
+
+/* ---- a diff, in time proportional to it ------------------------------------ */
+
+/* The yang:operation of a diff node: its own, or the nearest ancestor's. */
+static const char *cubecfg_diff_op(const struct lyd_node *d)
+{
+	for (; d; d = lyd_parent(d)) {
+		struct lyd_meta *m = lyd_find_meta(d->meta, NULL, "yang:operation");
+
+		if (m)
+			return lyd_get_meta_value(m);
+	}
+	return "none";
+}
+
+/* The counterpart of diff node d among the children of parent (or among
+ * the top-level siblings of *tree). */
+static struct lyd_node *cubecfg_live(struct lyd_node *parent, struct lyd_node *tree, const struct lyd_node *d)
+{
+	struct lyd_node *first = parent ? lyd_child(parent) : tree, *match = NULL;
+
+	if (!first || !d->schema)
+		return NULL;
+	if (d->schema->nodetype == LYS_LEAF) {
+		if (lyd_find_sibling_val(first, d->schema, NULL, 0, &match) != LY_SUCCESS)
+			match = NULL;
+	} else if (lyd_find_sibling_first(first, d, &match) != LY_SUCCESS) {
+		match = NULL;
+	}
+	return match;
+}
+
+/*
+ * The default leaves n lacks, back (a deleted value's default). libyang
+ * passes over a node both default and new (which a container left with
+ * defaults only, or a duplicate, is): n is neither for this.
+ */
+static void cubecfg_defaults(struct lyd_node *n)
+{
+	n->flags &= ~(LYD_NEW | LYD_DEFAULT);
+	lyd_new_implicit_tree(n, LYD_IMPLICIT_NO_STATE, NULL);
+}
+
+/*
+ * Applies diff (siblings d) under live parent (NULL: the top of *tree).
+ * Unlike lyd_diff_apply_all, keeps default leaves right: an explicit value
+ * replaces the default instance, and a deleted value brings the default
+ * back.
+ */
+static int cubecfg_diff_apply_r(struct lyd_node **tree, struct lyd_node *parent, const struct lyd_node *d)
+{
+	for (; d; d = d->next) {
+		const char *op = cubecfg_diff_op(d);
+		struct lyd_node *live = cubecfg_live(parent, *tree, d), *dup = NULL;
+
+		if (!d->schema)
+			return -EINVAL;
+		if (!strcmp(op, "create") && live && d->schema->nodetype == LYS_CONTAINER) {
+			/* a container that was there with defaults only (a diff
+			 * leaves those out): what it brings, into it */
+			int r = cubecfg_diff_apply_r(tree, live, lyd_child(d));
+
+			if (r < 0)
+				return r;
+			live->flags &= ~LYD_DEFAULT;
+		} else if (!strcmp(op, "create")) {
+			if (live && (live->flags & LYD_DEFAULT))
+				lyd_free_tree(live);
+			else if (live)
+				return -EEXIST;
+			if (lyd_dup_single(d, NULL, LYD_DUP_RECURSIVE | LYD_DUP_NO_META, &dup) != LY_SUCCESS)
+				return -ENOMEM;
+			if ((parent ? lyd_insert_child(parent, dup) : lyd_insert_sibling(*tree, dup, tree)) !=
+			    LY_SUCCESS) {
+				lyd_free_tree(dup);
+				return -EINVAL;
+			}
+			if (dup->schema->nodetype & (LYS_CONTAINER | LYS_LIST))
+				lyd_new_implicit_tree(dup, LYD_IMPLICIT_NO_STATE, NULL);
+		} else if (!strcmp(op, "delete") && d->schema->nodetype == LYS_CONTAINER &&
+			   !(d->schema->flags & LYS_PRESENCE)) {
+			/* a container that went back to defaults in the part the
+			 * change was made on: what the part held goes, what the
+			 * rest of the tree holds in it stays */
+			int r;
+
+			if (!live)
+				return -ENOENT;
+			r = cubecfg_diff_apply_r(tree, live, lyd_child(d));
+			if (r < 0)
+				return r;
+		} else if (!strcmp(op, "delete")) {
+			if (!live)
+				return -ENOENT;
+			if (live == *tree)
+				*tree = live->next;
+			lyd_free_tree(live);
+			if (parent && d->schema->nodetype == LYS_LEAF &&
+			    ((const struct lysc_node_leaf *)d->schema)->dflt)
+				cubecfg_defaults(parent);
+		} else if (!strcmp(op, "replace")) {
+			if (!live || !(d->schema->nodetype & LYD_NODE_TERM))
+				return -EINVAL;
+			if (lyd_change_term(live, lyd_get_value(d)) == LY_EINVAL)
+				return -EINVAL;
+			live->flags &= ~LYD_DEFAULT;
+		} else {
+			int r;
+
+			if (!live)
+				return -ENOENT;
+			r = cubecfg_diff_apply_r(tree, live, lyd_child(d));
+			if (r < 0)
+				return r;
+		}
+	}
+	return 0;
+}
+
+/* An entry's own leaves (and its parents' keys), apart from the tree; with
+ * the defaults of what it lacks. */
+static struct lyd_node *cubecfg_dup_own(const struct lyd_node *n, struct lyd_node **top)
+{
+	struct lyd_node *dup = NULL, *c;
+
+	*top = NULL;
+	if (lyd_dup_single(n, NULL, LYD_DUP_WITH_PARENTS | LYD_DUP_NO_META, &dup) != LY_SUCCESS)
+		return NULL;
+	LY_LIST_FOR(lyd_child(n), c)
+	{
+		if (c->schema && (c->schema->nodetype & LYD_NODE_TERM) && !(c->schema->flags & LYS_KEY))
+			lyd_dup_single(c, (struct lyd_node_inner *)dup, LYD_DUP_NO_META, NULL);
+	}
+	for (*top = dup; lyd_parent(*top); *top = lyd_parent(*top))
+		;
+	return dup;
+}
+
+/* The leaf changes of diff node d made to copy (an entry's own leaves). */
+static int cubecfg_own_changes(struct lyd_node *copy, const struct lyd_node *d)
+{
+	const struct lyd_node *c;
+
+	LY_LIST_FOR(lyd_child(d), c)
+	{
+		const char *op = cubecfg_diff_op(c);
+		struct lyd_node *mine = NULL;
+
+		if (!c->schema || !(c->schema->nodetype & LYD_NODE_TERM) || (c->schema->flags & LYS_KEY) ||
+		    !strcmp(op, "none"))
+			continue;
+		if (c->schema->nodetype == LYS_LEAF &&
+		    lyd_find_sibling_val(lyd_child(copy), c->schema, NULL, 0, &mine) != LY_SUCCESS)
+			mine = NULL;
+		if (!strcmp(op, "delete")) {
+			lyd_free_tree(mine);
+		} else if (mine) {
+			if (lyd_change_term(mine, lyd_get_value(c)) == LY_EINVAL)
+				return -EINVAL;
+			mine->flags &= ~LYD_DEFAULT;
+		} else if (lyd_dup_single(c, (struct lyd_node_inner *)copy, LYD_DUP_NO_META, NULL) != LY_SUCCESS) {
+			return -EINVAL;
+		}
+	}
+	cubecfg_defaults(copy);
+	return 0;
+}
+
+struct cubecfg_dplan {
+	struct cubecfg_plan p;
+	char **paths;		/* per call, in walk order */
+	struct lyd_node **tops; /* scratch copies of entries, to free */
+	size_t ntops, captops;
+};
+
+static int cubecfg_keep(struct cubecfg_dplan *dp, struct lyd_node *top)
+{
+	if (dp->ntops == dp->captops) {
+		size_t cap = dp->captops ? 2 * dp->captops : 16;
+		struct lyd_node **t = realloc(dp->tops, cap * sizeof(*t));
+
+		if (!t) {
+			lyd_free_all(top);
+			return -ENOMEM;
+		}
+		dp->tops = t;
+		dp->captops = cap;
+	}
+	dp->tops[dp->ntops++] = top;
+	return 0;
+}
+
+/*
+ * A call per entry of the diff that is created, deleted or whose own leaves
+ * change; its old entry copied from the tree as it is, its new one built
+ * apart (the tree stays the applied configuration while handlers run:
+ * cube_config() answers for it).
+ */
+static int cubecfg_dwalk(const struct cubecfg_model *m, struct cubecfg_dplan *dp, struct lyd_node *tree,
+			 const struct lyd_node *d, int depth)
+{
+	const struct lyd_node *c;
+	const struct cubecfg_node *node = cubecfg_node_of(m, d->schema);
+	int r;
+
+	if (node) {
+		const char *op = cubecfg_diff_op(d);
+		enum cubecfg_op kind = OP_UPDATE;
+		int call = 1;
+
+		struct lyd_node *there = NULL;
+		int exists = 0;
+
+		if (!strcmp(op, "create") && d->schema->nodetype == LYS_CONTAINER) {
+			/* a container there with defaults only, which the diff
+			 * leaves out: its own leaves change, if any */
+			char *p = lyd_path(d, LYD_PATH_STD, NULL, 0);
+
+			exists = p && lyd_find_path(tree, p, 0, &there) == LY_SUCCESS;
+			free(p);
+		}
+		if (!strcmp(op, "create") && !exists)
+			kind = OP_CREATE;
+		else if (!strcmp(op, "delete") &&
+			 !(d->schema->nodetype == LYS_CONTAINER && !(d->schema->flags & LYS_PRESENCE)))
+			kind = OP_DELETE;
+		else {
+			call = 0;
+			LY_LIST_FOR(lyd_child(d), c)
+			{
+				if (c->schema && (c->schema->nodetype & LYD_NODE_TERM) &&
+				    !(c->schema->flags & LYS_KEY) && !strcmp(c->schema->module->name, m->module) &&
+				    strcmp(cubecfg_diff_op(c), "none"))
+					call = 1;
+			}
+		}
+		if (call) {
+			struct lyd_node *old = NULL, *new = NULL, *live = NULL, *top;
+			char *path = lyd_path(d, LYD_PATH_STD, NULL, 0);
+			char **ps;
+
+			if (!path)
+				return -ENOMEM;
+			r = 0;
+			if (kind != OP_CREATE) {
+				if (lyd_find_path(tree, path, 0, &live) != LY_SUCCESS)
+					r = -ENOENT;
+				else if (!(old = cubecfg_dup_own(live, &top)) || cubecfg_keep(dp, top) < 0)
+					r = -ENOMEM;
+			}
+			if (r == 0 && kind != OP_DELETE) {
+				if (!(new = cubecfg_dup_own(kind == OP_CREATE ? d : live, &top)) ||
+				    cubecfg_keep(dp, top) < 0)
+					r = -ENOMEM;
+				else if (kind == OP_CREATE)
+					lyd_new_implicit_tree(new, LYD_IMPLICIT_NO_STATE, NULL);
+				else
+					r = cubecfg_own_changes(new, d);
+			}
+			if (r == 0)
+				r = cubecfg_plan_add(&dp->p, node, kind, old, new, depth);
+			ps = r == 0 ? realloc(dp->paths, dp->p.cap * sizeof(*ps)) : NULL;
+			if (r == 0 && !ps)
+				r = -ENOMEM;
+			if (r < 0) {
+				free(path);
+				return r;
+			}
+			dp->paths = ps;
+			dp->paths[dp->p.n - 1] = path;
+		}
+	}
+	LY_LIST_FOR(lyd_child(d), c)
+	{
+		if (!c->schema || !(c->schema->nodetype & (LYS_LIST | LYS_CONTAINER)))
+			continue;
+		r = cubecfg_dwalk(m, dp, tree, c, depth + 1);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static void cubecfg_revert(struct lyd_node **tree, const struct lyd_node *diff)
+{
+	struct lyd_node *rev = NULL;
+
+	if (lyd_diff_reverse_all(diff, &rev) == LY_SUCCESS)
+		cubecfg_diff_apply_r(tree, NULL, rev);
+	lyd_free_all(rev);
+}
+
+int cubecfg_apply_diff(const struct cubecfg_model *m, void *cube, struct lyd_node **tree, const struct lyd_node *diff,
+		       char *err, size_t errlen)
+{
+	struct cubecfg_dplan dp = { 0 };
+	const struct lyd_node *d;
+	size_t done = 0;
+	int r = 0;
+
+	if (errlen)
+		err[0] = '\0';
+	if (!tree || !*tree) {
+		snprintf(err, errlen, "no configuration yet");
+		return -ESTALE;
+	}
+	LY_LIST_FOR(diff, d)
+	{
+		r = cubecfg_dwalk(m, &dp, *tree, d, 0);
+		if (r < 0) {
+			snprintf(err, errlen, "the change does not fit the configuration: %s", strerror(-r));
+			goto out;
+		}
+	}
+	/* the paths follow the calls through the sort */
+	for (size_t i = 0; i < dp.p.n; i++)
+		dp.p.calls[i].path_idx = i;
+	qsort(dp.p.calls, dp.p.n, sizeof(*dp.p.calls), cubecfg_order);
+	/* decode everything before the first call: a bad value changes nothing */
+	for (size_t i = 0; i < dp.p.n; i++) {
+		struct cubecfg_call *k = &dp.p.calls[i];
+
+		if (k->old) {
+			k->old_s = calloc(1, k->node->size ? k->node->size : 1);
+			r = k->old_s ? k->node->decode(k->old, k->old_s, err, errlen) : -ENOMEM;
+			if (r < 0)
+				goto out;
+		}
+		if (k->new) {
+			k->new_s = calloc(1, k->node->size ? k->node->size : 1);
+			r = k->new_s ? k->node->decode(k->new, k->new_s, err, errlen) : -ENOMEM;
+			if (r < 0)
+				goto out;
+		}
+	}
+	for (done = 0; done < dp.p.n; done++) {
+		r = cubecfg_call(&dp.p.calls[done], cube, 0);
+		if (r < 0) {
+			const struct cubecfg_call *k = &dp.p.calls[done];
+
+			if (!*err)
+				snprintf(err, errlen, "%s of %s failed: %s", cubecfg_op_name[k->op],
+					 dp.paths[k->path_idx], strerror(-r));
+			goto undo;
+		}
+	}
+	/* every handler took it: the tree becomes the new configuration */
+	r = cubecfg_diff_apply_r(tree, NULL, diff);
+	if (r == 0)
+		goto out;
+	snprintf(err, errlen, "the change does not apply to the configuration: %s", strerror(-r));
+	cubecfg_revert(tree, diff);
+undo:
+	while (done-- > 0)
+		cubecfg_call(&dp.p.calls[done], cube, 1);
+out:
+	for (size_t i = 0; i < dp.p.n; i++) {
+		free(dp.p.calls[i].old_s);
+		free(dp.p.calls[i].new_s);
+	}
+	for (size_t i = 0; dp.paths && i < dp.p.n; i++)
+		free(dp.paths[i]);
+	for (size_t i = 0; i < dp.ntops; i++)
+		lyd_free_all(dp.tops[i]);
+	free(dp.tops);
+	free(dp.paths);
+	free(dp.p.calls);
 	return r;
 }

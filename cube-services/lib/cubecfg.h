@@ -94,6 +94,18 @@ int cubecfg_apply(const struct cubecfg_model *m, void *cube, const struct lyd_no
 		  char *err, size_t errlen);
 
 /* Used by generated decoders. */
+/*
+ * The same calls for a change given as a libyang diff (yang:operation
+ * metadata, as lyd_diff_siblings makes it) of the applied configuration
+ * *tree, in time proportional to the diff: the entries it touches are
+ * copied as they are and built as they will be, the handlers are called
+ * with them (*tree stays the applied configuration meanwhile), then the
+ * diff is applied to *tree. On failure the calls made are undone and *tree
+ * is as before. -ESTALE without a tree. Strings in the decoded entries are
+ * valid for the call only.
+ */
+int cubecfg_apply_diff(const struct cubecfg_model *m, void *cube, struct lyd_node **tree, const struct lyd_node *diff,
+		       char *err, size_t errlen);
 const struct lyd_node *cubecfg_child(const struct lyd_node *n, const char *module, const char *name);
 const struct lyd_node *cubecfg_ancestor(const struct lyd_node *n, int up);
 

@@ -357,9 +357,12 @@ static int sb_key_cmp(const void *a, const void *b)
 
 /*
  * Static elements the configuration no longer has (left by a process that
- * stopped before a change reached it) go once a configuration is applied:
- * the map is only written by this process.
+ * stopped before a change reached it) go once, after the first
+ * configuration this process applied: from then on the map is written by
+ * this process only, entry by entry. (One process is one cube.)
  */
+static int sb_swept;
+
 static void sb_static_sweep(struct cube *c)
 {
 	struct sb_walk w = { .c = c };
@@ -369,10 +372,12 @@ static void sb_static_sweep(struct cube *c)
 	/* an empty table: the fast path may stop looking at it */
 	if (bpf_map_get_next_key(fd, NULL, &key) < 0) {
 		sb_set_has_static(c, 0);
+		sb_swept = cube_config(c) != NULL;
 		return;
 	}
-	if (!cube_config(c) || !(w.keys = calloc(SB_STATIC_MAX, sizeof(*w.keys))))
+	if (sb_swept || !cube_config(c) || !(w.keys = calloc(SB_STATIC_MAX, sizeof(*w.keys))))
 		return;
+	sb_swept = 1;
 	simplebridge_fdb_entry_foreach(cube_config(c), sb_collect_key, &w);
 	qsort(w.keys, w.n, sizeof(*w.keys), sb_key_cmp);
 	more = bpf_map_get_next_key(fd, NULL, &key) == 0;

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 
 #include "cfgtest_cfg.h"
@@ -235,6 +236,171 @@ static const char *full = CUBE(",\"mode\":\"ON\",\"u8\":200,\"u16\":65535,\"u64\
 			       "\"match\":[{\"field\":\"dst\",\"value\":\"a\"},{\"field\":\"dst\",\"value\":\"b\","
 			       "\"weight\":3}]},"
 			       "{\"id\":2}]");
+
+/* ---- changes as diffs (what the broker sends: CHANGE) --------------------- */
+
+/* the diff the broker makes (no defaults), through JSON and back as on the bus */
+static struct lyd_node *bus_diff(const struct lyd_node *a, const struct lyd_node *b)
+{
+	struct lyd_node *d = NULL, *back = NULL;
+	char *text = NULL;
+
+	if (lyd_diff_siblings(a, b, 0, &d) != LY_SUCCESS)
+		return NULL;
+	if (!d)
+		return NULL;
+	lyd_print_mem(&text, d, LYD_JSON, LYD_PRINT_WITHSIBLINGS | LYD_PRINT_SHRINK);
+	lyd_free_all(d);
+	if (!text || lyd_parse_data_mem(ctx, text, LYD_JSON, LYD_PARSE_ONLY | LYD_PARSE_STRICT, 0, &back) != LY_SUCCESS)
+		back = NULL;
+	free(text);
+	return back;
+}
+
+static char *text_of(const struct lyd_node *t)
+{
+	char *s = NULL;
+
+	lyd_print_mem(&s, t, LYD_JSON, LYD_PRINT_WITHSIBLINGS | LYD_PRINT_SHRINK | LYD_PRINT_WD_ALL);
+	return s;
+}
+
+/*
+ * From live (the applied configuration), the change part_a -> part_b (the
+ * parts the broker diffs; the whole trees when NULL): the calls, and the
+ * tree it leaves, which must print as want (the whole new configuration).
+ */
+static int apply_diff(const char *live_json, const char *part_a, const char *part_b, const char *want_json,
+		      int *same_tree, char *err, size_t errlen)
+{
+	struct lyd_node *live = tree(live_json), *a = tree(part_a ? part_a : live_json),
+			*b = tree(part_b ? part_b : want_json), *want = tree(want_json), *d = bus_diff(a, b);
+	char *got = NULL, *exp = NULL;
+	int r;
+
+	calls[0] = '\0';
+	r = d ? cubecfg_apply_diff(&cfgtest_model, NULL, &live, d, err, errlen) : 0; /* no diff: nothing */
+	got = text_of(live);
+	exp = text_of(want);
+	*same_tree = got && exp && !strcmp(got, exp);
+	if (!*same_tree)
+		printf("# tree: %s\n# want: %s\n", got ? got : "-", exp ? exp : "-");
+	free(got);
+	free(exp);
+	lyd_free_all(d);
+	lyd_free_all(live);
+	lyd_free_all(a);
+	lyd_free_all(b);
+	lyd_free_all(want);
+	return r;
+}
+
+static void test_diffs(void)
+{
+	static const char *pairs[][2] = {
+		/* a nested entry added, a leaf of a nested entry changed */
+		{ CUBE(",\"rule\":[{\"id\":1,\"match\":[{\"field\":\"f\",\"value\":\"a\"}]}]"),
+		  CUBE(",\"rule\":[{\"id\":1,\"match\":[{\"field\":\"f\",\"value\":\"a\",\"weight\":4},"
+		       "{\"field\":\"f\",\"value\":\"b\"}]}]") },
+		/* an entry deleted with its children, another created */
+		{ CUBE(",\"rule\":[{\"id\":1,\"match\":[{\"field\":\"f\",\"value\":\"a\"}]},{\"id\":2}]"),
+		  CUBE(",\"rule\":[{\"id\":2},{\"id\":3,\"action\":\"PASS\"}]") },
+		/* a container leaf set from its default, and back */
+		{ CUBE(""), CUBE(",\"limits\":{\"rate\":5}") },
+		{ CUBE(",\"limits\":{\"rate\":5}"), CUBE("") },
+		/* a leaf of the cube, an explicit value back to the default */
+		{ CUBE(",\"mode\":\"ON\",\"u8\":9"), CUBE(",\"u8\":10") },
+		/* an enum changed in an entry, a port augment */
+		{ CUBE(",\"ports\":[{\"name\":\"p1\"}],\"rule\":[{\"id\":1,\"port\":\"p1\"}]"),
+		  CUBE(",\"ports\":[{\"name\":\"p1\",\"ip\":\"10.0.0.1/24\"}],"
+		       "\"rule\":[{\"id\":1,\"port\":\"p1\",\"action\":\"PASS\"}]") },
+	};
+	char err[512], whole[sizeof(calls)];
+	int same, r;
+
+	for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
+		char name[160];
+
+		r = apply(pairs[i][0], pairs[i][1], err, sizeof(err));
+		snprintf(whole, sizeof(whole), "%s", calls);
+		r = r == 0 ? apply_diff(pairs[i][0], NULL, NULL, pairs[i][1], &same, err, sizeof(err)) : r;
+		snprintf(name, sizeof(name),
+			 "diff %zu: the same calls as the whole configuration (%s), the tree the new one", i + 1,
+			 whole);
+		if (strcmp(whole, calls))
+			printf("# diff calls: %s\n", calls);
+		check(r == 0 && !strcmp(whole, calls) && same, name);
+	}
+
+	/* a part: the broker diffs only what the edit touches; the rest stays */
+	r = apply_diff(CUBE(",\"rule\":[{\"id\":1},{\"id\":2},{\"id\":3}]"), CUBE(",\"rule\":[{\"id\":2}]"), CUBE(""),
+		       CUBE(",\"rule\":[{\"id\":1},{\"id\":3}]"), &same, err, sizeof(err));
+	check(r == 0 && !strcmp(calls, "delete rule 2/DROP;") && same,
+	      "part: deleting the only entry of the part deletes that entry, the others stay");
+	r = apply_diff(
+		CUBE(",\"rule\":[{\"id\":1},{\"id\":3}]"), CUBE(""), CUBE(",\"rule\":[{\"id\":2,\"action\":\"PASS\"}]"),
+		CUBE(",\"rule\":[{\"id\":1},{\"id\":3},{\"id\":2,\"action\":\"PASS\"}]"), &same, err, sizeof(err));
+	check(r == 0 && !strcmp(calls, "create rule 2/PASS;") && same, "part: an entry added beside the others");
+	r = apply_diff(CUBE(",\"limits\":{\"rate\":5},\"rule\":[{\"id\":1}]"), CUBE(",\"limits\":{\"rate\":5}"),
+		       CUBE(""), CUBE(",\"rule\":[{\"id\":1}]"), &same, err, sizeof(err));
+	check(r == 0 && !strcmp(calls, "update limits 5->100;") && same,
+	      "part: a container back to its defaults keeps what the part did not hold");
+
+	/* a failing handler: the calls made are undone, the tree is as it was */
+	fail_on = "create rule 3/PASS;";
+	r = apply_diff(pairs[1][0], NULL, NULL, pairs[1][0], &same, err, sizeof(err));
+	check(r == 0 && same && !calls[0], "the same tree: no diff, no call");
+	r = apply_diff(pairs[1][0], NULL, pairs[1][1], pairs[1][0], &same, err, sizeof(err));
+	printf("# %s / %s\n", calls, err);
+	check(r == -ENOSPC && same && strstr(err, "create") && strstr(calls, "delete rule 1/DROP;") &&
+		      strstr(calls, "create rule 1/DROP;"),
+	      "failing handler: error said, calls undone (the deleted entry created again), tree unchanged");
+	fail_on = NULL;
+
+	/* no applied configuration: the broker is asked for the whole */
+	{
+		struct lyd_node *none = NULL, *a = tree(pairs[0][0]), *b = tree(pairs[0][1]), *d = bus_diff(a, b);
+
+		check(cubecfg_apply_diff(&cfgtest_model, NULL, &none, d, err, sizeof(err)) == -ESTALE && !none,
+		      "no configuration yet: -ESTALE");
+		lyd_free_all(d);
+		lyd_free_all(a);
+		lyd_free_all(b);
+	}
+
+	/* its cost follows the diff, not the tree: one entry at 10 and 10 000 */
+	for (int n = 10; n <= 10000; n *= 1000) {
+		size_t cap = 64 + (size_t)n * 24;
+		char *big = malloc(cap + 64), *more = malloc(cap + 64);
+		struct lyd_node *live, *a, *b, *d;
+		struct timespec t0, t1;
+		size_t o = 0;
+
+		o += snprintf(big + o, cap - o, "{\"cfgtest:cfgtest\":[{\"name\":\"t1\",\"rule\":[");
+		for (int i = 0; i < n; i++)
+			o += snprintf(big + o, cap - o, "%s{\"id\":%d}", i ? "," : "", i + 10);
+		strcpy(more, big);
+		strcat(more, ",{\"id\":1}]}]}");
+		strcat(big, "]}]}");
+		live = tree(big);
+		a = tree("{\"cfgtest:cfgtest\":[{\"name\":\"t1\"}]}");
+		b = tree("{\"cfgtest:cfgtest\":[{\"name\":\"t1\",\"rule\":[{\"id\":1}]}]}");
+		d = bus_diff(a, b);
+		calls[0] = '\0';
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		r = cubecfg_apply_diff(&cfgtest_model, NULL, &live, d, err, sizeof(err));
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		printf("# one entry added to %d by a diff: %.1f us\n", n,
+		       (t1.tv_sec - t0.tv_sec) * 1e6 + (t1.tv_nsec - t0.tv_nsec) / 1e3);
+		check(r == 0 && !strcmp(calls, "create rule 1/DROP;"), "a one-entry diff to a long list: one call");
+		lyd_free_all(d);
+		lyd_free_all(a);
+		lyd_free_all(b);
+		lyd_free_all(live);
+		free(big);
+		free(more);
+	}
+}
 
 /* ---- actions ------------------------------------------------------------- */
 
@@ -551,6 +717,7 @@ int main(void)
 
 	test_actions();
 	test_state();
+	test_diffs();
 
 	/* a model the generator cannot map: a build error naming the node */
 	{
