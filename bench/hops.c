@@ -72,6 +72,8 @@ struct opts {
 	__u32 repeat;
 	__u32 runs;
 	bool json;
+	const char *only_case; /* --case: single, floor, chain or router */
+	const char *only_hook; /* --hook: tc or xdp */
 };
 
 struct measure {
@@ -978,11 +980,13 @@ static void print_json(const struct bench *b, const struct machine *m)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: hops [--repeat N] [--runs N] [--quick] [--json]\n"
+		"usage: hops [--repeat N] [--runs N] [--quick] [--json] [--case C] [--hook H]\n"
 		"  --repeat N  packets per run (default 1000000)\n"
 		"  --runs N    runs per case, the median is reported (default 5, max %d)\n"
 		"  --quick     --repeat 100000 --runs 3\n"
-		"  --json      machine-readable output\n",
+		"  --json      machine-readable output\n"
+		"  --case C    only the cases of C: single, floor, chain or router (to profile one)\n"
+		"  --hook H    only hook H: tc or xdp\n",
 		MAX_RUNS);
 }
 
@@ -999,6 +1003,20 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			o->runs = 3;
 		} else if (!strcmp(argv[i], "--json")) {
 			o->json = true;
+		} else if (!strcmp(argv[i], "--case") && i + 1 < argc) {
+			o->only_case = argv[++i];
+			if (strcmp(o->only_case, "single") && strcmp(o->only_case, "floor") &&
+			    strcmp(o->only_case, "chain") && strcmp(o->only_case, "router")) {
+				fprintf(stderr, "hops: --case is single, floor, chain or router, not %s\n",
+					o->only_case);
+				return -EINVAL;
+			}
+		} else if (!strcmp(argv[i], "--hook") && i + 1 < argc) {
+			o->only_hook = argv[++i];
+			if (strcmp(o->only_hook, "tc") && strcmp(o->only_hook, "xdp")) {
+				fprintf(stderr, "hops: --hook is tc or xdp, not %s\n", o->only_hook);
+				return -EINVAL;
+			}
 		} else if ((!strcmp(argv[i], "--repeat") || !strcmp(argv[i], "--runs")) && i + 1 < argc) {
 			unsigned long v = strtoul(argv[i + 1], &end, 10);
 
@@ -1020,6 +1038,12 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		}
 	}
 	return 0;
+}
+
+/* --case and --hook: only what is asked, to profile one case */
+static bool wanted(const struct bench *b, const char *name)
+{
+	return !b->o.only_case || !strcmp(b->o.only_case, name);
 }
 
 int main(int argc, char **argv)
@@ -1046,13 +1070,15 @@ int main(int argc, char **argv)
 	}
 	b.len = cbrig_udp_frame(b.pkt, MAC_B, MAC_A);
 	for (int h = 0; h < 2; h++) {
-		if (bench_single(&b, (enum cbrig_hook)h) < 0)
+		if (b.o.only_hook && strcmp(b.o.only_hook, hook_name((enum cbrig_hook)h)))
+			continue;
+		if (wanted(&b, "single") && bench_single(&b, (enum cbrig_hook)h) < 0)
 			failed++;
-		if (bench_floor(&b, (enum cbrig_hook)h) < 0)
+		if (wanted(&b, "floor") && bench_floor(&b, (enum cbrig_hook)h) < 0)
 			failed++;
-		if (bench_chains(&b, (enum cbrig_hook)h) < 0)
+		if (wanted(&b, "chain") && bench_chains(&b, (enum cbrig_hook)h) < 0)
 			failed++;
-		if (bench_router(&b, (enum cbrig_hook)h) < 0)
+		if (wanted(&b, "router") && bench_router(&b, (enum cbrig_hook)h) < 0)
 			failed++;
 	}
 	if (b.o.json)

@@ -36,6 +36,7 @@
 
 #include "broker.h"
 #include "cubebus.skel.h"
+#include "cubebus/portstats.h"
 
 #define DP_TC_HANDLE 0xcb
 #define DP_TC_PRIO   1
@@ -333,20 +334,26 @@ static int dp_create_pinned(const char *path, enum bpf_map_type type, __u32 valu
 	return r;
 }
 
+static void dp_stats_zero(struct broker *b, __u32 key)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct cb_port_stats *zero = calloc(ncpu > 0 ? ncpu : 1, sizeof(*zero));
+
+	if (zero)
+		bpf_map_update_elem(b->stats_fd, &key, zero, BPF_ANY);
+	free(zero);
+}
+
 static void dp_cube_zero(struct broker *b, struct bk_cube *c)
 {
 	struct cb_link none = { 0 };
-	int ncpu = libbpf_num_possible_cpus();
-	struct cb_port_stats *zero = calloc(ncpu > 0 ? ncpu : 1, sizeof(*zero));
 
 	for (int p = 0; p < CB_MAX_PORTS; p++) {
 		__u32 key = CB_LINK_KEY(c->id, p);
 
 		bpf_map_update_elem(b->links_fd, &key, &none, BPF_ANY);
-		if (zero)
-			bpf_map_update_elem(b->stats_fd, &key, zero, BPF_ANY);
+		dp_stats_zero(b, key);
 	}
-	free(zero);
 }
 
 int dp_cube_prepare(struct broker *b, struct bk_cube *c, int fresh, char *err, size_t errlen)
@@ -1006,12 +1013,20 @@ int dp_port_apply(struct broker *b, struct bk_cube *c, int port, const struct bk
 	}
 	/* 2. the link entry and the next hop */
 	if (memcmp(&cur->link, &want->link, sizeof(want->link))) {
+		struct cb_link now = { 0 };
+		int relinked =
+			bpf_map_lookup_elem(b->links_fd, &key, &now) < 0 || memcmp(&now, &want->link, sizeof(now));
+
 		if (bpf_map_update_elem(b->links_fd, &key, &want->link, BPF_ANY) < 0) {
 			snprintf(err, errlen, "cannot write the link of %s port %d: %s", c->name, port,
 				 strerror(errno));
 			return -errno;
 		}
 		cur->link = want->link;
+		/* a new peer: the counters start again, so that a cube peer's
+		 * rx (this port's tx, portstats.h) covers what this port sent */
+		if (relinked)
+			dp_stats_zero(b, key);
 	}
 	if (cur->next_prog_id != want->next_prog_id) {
 		fd = dp_cube_map(b, c, CB_PIN_NEXT);
@@ -1068,27 +1083,7 @@ int dp_port_apply(struct broker *b, struct bk_cube *c, int port, const struct bk
 
 int dp_port_stats(struct broker *b, struct bk_cube *c, int port, struct cb_port_stats *out)
 {
-	int ncpu = libbpf_num_possible_cpus();
-	struct cb_port_stats *v;
-	__u32 key = CB_LINK_KEY(c->id, port);
-
-	memset(out, 0, sizeof(*out));
-	if (ncpu <= 0)
-		return -EINVAL;
-	v = calloc(ncpu, sizeof(*v));
-	if (!v)
-		return -ENOMEM;
-	if (bpf_map_lookup_elem(b->stats_fd, &key, v) == 0) {
-		for (int i = 0; i < ncpu; i++) {
-			out->rx_packets += v[i].rx_packets;
-			out->rx_bytes += v[i].rx_bytes;
-			out->tx_packets += v[i].tx_packets;
-			out->tx_bytes += v[i].tx_bytes;
-			out->drops += v[i].drops;
-		}
-	}
-	free(v);
-	return 0;
+	return cb_port_stats_read(b->links_fd, b->stats_fd, libbpf_num_possible_cpus(), c->id, port, out);
 }
 
 /* Whether a port of a known cube names netdev ifindex as its peer. */

@@ -8,7 +8,7 @@
 TEST_BPF_OBJS := $(OBJ)/bpf/cubebus.bpf.o $(OBJ)/bpf/parse_probe.bpf.o \
 	$(foreach s,$(SERVICES),$(OBJ)/bpf/$(s)_tc.bpf.o $(OBJ)/bpf/$(s)_xdp.bpf.o)
 TEST_BPF_HDRS := tests/bpf/cbrig.h $(wildcard cube-services/*/*_shared.h) \
-	bpf/include/cubebus/cubebus_shared.h
+	bpf/include/cubebus/cubebus_shared.h bpf/include/cubebus/portstats.h
 
 $(TB)/bpf/test_fastpath: tests/bpf/test_fastpath.c tests/bpf/cbrig.c $(TEST_BPF_HDRS) \
 		$(TEST_BPF_OBJS)

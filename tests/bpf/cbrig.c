@@ -17,6 +17,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "cbrig.h"
+#include "cubebus/portstats.h"
 
 /* What libbpf said during the last cbrig_load, for a failing test to show. */
 static char cbrig_log[8192];
@@ -264,28 +265,7 @@ int cbrig_set_link(struct cbrig *r, __u32 cube, __u32 port, __u32 kind, __u32 if
 
 int cbrig_stats(struct cbrig *r, __u32 cube, __u32 port, struct cb_port_stats *out)
 {
-	struct cb_port_stats *v;
-	__u32 key = CB_LINK_KEY(cube, port);
-	int ret = 0;
-
-	memset(out, 0, sizeof(*out));
-	v = calloc(r->ncpus, sizeof(*v));
-	if (!v)
-		return -ENOMEM;
-	if (bpf_map_lookup_elem(r->stats_fd, &key, v)) {
-		ret = -errno;
-		goto out;
-	}
-	for (int i = 0; i < r->ncpus; i++) {
-		out->rx_packets += v[i].rx_packets;
-		out->rx_bytes += v[i].rx_bytes;
-		out->tx_packets += v[i].tx_packets;
-		out->tx_bytes += v[i].tx_bytes;
-		out->drops += v[i].drops;
-	}
-out:
-	free(v);
-	return ret;
+	return cb_port_stats_read(r->links_fd, r->stats_fd, r->ncpus, cube, port, out);
 }
 
 int cbrig_percpu_u64(struct cbrig *r, int map_fd, __u32 key, __u64 *out)

@@ -290,18 +290,13 @@ static __always_inline int cube_redirect(struct cube_ctx *ctx, struct cb_md *md,
 		return bpf_redirect(l->ifindex, 0);
 	}
 	if (l->kind == CB_LINK_CUBE) {
-		struct cb_port_stats *st = cb_port_stats(port);
-
-		cb_count_tx(ctx, port);
+		/* counted once, by the peer's entry: the tx of a cube link is
+		 * its peer's rx (the broker reads it there) */
 		cb_md_store(ctx, l->peer_port);
 		cb_hop(ctx, port);
-		/* the hop returns only when it failed: the packet did not leave */
-		if (st) {
-			st->tx_packets--;
-			st->tx_bytes -= cube_len(ctx);
-		}
 	}
-	/* no peer, or the peer's program is not there (yet) */
+	/* no peer, or the peer's program is not there (yet): the hop
+	 * returns only when it failed, and the packet did not leave */
 	return cube_drop(ctx, md);
 }
 
@@ -396,10 +391,10 @@ static long cb_flood_port(__u32 p, void *data)
 		if (bpf_clone_redirect(ctx, l->ifindex, 0) == 0)
 			cb_count_tx(ctx, p);
 	} else if (f->inj_ifindex) {
-		/* the injector starts the copy at the peer cube's in-port */
+		/* the injector starts the copy at the peer cube's in-port,
+		 * whose entry counts it, as on every cube link */
 		ctx->mark = CB_MARK(CB_DIR_IN, l->peer_cube, l->peer_port);
-		if (bpf_clone_redirect(ctx, f->inj_ifindex, 0) == 0)
-			cb_count_tx(ctx, p);
+		bpf_clone_redirect(ctx, f->inj_ifindex, 0);
 		ctx->mark = f->orig_mark;
 	}
 #else
