@@ -23,6 +23,11 @@ $(BENCH)/hops: bench/hops.c tests/bpf/cbrig.c tests/bpf/cbrig.h \
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Itests/bpf -o $@ bench/hops.c tests/bpf/cbrig.c $(LDLIBS)
 
+# hopprof.sh's JIT image dumper
+$(BENCH)/jitdump: bench/jitdump.c | check-pkgs
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ bench/jitdump.c $(LDLIBS)
+
 # Throughput on veth (bench/throughput.sh): a generator, a sink and the
 # hand-written redirect baseline, each a libbpf program with its BPF object
 # embedded as a skeleton (build/gen/bench_<name>.skel.h).
@@ -34,7 +39,7 @@ $$(BENCH)/$(1): bench/$(1).c bench/benchnet.h $$(GEN)/bench_$(1).skel.h
 endef
 $(foreach b,$(BENCH_NET),$(eval $(call BENCH_NET_BIN,$(b))))
 
-bench-build: $(BENCH)/hops $(foreach b,$(BENCH_NET),$(BENCH)/$(b))
+bench-build: $(BENCH)/hops $(BENCH)/jitdump $(foreach b,$(BENCH_NET),$(BENCH)/$(b))
 tests-build: bench-build
 
 .PHONY: bench-build
