@@ -544,8 +544,15 @@ int cubeop_action_run(const struct cubeop_actions *a, void *cube, const struct l
 		goto out;
 	}
 	r = act->decode(op, in, err, errlen);
-	if (r < 0)
+	if (r < 0) {
+		/* a value libyang took and the C type cannot hold (an address
+		 * with a zone): said of the action, as the input's other errors */
+		char why[512];
+
+		snprintf(why, sizeof(why), "%s", err);
+		snprintf(err, errlen, "%s %s", words, why);
 		goto out;
+	}
 	r = act->run(cube, in, out);
 	if (r < 0) {
 		if (!err[0])

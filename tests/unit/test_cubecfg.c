@@ -458,6 +458,9 @@ static void test_actions(void)
 	refused(r, err, before, "reset mode: LOUD", NULL, "action input: an enum the model lacks is refused");
 	r = run("reset", "{\"level\":1,\"peer\":\"fd00::1\"}", err, sizeof(err));
 	refused(r, err, before, "reset peer: fd00::1", NULL, "action input: an IPv6 address for an IPv4 leaf");
+	r = run("reset", "{\"level\":1,\"peer\":\"10.0.0.1%eth0\"}", err, sizeof(err));
+	refused(r, err, before, "reset peer: 10.0.0.1%eth0", NULL,
+		"action input: a value the model takes and its C type cannot (a zone) is refused, naming the action");
 	r = run("reset", "{\"level\":\"x\"}", err, sizeof(err));
 	refused(r, err, before, "reset level: x", NULL, "action input: text for a number");
 	r = run("reset", "{\"level\":1,\"nope\":1}", err, sizeof(err));
