@@ -14,8 +14,8 @@
  * libcube's.
  *
  * Operations (cube-services/lib/cubeop.h): every list or container with
- * config false leaves of the service's own gets a state struct and an
- * emitter; every action an input and an output struct, an input decoder, an
+ * config false leaves of the service's own, and every base list the service
+ * augments with leaves, gets a state struct and an emitter; every action an input and an output struct, an input decoder, an
  * output encoder, a handler prototype and an entry in the action table,
  * which is the whole of <module>_act.c (a service links it by naming it).
  *
@@ -617,19 +617,28 @@ static int gen_state_leaf(const struct lysc_node *sn, const struct lysc_node *c)
 	return gen_own(c) && (c->flags & LYS_CONFIG_R);
 }
 
-/* A node gets an emitter when it has config false leaves of the service's own. */
+/*
+ * A node gets an emitter when it has config false leaves of the service's
+ * own, or when it is a base list the service augments with leaves: a read
+ * shows what the cube derives for them where they are not configured (the
+ * router's ports, the MAC it makes for a port without one).
+ */
 static int gen_wants_state(const struct lysc_node *sn)
 {
 	const struct lysc_node *c;
+	int want = 0;
 
 	LY_LIST_FOR(lysc_node_child(sn), c)
 	{
 		if (c->nodetype == LYS_LEAF && (c->flags & LYS_CONFIG_R) && gen_own(c))
-			return 1;
+			want = 1;
+		if (c->nodetype == LYS_LEAF && sn->nodetype == LYS_LIST && sn->parent && !gen_own(sn) && gen_own(c) &&
+		    !(c->flags & LYS_KEY))
+			want = 1;
 		if (c->nodetype == LYS_LEAFLIST && (c->flags & LYS_CONFIG_R) && gen_own(c))
 			gen_error(c, "leaf-lists of state are not supported by cubebus-gen yet");
 	}
-	return 0;
+	return want;
 }
 
 /* The way from the cube's entry down to sn's node, in an emitter: n ends
