@@ -298,6 +298,8 @@ int router_route_create(struct cube *c, const struct router_route *new)
 			  pv->ifs[f->port].name, new->interface);
 		return -EINVAL;
 	}
+	/* the broker refuses this already (max-elements of route): a defence
+	 * for a configuration that reaches the process another way */
 	if (t->n >= RT_STATIC_MAX) {
 		cube_fail(c, "too many static routes (at most %d)", RT_STATIC_MAX);
 		return -ENOSPC;
