@@ -1007,8 +1007,6 @@ static int cube_on_read(struct cube *c, char **body, char *err, size_t errlen)
 	cube_log(c, LOG_DEBUG, "operational state read");
 	if (c->ops->state)
 		r = cube_read_typed(c, out, err, errlen);
-	else if (c->ops->read)
-		r = c->ops->read(c, out, err, errlen);
 	if (r == 0) {
 		cube_read_slowpath(c, out);
 		json_object_object_add(out, "cubebus:slowpath-lost", json_object_new_int64(c->pktin_lost));
@@ -1041,24 +1039,10 @@ static int cube_action_typed(struct cube *c, const char *path, const char *body,
 
 static int cube_on_action(struct cube *c, const char *path, const char *body, char **result, char *err, size_t errlen)
 {
-	struct json_object *in = NULL, *out = NULL;
-	int r;
-
 	if (c->ops->actions)
 		return cube_action_typed(c, path, body, result, err, errlen);
-	in = body && *body ? json_tokener_parse(body) : NULL;
-	if (!c->ops->action) {
-		snprintf(err, errlen, "service %s has no action %s", c->ops->service, path);
-		r = -ENOENT;
-		goto out;
-	}
-	r = c->ops->action(c, path, in, &out, err, errlen);
-	if (r == 0 && out)
-		*result = strdup(json_object_to_json_string_ext(out, JSON_C_TO_STRING_PLAIN));
-out:
-	json_object_put(in);
-	json_object_put(out);
-	return r;
+	snprintf(err, errlen, "service %s has no action %s", c->ops->service, path);
+	return -ENOENT;
 }
 
 static int cube_on_bus(zloop_t *loop, zsock_t *sock, void *arg)

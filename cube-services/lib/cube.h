@@ -59,23 +59,16 @@ struct cube_ops {
 	 * The cube's operational state (config false nodes), typed
 	 * (cube-services/lib/cubeop.h): calls the generated <node>_emit(st, &s)
 	 * for what it has to say; libcube answers the read. 0, or -errno after
-	 * cube_fail(). Optional, needs model; when set, read is not used.
+	 * cube_fail(). Optional, needs model.
 	 */
 	int (*state)(struct cube *c, struct cube_state *st);
 	/*
 	 * The action table generated from the model (&<svc>_actions): an
 	 * action arrives as a call of its typed handler,
 	 * <svc>_<path>_action(c, in, out), with its input decoded and checked
-	 * against the model. Optional; when set, action is not used.
+	 * against the model. Optional: without it the cube has no action.
 	 */
 	const struct cubeop_actions *actions;
-	/* The older, untyped forms of the two above (the router's, until it
-	 * moves onto them). read adds the state to out as JSON; action runs
-	 * the action at path ("fdb/flush"), *result may be set to a new JSON
-	 * object, -ENOENT if there is no such action. Optional. */
-	int (*read)(struct cube *c, struct json_object *out, char *err, size_t errlen);
-	int (*action)(struct cube *c, const char *path, struct json_object *input, struct json_object **result,
-		      char *err, size_t errlen);
 	/* A packet the fast path sent to the slow path with a service reason
 	 * (>= CB_REASON_SERVICE). Optional; called on the main loop. */
 	void (*pktin)(struct cube *c, const struct cb_pktin_hdr *h, const void *frame, size_t len);

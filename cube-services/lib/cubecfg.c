@@ -37,6 +37,7 @@ int cubecfg_parse_ip(const char *s, struct cb_ip *out)
 		if (errno || end == slash + 1 || *end || len < 0 || len > out->len)
 			return -EINVAL;
 		out->len = len;
+		out->with_len = true;
 	}
 	return 0;
 }

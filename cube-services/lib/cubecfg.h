@@ -45,6 +45,9 @@
 struct cb_ip {
 	uint8_t family; /* AF_INET or AF_INET6 */
 	uint8_t len;	/* prefix length; 32 / 128 for an address */
+	/* the text gave the length ("10.0.2.8/32"): a type of addresses or
+	 * prefixes writes it back so, which is how the entry is keyed */
+	bool with_len;
 	union {
 		struct in_addr v4;
 		struct in6_addr v6;
@@ -52,7 +55,7 @@ struct cb_ip {
 	};
 };
 
-/* Parses "A.B.C.D", "A.B.C.D/LEN", IPv6 likewise. 0 or -EINVAL. */
+/* Parses "A.B.C.D", "A.B.C.D/LEN" (with_len set), IPv6 likewise. 0 or -EINVAL. */
 int cubecfg_parse_ip(const char *s, struct cb_ip *out);
 /* Parses "aa:bb:cc:dd:ee:ff" (either case). 0 or -EINVAL. */
 int cubecfg_parse_mac(const char *s, uint8_t mac[6]);

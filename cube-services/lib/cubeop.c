@@ -40,7 +40,7 @@ const char *cubeop_fmt_ip(char *buf, size_t size, const struct cb_ip *ip, int wi
 	if (!ip->family || !inet_ntop(ip->family == AF_INET ? AF_INET : AF_INET6, &ip->bytes, buf, size))
 		return NULL;
 	n = strlen(buf);
-	if (with_len == CUBEOP_IP_PREFIX || (with_len == CUBEOP_IP_EITHER && ip->len != full))
+	if (with_len == CUBEOP_IP_PREFIX || (with_len == CUBEOP_IP_EITHER && (ip->len != full || ip->with_len)))
 		snprintf(buf + n, size - n, "/%u", ip->len);
 	return buf;
 }
@@ -103,11 +103,41 @@ static int cubeop_state_list(const struct cubecfg_model *m, const struct lysc_no
 	return 0;
 }
 
+/*
+ * A state list without entries is [], as a read always listed it. This adds
+ * [] to out for the state lists of m that out lacks among the schema
+ * children of ps after `after` (NULL: from the first) and before `upto`
+ * (NULL: to the last), in the model's order: libyang keeps data in that
+ * order, so an empty list comes where a read always had it, before the
+ * members that follow it in the model. Returns upto, or after when upto does
+ * not come after it (the lists are then left to the last call).
+ */
+static const struct lysc_node *cubeop_empty_lists(const struct lysc_node *ps, const struct lysc_node *after,
+						  const struct lysc_node *upto, struct json_object *out,
+						  const struct cubecfg_model *m)
+{
+	const struct lysc_node *sc = after;
+
+	if (upto) {
+		while ((sc = lys_getnext(sc, ps, NULL, 0)) && sc != upto)
+			;
+		if (!sc)
+			return after;
+	}
+	sc = after;
+	while ((sc = lys_getnext(sc, ps, NULL, 0)) && sc != upto) {
+		if (sc->nodetype == LYS_LIST && !json_object_object_get_ex(out, sc->name, NULL) &&
+		    cubeop_state_list(m, sc))
+			json_object_object_add(out, sc->name, json_object_new_array());
+	}
+	return upto ? upto : after;
+}
+
 /* m: for a state, whose lists are [] when they have no entry */
 static void cubeop_json_r(const struct lyd_node *parent, struct json_object *out, const struct cubecfg_model *m)
 {
 	const struct lyd_node *n;
-	const struct lysc_node *sc = NULL;
+	const struct lysc_node *sc = NULL; /* the schema node of the last member */
 
 	LY_LIST_FOR(lyd_child(parent), n)
 	{
@@ -116,6 +146,8 @@ static void cubeop_json_r(const struct lyd_node *parent, struct json_object *out
 
 		if (!n->schema)
 			continue;
+		if (m && parent->schema && n->schema != sc)
+			sc = cubeop_empty_lists(parent->schema, sc, n->schema, out, m);
 		cubeop_json_name(n, parent, name, sizeof(name));
 		switch (n->schema->nodetype) {
 		case LYS_LEAF: json_object_object_add(out, name, cubeop_json_value(n)); break;
@@ -141,12 +173,9 @@ static void cubeop_json_r(const struct lyd_node *parent, struct json_object *out
 		default: break;
 		}
 	}
-	/* a state list without entries: [], as a read always listed it */
-	while (m && parent->schema && (sc = lys_getnext(sc, parent->schema, NULL, 0))) {
-		if (sc->nodetype == LYS_LIST && !json_object_object_get_ex(out, sc->name, NULL) &&
-		    cubeop_state_list(m, sc))
-			json_object_object_add(out, sc->name, json_object_new_array());
-	}
+	/* the lists after the last member (and any the walk missed) */
+	if (m && parent->schema)
+		cubeop_empty_lists(parent->schema, NULL, NULL, out, m);
 }
 
 void cubeop_json_children(const struct lyd_node *parent, struct json_object *out)
@@ -544,8 +573,15 @@ int cubeop_action_run(const struct cubeop_actions *a, void *cube, const struct l
 		goto out;
 	}
 	r = act->decode(op, in, err, errlen);
-	if (r < 0)
+	if (r < 0) {
+		/* a value libyang took and the C type cannot hold (an address
+		 * with a zone): said of the action, as the input's other errors */
+		char why[512];
+
+		snprintf(why, sizeof(why), "%s", err);
+		snprintf(err, errlen, "%s %s", words, why);
 		goto out;
+	}
 	r = act->run(cube, in, out);
 	if (r < 0) {
 		if (!err[0])

@@ -129,8 +129,9 @@ int cubeop_state_status(const struct cube_state *st);
 /* The text of typed values, for the emitters and encoders. */
 const char *cubeop_fmt_mac(char *buf, size_t size, const uint8_t mac[6]);
 /* NULL for family 0 (no value). with_len: CUBEOP_IP_ADDR never ("10.0.0.1"), CUBEOP_IP_PREFIX always
- * ("10.0.0.0/24"), CUBEOP_IP_EITHER unless it is the whole address (a type
- * that takes an address or a prefix). */
+ * ("10.0.0.0/24"), CUBEOP_IP_EITHER unless it is the whole address and was
+ * not given with its length (a type that takes an address or a prefix:
+ * "10.0.2.8" and "10.0.2.8/32" are two values of it). */
 enum { CUBEOP_IP_ADDR, CUBEOP_IP_PREFIX, CUBEOP_IP_EITHER };
 const char *cubeop_fmt_ip(char *buf, size_t size, const struct cb_ip *ip, int with_len);
 const char *cubeop_fmt_in4(char *buf, size_t size, const struct in_addr *a);

@@ -496,53 +496,45 @@ void rt_neigh_tick(struct cube *c)
 	}
 }
 
-/* ---- reads and flush -------------------------------------------------------- */
+/* ---- state and flush -------------------------------------------------------- */
+
+struct rt_state_walk {
+	struct cube *c;
+	struct cube_state *st;
+};
 
 /*
- * Static entries are listed under the key they are configured with (an
- * address, or a /32 or /128 prefix): the broker merges what a cube reports
- * into its configuration by key.
+ * Static entries are emitted under the key they are configured with (an
+ * address, or a /32 or /128 prefix, which the decoded entry remembers): the
+ * broker merges what a cube reports into its configuration by key.
  */
-static void rt_read_static(struct cube *c, struct json_object *list)
+static int rt_emit_static(const struct router_arp_table *e, void *arg)
 {
-	const struct rt_priv *pv = cube_priv(c);
-	struct ly_set *set = NULL;
-	char mac[32], err[128];
+	const struct rt_state_walk *w = arg;
+	const struct rt_priv *pv = cube_priv(w->c);
+	const struct rt_sneigh *s;
+	struct rt_addr a;
+	struct router_arp_table_state o = { .address = e->address };
 
-	if (!cube_config(c) || lyd_find_xpath(cube_config(c), "/router:router/arp-table", &set) != LY_SUCCESS)
-		return;
-	for (uint32_t i = 0; i < set->count; i++) {
-		struct router_arp_table e;
-		struct json_object *o;
-		struct rt_addr a;
-		const struct rt_sneigh *s;
-
-		if (router_arp_table_decode(set->dnodes[i], &e, err, sizeof(err)) < 0 ||
-		    rt_addr_from_ip(&e.address, &a) < 0 || !(s = rt_neigh_static_at(pv, &a)))
-			continue;
-		o = json_object_new_object();
-		rt_format_mac(s->mac, mac, sizeof(mac));
-		json_object_object_add(o, "address", json_object_new_string(lyd_get_value(lyd_child(set->dnodes[i]))));
-		json_object_object_add(o, "mac", json_object_new_string(mac));
-		json_object_object_add(o, "interface", json_object_new_string(rt_pname(pv, s->port)));
-		json_object_object_add(o, "age", json_object_new_int64(0));
-		json_object_array_add(list, o);
-	}
-	ly_set_free(set, NULL);
+	if (rt_addr_from_ip(&e->address, &a) < 0 || !(s = rt_neigh_static_at(pv, &a)))
+		return 0;
+	memcpy(o.mac, s->mac, 6);
+	o.interface = rt_pname(pv, s->port);
+	return router_arp_table_emit(w->st, &o);
 }
 
-void rt_neigh_read(struct cube *c, struct json_object *list)
+int rt_neigh_state(struct cube *c, struct cube_state *st)
 {
 	const struct rt_priv *pv = cube_priv(c);
-	int fd = cube_map_fd(c, "rt_neigh");
+	struct rt_state_walk w = { c, st };
+	int fd = cube_map_fd(c, "rt_neigh"), r;
 	struct rt_addr key, next;
 	uint64_t now = rt_now_ns();
 	void *prev = NULL;
-	char mac[32], addr[INET6_ADDRSTRLEN];
 
-	rt_read_static(c, list);
-	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-		struct json_object *e;
+	r = router_arp_table_foreach(cube_config(c), rt_emit_static, &w);
+	while (r == 0 && bpf_map_get_next_key(fd, prev, &next) == 0) {
+		struct router_arp_table_state e = { 0 };
 		struct rt_neigh n;
 		uint64_t age;
 
@@ -553,14 +545,13 @@ void rt_neigh_read(struct cube *c, struct json_object *list)
 		age = now > n.seen_ns ? now - n.seen_ns : 0;
 		if (pv->aging_ns && age > pv->aging_ns)
 			continue; /* aged: the fast path no longer uses it */
-		e = json_object_new_object();
-		rt_format_mac(n.mac, mac, sizeof(mac));
-		json_object_object_add(e, "address", json_object_new_string(rt_ntop(&key, addr, sizeof(addr))));
-		json_object_object_add(e, "mac", json_object_new_string(mac));
-		json_object_object_add(e, "interface", json_object_new_string(rt_pname(pv, n.port)));
-		json_object_object_add(e, "age", json_object_new_int64(age / NS_PER_S));
-		json_object_array_add(list, e);
+		rt_ip_from_addr(&key, rt_is_v4(&key) ? 32 : 128, &e.address);
+		memcpy(e.mac, n.mac, 6);
+		e.interface = rt_pname(pv, n.port);
+		e.age = age / NS_PER_S;
+		r = router_arp_table_emit(st, &e);
 	}
+	return r;
 }
 
 unsigned rt_neigh_flush(struct cube *c, const struct rt_addr *only)

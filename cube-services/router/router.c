@@ -2,7 +2,7 @@
 /*
  * router: the cube process of the router service (see router.h for its
  * files). This one holds the cube: its ports and their addresses, its
- * settings, reads, the action, the slow path's dispatch and the tick.
+ * settings, its state, the action, the slow path's dispatch and the tick.
  *
  * Every check that spans entries (overlapping networks, an address on two
  * ports, a port still used by a route) is made by the handler of the entry
@@ -76,6 +76,18 @@ int rt_addr_from_ip(const struct cb_ip *ip, struct rt_addr *a)
 	}
 	memcpy(a->a, ip->bytes, 16);
 	return ip->family == AF_INET6 && !rt_is_v4(a) ? 0 : -EINVAL;
+}
+
+void rt_ip_from_addr(const struct rt_addr *a, unsigned plen, struct cb_ip *ip)
+{
+	*ip = (struct cb_ip){ .len = plen };
+	if (rt_is_v4(a)) {
+		ip->family = AF_INET;
+		ip->v4.s_addr = a->w[3];
+	} else {
+		ip->family = AF_INET6;
+		memcpy(ip->bytes, a->a, 16);
+	}
 }
 
 const struct rt_ifaddr *rt_net_of(const struct rt_priv *pv, const struct rt_addr *a, int port)
@@ -741,85 +753,75 @@ static void rt_sweep_stale(struct cube *c)
 	rt_neigh_sweep(c);
 }
 
-/* ---- cube callbacks --------------------------------------------------------- */
+/* ---- state and the action --------------------------------------------------- */
 
-static void rt_read_stats(struct cube *c, struct json_object *out)
+/* The slow-path limit's counters, summed over the CPUs, per reason. */
+static int rt_reasons_state(struct cube *c, struct cube_state *st)
 {
-	struct rt_priv *pv = cube_priv(c);
-	struct json_object *sp = json_object_new_object(), *list = json_object_new_array(),
-			   *st = json_object_new_object();
-	int ncpus = libbpf_num_possible_cpus(), fd = cube_map_fd(c, "rt_spcnt");
+	int ncpus = libbpf_num_possible_cpus(), fd = cube_map_fd(c, "rt_spcnt"), r = 0;
 	struct rt_spcount *v = ncpus > 0 ? calloc(ncpus, sizeof(*v)) : NULL;
 
-	for (__u32 r = 0; r < RT_NREASONS; r++) {
-		struct json_object *e = json_object_new_object();
-		uint64_t sent = 0, limited = 0;
+	for (__u32 k = 0; k < RT_NREASONS && r == 0; k++) {
+		struct router_slowpath_limit_reason_state e = { .name = rt_reason_names[k] };
 
-		if (v && bpf_map_lookup_elem(fd, &r, v) == 0)
+		if (v && bpf_map_lookup_elem(fd, &k, v) == 0)
 			for (int i = 0; i < ncpus; i++) {
-				sent += v[i].sent;
-				limited += v[i].limited;
+				e.sent_packets += v[i].sent;
+				e.limited_packets += v[i].limited;
 			}
-		json_object_object_add(e, "name", json_object_new_string(rt_reason_names[r]));
-		json_object_object_add(e, "sent-packets", json_object_new_int64(sent));
-		json_object_object_add(e, "limited-packets", json_object_new_int64(limited));
-		json_object_array_add(list, e);
+		r = router_slowpath_limit_reason_emit(st, &e);
 	}
 	free(v);
-	json_object_object_add(sp, "reason", list);
-	json_object_object_add(out, "slowpath-limit", sp);
-	json_object_object_add(st, "queue-drop-packets", json_object_new_int64(pv->queue_drops));
-	json_object_object_add(st, "unresolved-packets", json_object_new_int64(pv->unresolved));
-	json_object_object_add(st, "icmp-error-packets", json_object_new_int64(pv->icmp_sent));
-	json_object_object_add(out, "statistics", st);
+	return r;
 }
 
-static int rt_read(struct cube *c, struct json_object *out, char *err, size_t errlen)
+/* What a read shows beyond the configuration: the ports' MACs (generated
+ * ones too), every route, the neighbours, the counters. */
+static int rt_state(struct cube *c, struct cube_state *st)
 {
 	struct rt_priv *pv = cube_priv(c);
-	struct json_object *ports = json_object_new_array(), *routes = json_object_new_array(),
-			   *neigh = json_object_new_array();
-	char mac[32];
+	int r = 0;
 
-	for (int p = 0; p < CB_MAX_PORTS; p++) {
-		struct json_object *e;
+	for (int p = 0; p < CB_MAX_PORTS && r == 0; p++) {
+		struct router_ports_state e = { .name = pv->ifs[p].name };
 
 		if (!pv->ifs[p].on)
 			continue;
-		e = json_object_new_object();
-		rt_format_mac(pv->ifs[p].mac, mac, sizeof(mac));
-		json_object_object_add(e, "name", json_object_new_string(pv->ifs[p].name));
-		json_object_object_add(e, "mac", json_object_new_string(mac));
-		json_object_array_add(ports, e);
+		memcpy(e.mac, pv->ifs[p].mac, 6);
+		r = router_ports_emit(st, &e);
 	}
-	rt_routes_read(c, routes);
-	rt_neigh_read(c, neigh);
-	json_object_object_add(out, "ports", ports);
-	json_object_object_add(out, "route", routes);
-	json_object_object_add(out, "arp-table", neigh);
-	rt_read_stats(c, out);
-	return 0;
+	if (r == 0)
+		r = rt_routes_state(c, st);
+	if (r == 0)
+		r = rt_neigh_state(c, st);
+	if (r == 0)
+		r = rt_reasons_state(c, st);
+	if (r == 0)
+		r = router_statistics_emit(st, &(struct router_statistics_state){
+						       .queue_drop_packets = pv->queue_drops,
+						       .unresolved_packets = pv->unresolved,
+						       .icmp_error_packets = pv->icmp_sent,
+					       });
+	return r;
 }
 
-static int rt_action(struct cube *c, const char *path, struct json_object *in, struct json_object **result, char *err,
-		     size_t errlen)
+/* arp-flush: the learned entries go (those of address only, if given);
+ * static ones are configuration. */
+int router_arp_flush_action(struct cube *c, const struct router_arp_flush_in *in, struct router_arp_flush_out *out)
 {
-	const char *only = cube_json_str(in, "address", NULL);
-	struct cb_ip ip;
 	struct rt_addr want;
+	char text[CUBEOP_VALUE_MAX];
 
-	if (strcmp(path, "arp-flush")) {
-		snprintf(err, errlen, "router has no action %s", path);
-		return -ENOENT;
-	}
-	if (only && (strchr(only, '/') || cubecfg_parse_ip(only, &ip) < 0 || rt_addr_from_ip(&ip, &want) < 0)) {
-		snprintf(err, errlen, "arp-flush: %s is not an address", only);
+	if (in->address.family && rt_addr_from_ip(&in->address, &want) < 0) {
+		cube_fail(c, "arp-flush: %s is not an address",
+			  cubeop_fmt_ip(text, sizeof(text), &in->address, CUBEOP_IP_ADDR));
 		return -EINVAL;
 	}
-	*result = json_object_new_object();
-	json_object_object_add(*result, "flushed", json_object_new_int64(rt_neigh_flush(c, only ? &want : NULL)));
+	out->flushed = rt_neigh_flush(c, in->address.family ? &want : NULL);
 	return 0;
 }
+
+/* ---- cube callbacks --------------------------------------------------------- */
 
 static void rt_pktin(struct cube *c, const struct cb_pktin_hdr *h, const void *frame, size_t len)
 {
@@ -848,8 +850,8 @@ static const struct cube_ops router_ops = {
 	.service = "router",
 	CUBE_PROGRAMS(router),
 	.model = &router_model,
-	.read = rt_read,
-	.action = rt_action,
+	.state = rt_state,
+	.actions = &router_actions,
 	.pktin = rt_pktin,
 	.priv_size = sizeof(struct rt_priv),
 	.tick = rt_tick,

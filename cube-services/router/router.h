@@ -3,8 +3,8 @@
  * router: the cube process's own header, shared by its files.
  *
  *   router.c  the cube: its ports and their addresses, its settings (aging,
- *             slow-path limit), reads, the action, the slow path's dispatch,
- *             the tick, main
+ *             slow-path limit), its state, the action, the slow path's
+ *             dispatch, the tick, main
  *   routes.c  the route table: connected and static routes by network,
  *             which route a network uses, the LPM tries
  *   neigh.c   neighbours: static entries, resolution of next hops (ARP and
@@ -12,7 +12,8 @@
  *   icmp.c    ICMP and ICMPv6 errors
  *
  * The configuration arrives through the typed handlers of router_cfg.h
- * (cubebus-gen). What the process keeps, struct rt_priv, is what it derives
+ * (cubebus-gen); reads and arp-flush go through its emitters and action
+ * handler. What the process keeps, struct rt_priv, is what it derives
  * from it and what the fast path cannot tell: which address is on which
  * port, which route a network uses, what waits for a neighbour.
  *
@@ -29,7 +30,6 @@
 #include <time.h>
 #include <arpa/inet.h>
 #include <sys/socket.h>
-#include <json-c/json.h>
 
 #include "cube.h"
 #include "pktbuild.h"
@@ -205,6 +205,8 @@ void rt_format_mac(const uint8_t *m, char *buf, size_t size);
 /* A configured address as the router keeps it; -EINVAL for an IPv6 address
  * that is an IPv4-mapped one (its tables tell the families that way). */
 int rt_addr_from_ip(const struct cb_ip *ip, struct rt_addr *a);
+/* The other way, with prefix length plen (of its family), for the emitters. */
+void rt_ip_from_addr(const struct rt_addr *a, unsigned plen, struct cb_ip *ip);
 /* The address of the router on a network containing a, on port (-1: any
  * port), or NULL. */
 const struct rt_ifaddr *rt_net_of(const struct rt_priv *pv, const struct rt_addr *a, int port);
@@ -236,8 +238,9 @@ const struct rt_sroute *rt_routes_via_port(const struct rt_priv *pv, int port);
 const struct rt_sroute *rt_routes_via_addr(const struct rt_priv *pv, const struct rt_addr *a);
 /* "10.0.3.0/24 via 10.1.0.2" */
 const char *rt_route_text(const struct rt_sroute *s, char *buf, size_t size);
-/* Adds every route, connected ones first, to list (the read of "route"). */
-void rt_routes_read(struct cube *c, struct json_object *list);
+/* Emits every route, connected ones first (the read of "route"). 0 or the
+ * emitter's -EINVAL. */
+int rt_routes_state(struct cube *c, struct cube_state *st);
 /* Removes the LPM entries of networks the router has no route for. */
 void rt_routes_sweep(struct cube *c);
 
@@ -253,8 +256,9 @@ void rt_neigh_resolve(struct cube *c, const struct cb_pktin_hdr *h, const void *
 void rt_neigh_pktin(struct cube *c, const struct cb_pktin_hdr *h, const uint8_t *frame, size_t len);
 /* Retries and gives up resolutions, forgets aged neighbours. */
 void rt_neigh_tick(struct cube *c);
-/* Adds static and live learned entries to list (the read of "arp-table"). */
-void rt_neigh_read(struct cube *c, struct json_object *list);
+/* Emits static and live learned entries (the read of "arp-table"). 0 or the
+ * emitter's -EINVAL. */
+int rt_neigh_state(struct cube *c, struct cube_state *st);
 /* Forgets the learned entries (of address only, if not NULL); returns how
  * many. */
 unsigned rt_neigh_flush(struct cube *c, const struct rt_addr *only);

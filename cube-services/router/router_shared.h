@@ -12,7 +12,9 @@
 #include <linux/types.h>
 
 /* Capacities; each is a named constant that a test can shrink. */
-#define RT_STATIC_MAX 16384 /* static routes, both families (the process's limit) */
+/* static routes, both families (the process's limit); router.yang's
+ * max-elements of route says the same, so the broker refuses one more */
+#define RT_STATIC_MAX 16384
 /* LPM entries per family: the networks of the static routes and the
  * connected ones (32 ports x 64 addresses). The tries are not preallocated
  * (BPF_F_NO_PREALLOC): the capacity costs no memory until used. */

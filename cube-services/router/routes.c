@@ -298,6 +298,8 @@ int router_route_create(struct cube *c, const struct router_route *new)
 			  pv->ifs[f->port].name, new->interface);
 		return -EINVAL;
 	}
+	/* the broker refuses this already (max-elements of route): a defence
+	 * for a configuration that reaches the process another way */
 	if (t->n >= RT_STATIC_MAX) {
 		cube_fail(c, "too many static routes (at most %d)", RT_STATIC_MAX);
 		return -ENOSPC;
@@ -430,36 +432,34 @@ const struct rt_sroute *rt_routes_via_addr(const struct rt_priv *pv, const struc
 	return NULL;
 }
 
-static void rt_read_route(struct json_object *list, const char *net, const char *nh, const char *ifname, __u32 cost,
-			  int active)
+static int rt_emit_route(struct cube_state *st, const struct rt_addr *net, unsigned plen, const struct rt_addr *nh,
+			 const char *ifname, __u32 cost, bool active)
 {
-	struct json_object *e = json_object_new_object();
+	struct router_route_state e = { .interface = ifname, .pathcost = cost, .active = active };
 
-	json_object_object_add(e, "network", json_object_new_string(net));
-	json_object_object_add(e, "nexthop", json_object_new_string(nh));
-	json_object_object_add(e, "interface", json_object_new_string(ifname));
-	json_object_object_add(e, "pathcost", json_object_new_int64(cost));
-	json_object_object_add(e, "active", json_object_new_boolean(active));
-	json_object_array_add(list, e);
+	rt_ip_from_addr(net, plen, &e.network);
+	rt_ip_from_addr(nh, rt_is_v4(nh) ? 32 : 128, &e.nexthop);
+	return router_route_emit(st, &e);
 }
 
-void rt_routes_read(struct cube *c, struct json_object *list)
+int rt_routes_state(struct cube *c, struct cube_state *st)
 {
 	const struct rt_priv *pv = cube_priv(c);
-	char net[INET6_ADDRSTRLEN + 8], nh[INET6_ADDRSTRLEN];
+	int r = 0;
 
-	for (int i = 0; i < pv->nifa; i++) {
+	for (int i = 0; i < pv->nifa && r == 0; i++) {
 		const struct rt_ifaddr *f = &pv->ifa[i];
-		struct rt_addr a = f->addr;
+		struct rt_addr a = f->addr, any = { 0 };
 
 		rt_mask(&a, f->bits);
-		rt_read_route(list, rt_prefix_text(&a, f->plen, net, sizeof(net)),
-			      rt_is_v4(&a) ? "0.0.0.0" : "::", rt_pname(pv, f->port), 0, 1);
+		if (rt_is_v4(&a))
+			rt_addr_v4(&any, 0);
+		r = rt_emit_route(st, &a, f->plen, &any, rt_pname(pv, f->port), 0, true);
 	}
-	for (const struct rt_sroute *s = pv->routes.first; s; s = s->next)
-		rt_read_route(list, rt_prefix_text(&s->net->addr, rt_net_plen(s->net), net, sizeof(net)),
-			      rt_ntop(&s->nh, nh, sizeof(nh)), s->port >= 0 ? rt_pname(pv, s->port) : s->ifname,
-			      s->cost, s->active);
+	for (const struct rt_sroute *s = pv->routes.first; s && r == 0; s = s->next)
+		r = rt_emit_route(st, &s->net->addr, rt_net_plen(s->net), &s->nh,
+				  s->port >= 0 ? rt_pname(pv, s->port) : s->ifname, s->cost, s->active);
+	return r;
 }
 
 /* An LPM entry stays if its network has a route in use. */

@@ -252,6 +252,12 @@ for T in TC XDP_SKB; do
 		'cubectl r1 arp-flush >/dev/null && [ "$(arp_mac r1 10.0.2.7)" = 02:cb:00:00:00:27 ]'
 	check "$T: static arp entry deleted" cubectl r1 arp-table del 10.0.2.7
 	check "$T: gone from the arp-table" test -z "$(arp_mac r1 10.0.2.7)"
+	# keyed as configured, a /32 prefix: the cube's state meets that entry
+	check "$T: static arp entry 10.0.2.8/32" cubectl r1 arp-table add 10.0.2.8/32 mac=02:cb:00:00:00:28 interface=p2
+	check "$T: listed once, as 10.0.2.8/32, with its MAC and age 0" test \
+		"$(cubectl r1 show -json | jq -c '[."arp-table"[] | select(.address | startswith("10.0.2.8"))]')" \
+		= '[{"address":"10.0.2.8/32","mac":"02:cb:00:00:00:28","interface":"p2","age":0}]'
+	check "$T: static arp entry 10.0.2.8/32 deleted" cubectl r1 arp-table del 10.0.2.8/32
 
 	# ---- IPv6 ----
 	ok=1

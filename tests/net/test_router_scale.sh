@@ -6,8 +6,9 @@
 #
 # 10 000 static routes given at creation, one more added to them (the
 # change is one handler call: timed, and it forwards), the table full at
-# RT_STATIC_MAX (16 384): one more is refused with a sentence and not
-# stored; a deleted route frees its place.
+# RT_STATIC_MAX (16 384, the route list's max-elements): one more is
+# refused by the broker with its sentence and not stored, as is a router
+# given one more at creation; a deleted route frees its place.
 . "$(dirname "$0")/lib.sh"
 
 MAX=16384
@@ -65,13 +66,24 @@ t0=${EPOCHREALTIME/./}
 check "routes up to $MAX" eval 'cubectl rs set <"$TMP/more.json"'
 t1=${EPOCHREALTIME/./}
 log "adding $((MAX - 10001)) routes to 10001: $(((t1 - t0) / 1000)) ms"
+# the model's max-elements of route (RT_STATIC_MAX): the broker refuses,
+# in its own words, before the cube is asked
 if cubectl rs route add 10.99.0.0/16 10.0.2.1 >"$TMP/out" 2>"$TMP/err"; then
 	not_ok "route $((MAX + 1)) is refused" "exit status 0"
 else
-	check "route $((MAX + 1)) is refused: too many static routes (at most $MAX)" \
-		grep -q "too many static routes (at most $MAX)" "$TMP/err"
+	check "route $((MAX + 1)) is refused: route holds at most $MAX entries" \
+		grep -q "rs: route: holds at most $MAX entries" "$TMP/err"
 fi
 log "$(cat "$TMP/err")"
+routes 0 $((MAX + 1)) | jq -c '{route: .}' >"$TMP/over.json"
+if cubectl router add rx <"$TMP/over.json" >"$TMP/out" 2>"$TMP/err"; then
+	not_ok "a router given $((MAX + 1)) routes is refused" "exit status 0"
+else
+	check "a router given $((MAX + 1)) routes is refused: at most $MAX, not $((MAX + 1))" \
+		grep -q "route: holds at most $MAX entries, not $((MAX + 1))" "$TMP/err"
+fi
+log "$(cat "$TMP/err")"
+check "and not made" eval '! cubectl rx show >/dev/null 2>&1'
 check "h1 -> 10.77.0.1 still" ping_ok h1 10.77.0.1
 check "h1 -> 10.99.0.1 (no route): Destination Net Unreachable" net_unreachable h1 10.99.0.1
 # the refused route is not stored: once there is room it is new

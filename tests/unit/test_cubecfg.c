@@ -458,6 +458,9 @@ static void test_actions(void)
 	refused(r, err, before, "reset mode: LOUD", NULL, "action input: an enum the model lacks is refused");
 	r = run("reset", "{\"level\":1,\"peer\":\"fd00::1\"}", err, sizeof(err));
 	refused(r, err, before, "reset peer: fd00::1", NULL, "action input: an IPv6 address for an IPv4 leaf");
+	r = run("reset", "{\"level\":1,\"peer\":\"10.0.0.1%eth0\"}", err, sizeof(err));
+	refused(r, err, before, "reset peer: 10.0.0.1%eth0", NULL,
+		"action input: a value the model takes and its C type cannot (a zone) is refused, naming the action");
 	r = run("reset", "{\"level\":\"x\"}", err, sizeof(err));
 	refused(r, err, before, "reset level: x", NULL, "action input: text for a number");
 	r = run("reset", "{\"level\":1,\"nope\":1}", err, sizeof(err));
@@ -543,7 +546,9 @@ static void test_state(void)
 	r = cubeop_state_json(st, o);
 	js = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
 	printf("# %s\n", js);
-	check(r == 0 && !strcmp(js, "{\"counter\":7,\"health\":\"DEGRADED\",\"load\":100,"
+	/* ports: the test model augments them as the router does (ip, mac), so
+	 * they have an emitter, and no port emitted is [] */
+	check(r == 0 && !strcmp(js, "{\"ports\":[],\"counter\":7,\"health\":\"DEGRADED\",\"load\":100,"
 				    "\"limits\":{\"dropped\":18446744073709551615},"
 				    "\"stats\":{\"packets\":12,\"last-peer\":\"192.0.2.1\","
 				    "\"reason\":[{\"name\":\"arp\",\"count\":4},{\"name\":\"nd\",\"count\":1}]},"
@@ -563,11 +568,58 @@ static void test_state(void)
 	r |= cubeop_state_json(st, o);
 	js = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
 	printf("# %s\n", js);
-	check(r == 0 && !strcmp(js, "{\"stats\":{\"packets\":1,\"last-peer\":\"0.0.0.0\",\"reason\":[]},\"neighbor\":[]"
+	check(r == 0 && !strcmp(js, "{\"ports\":[],\"stats\":{\"packets\":1,\"last-peer\":\"0.0.0.0\",\"reason\":[]},"
+				    "\"neighbor\":[]"
 				    ",\"rule\":[]}"),
 	      "state: a state list without entries is [] where its parent was emitted");
 	json_object_put(o);
 	cubeop_state_destroy(&st);
+
+	/* an empty list comes where the model has it, before what follows it
+	 * (a read's members keep their order); a base list the service
+	 * augments takes its keys and the service's leaves */
+	st = cubeop_state_new(ctx, &cfgtest_model, "t1", err, sizeof(err));
+	r = cfgtest_rule_emit(st, &(struct cfgtest_rule_state){ .id = 1 });
+	r |= cfgtest_ports_emit(st, &(struct cfgtest_ports_state){ .name = "p1", .mac = { 0xAA, 0, 0, 0, 0, 1 } });
+	o = json_object_new_object();
+	r |= cubeop_state_json(st, o);
+	js = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	printf("# %s\n", js);
+	check(r == 0 && !strcmp(js, "{\"ports\":[{\"name\":\"p1\",\"mac\":\"aa:00:00:00:00:01\"}],\"neighbor\":[],"
+				    "\"rule\":[{\"id\":1,\"action\":\"DROP\",\"hits\":0,\"match\":[]}]}"),
+	      "state: an empty list in the model's order among the others; an augmented base list emitted");
+	json_object_put(o);
+	cubeop_state_destroy(&st);
+
+	/* an address or a prefix: "10.0.2.8/32" and "10.0.2.8" are two values */
+	{
+		static const struct {
+			const char *in, *out;
+			int mode;
+		} ips[] = {
+			{ "10.0.2.8/32", "10.0.2.8/32", CUBEOP_IP_EITHER },
+			{ "10.0.2.8", "10.0.2.8", CUBEOP_IP_EITHER },
+			{ "10.0.2.0/24", "10.0.2.0/24", CUBEOP_IP_EITHER },
+			{ "FD00::9/128", "fd00::9/128", CUBEOP_IP_EITHER },
+			{ "10.0.2.8/32", "10.0.2.8", CUBEOP_IP_ADDR },
+			{ "10.0.2.8", "10.0.2.8/32", CUBEOP_IP_PREFIX },
+		};
+		int same = 1;
+
+		for (size_t i = 0; i < sizeof(ips) / sizeof(ips[0]); i++) {
+			struct cb_ip ip;
+			char buf[CUBEOP_VALUE_MAX];
+			const char *t = cubecfg_parse_ip(ips[i].in, &ip) == 0
+						? cubeop_fmt_ip(buf, sizeof(buf), &ip, ips[i].mode)
+						: NULL;
+
+			if (!t || strcmp(t, ips[i].out)) {
+				printf("# %s -> %s, not %s\n", ips[i].in, t ? t : "(null)", ips[i].out);
+				same = 0;
+			}
+		}
+		check(same, "an address given with its length is written back with it where a type takes both");
+	}
 
 	/* values the model refuses: an error naming node and value, not a crash */
 	st = cubeop_state_new(ctx, &cfgtest_model, "t1", err, sizeof(err));
