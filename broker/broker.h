@@ -165,6 +165,8 @@ int schema_edit(struct broker *b, const char *service, struct json_object *cfg, 
  * cube name; schema_apply_diff applies such a diff to *cfg (the journal).
  */
 int schema_incremental(struct broker *b, const char *service);
+int schema_check_action(struct broker *b, const char *service, char **segs, int n, struct json_object *body, char *err,
+			size_t errlen);
 struct json_object *schema_prune(struct broker *b, const char *service, struct json_object *cfg, char **segs, int n);
 void schema_splice(struct broker *b, const char *service, struct json_object *cfg, struct json_object *part,
 		   char **segs, int n);

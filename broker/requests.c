@@ -1097,8 +1097,12 @@ static int rq_dispatch(struct rq *q)
 			return rq_cube_delete(q, c);
 		return rq_edit(q, c, q->segs + rest, q->nsegs - rest);
 	case CUBEBUS__VERB__ACTION: {
-		char rel[1024] = "";
+		char rel[1024] = "", err[BK_ERR_MAX];
+		int r = schema_check_action(q->b, c->service, q->segs + rest, q->nsegs - rest, q->body, err,
+					    sizeof(err));
 
+		if (r < 0)
+			return rq_fail(q, r, "%s: %s", c->name, err);
 		for (int i = rest; i < q->nsegs; i++)
 			snprintf(rel + strlen(rel), sizeof(rel) - strlen(rel), "%s%s", i > rest ? "/" : "", q->segs[i]);
 		return rq_action(q, c, rel);

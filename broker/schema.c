@@ -957,6 +957,36 @@ static const char *schema_kind_name(const struct lysc_node *sn)
 	}
 }
 
+/*
+ * The input of the action at segs[0..n), checked as any other value is, so
+ * that a bad one is said in the same words before the cube sees it. An
+ * action below a list entry, or a path the model does not know, is left to
+ * the cube (0).
+ */
+int schema_check_action(struct broker *b, const char *service, char **segs, int n, struct json_object *body, char *err,
+			size_t errlen)
+{
+	const struct lysc_node *sn = schema_top(b, service);
+	char where[512] = "";
+
+	for (int i = 0; sn && i < n; i++) {
+		const struct lysc_node *c = schema_child(sn, segs[i]);
+		size_t wl = strlen(where);
+
+		if (!c || (c->nodetype & (LYS_LIST | LYS_LEAF | LYS_LEAFLIST)))
+			return 0;
+		snprintf(where + wl, sizeof(where) - wl, "%s%s", wl ? " " : "", segs[i]);
+		if (c->nodetype == LYS_ACTION) {
+			if (i != n - 1 || !body || !json_object_is_type(body, json_type_object))
+				return 0;
+			schema_coerce(c, body);
+			return schema_check(c, body, where, err, errlen);
+		}
+		sn = c;
+	}
+	return 0;
+}
+
 int schema_edit(struct broker *b, const char *service, struct json_object *cfg, int verb, char **segs, int n,
 		struct json_object *body, struct json_object **out, struct schema_target *target, char *err,
 		size_t errlen)

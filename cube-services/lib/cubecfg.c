@@ -12,6 +12,17 @@
 
 #include "cubecfg.h"
 
+int cubecfg_bad_value(char *err, size_t errlen, const char *leaf, const char *value)
+{
+	const char *zone = value ? strchr(value, '%') : NULL;
+
+	if (zone)
+		snprintf(err, errlen, "%s: %s names a zone (%s): give the address without it", leaf, value, zone);
+	else
+		snprintf(err, errlen, "%s: %s is a value this service cannot hold", leaf, value ? value : "");
+	return -EINVAL;
+}
+
 int cubecfg_parse_ip(const char *s, struct cb_ip *out)
 {
 	char buf[INET6_ADDRSTRLEN + 8], *slash, *end;

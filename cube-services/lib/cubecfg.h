@@ -57,6 +57,12 @@ struct cb_ip {
 
 /* Parses "A.B.C.D", "A.B.C.D/LEN" (with_len set), IPv6 likewise. 0 or -EINVAL. */
 int cubecfg_parse_ip(const char *s, struct cb_ip *out);
+/*
+ * What a decoder says of a value libyang accepted and the C type cannot
+ * hold (leaf: value ...), in err; returns -EINVAL. An address with a zone
+ * (fe80::1%eth0) is the case the models allow: no service takes zones.
+ */
+int cubecfg_bad_value(char *err, size_t errlen, const char *leaf, const char *value);
 /* Parses "aa:bb:cc:dd:ee:ff" (either case). 0 or -EINVAL. */
 int cubecfg_parse_mac(const char *s, uint8_t mac[6]);
 

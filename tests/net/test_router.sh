@@ -130,6 +130,18 @@ bad() {
 	fi
 }
 
+refused_with() { # TEXT CMD...: CMD fails and says TEXT
+	local out
+	if out=$("${@:2}" 2>&1); then
+		echo "accepted: $out"
+		return 1
+	fi
+	grep -qF -- "$1" <<<"$out" || {
+		echo "$out"
+		return 1
+	}
+}
+
 start_broker || {
 	not_ok "broker starts" "see the log below"
 	exit 1
@@ -244,6 +256,13 @@ for T in TC XDP_SKB; do
 	check "$T: it went through r1's process (resolve sent-packets $s0 -> $(sent r1 resolve))" \
 		test "$(sent r1 resolve)" -gt "$s0"
 	check "$T: pings work after arp-flush" all_pings
+	# a bad input is said in words, by the broker, before the cube sees it
+	check "$T: arp-flush address=300.1.1.1 refused in words" refused_with \
+		"arp-flush address: 300.1.1.1 is not an IPv4 or IPv6 address" cubectl r1 arp-flush address=300.1.1.1
+	check "$T: arp-flush nosuch=1 names the inputs" refused_with \
+		"arp-flush has no nosuch (it has: address)" cubectl r1 arp-flush nosuch=1
+	check "$T: arp-flush address=fe80::1%eth0: the zone is named" refused_with \
+		"names a zone (%eth0)" cubectl r1 arp-flush address=fe80::1%eth0
 	check "$T: static arp entry 10.0.2.7" cubectl r1 arp-table add 10.0.2.7 mac=02:cb:00:00:00:27 interface=p2
 	check "$T: static entry listed with age 0" test \
 		"$(cubectl r1 show -json | jq -r '."arp-table"[] | select(.address == "10.0.2.7") | "\(.mac) \(.interface) \(.age)"')" \

@@ -496,9 +496,8 @@ static void gen_node(const struct lysc_node *sn, FILE *table)
 		snprintf(dst, sizeof(dst), "out->%s", id);
 		gen_decode_leaf(c, "n", dst);
 	}
-	fprintf(C, "\treturn 0;\nbad: __attribute__((unused));\n\tsnprintf(err, errlen, \"%%s: %%s is not a value the "
-		   "model allows\", "
-		   "v->schema->name, lyd_get_value(v));\n\treturn -EINVAL;\n}\n\n");
+	fprintf(C, "\treturn 0;\nbad: __attribute__((unused));\n"
+		   "\treturn cubecfg_bad_value(err, errlen, v->schema->name, lyd_get_value(v));\n}\n\n");
 	/* thunks: the table holds untyped pointers, the service typed handlers */
 	fprintf(C,
 		"static int %s_decode_any(const struct lyd_node *n, void *out, char *err, size_t errlen)\n"
@@ -823,8 +822,8 @@ static void gen_action(const struct lysc_node_action *act, FILE *atable)
 		snprintf(dst, sizeof(dst), "out->%s", id);
 		gen_decode_leaf(c, "n", dst);
 	}
-	fprintf(C, "\treturn 0;\nbad: __attribute__((unused));\n\tsnprintf(err, errlen, \"%%s: %%s is not a value the "
-		   "model allows\", v->schema->name, lyd_get_value(v));\n\treturn -EINVAL;\n}\n\n");
+	fprintf(C, "\treturn 0;\nbad: __attribute__((unused));\n"
+		   "\treturn cubecfg_bad_value(err, errlen, v->schema->name, lyd_get_value(v));\n}\n\n");
 	/* the output encoder */
 	fprintf(C, "int %s_encode(struct lyd_node *op, const struct %s *out, char *err, size_t errlen)\n{\n", out, out);
 	fprintf(C, "\tchar v[CUBEOP_VALUE_MAX];\n\tint r = 0;\n\n\t(void)v;\n");
