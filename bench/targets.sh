@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # Reads the tables of docs/BENCHMARKS.md (as bench/run.sh wrote them) and
-# prints issue 5's targets against this run's figures: met, or missed.
+# prints issue 5's and issue 9's targets against this run's figures: met,
+# or missed.
 set -uo pipefail
 f=${1:-docs/BENCHMARKS.md}
 
@@ -19,6 +20,23 @@ for hook in tc xdp; do
 	[ -n "$r" ] && echo "| one cube ≥ 95 % of the hand-written program ($hook, per packet) | $r | $(verdict "$r" ">=" 0.95) |"
 	a=$(cell "| $hook | chain-1 |" 6)
 	[ -n "$a" ] && echo "| ≤ 5 ns added per hop ($hook, chain-1) | $a ns | $(verdict "$a" "<" 5.01) |"
+	# issue 9: over this CPU's floor, and flat with the chain's length
+	for n in 2 16; do
+		a=$(cell "| $hook | chain-$n |" 6)
+		fl=$(cell "| $hook | floor-$n |" 6)
+		[ -n "$a" ] && [ -n "$fl" ] || continue
+		r=$(awk -v a="$a" -v b="$fl" 'BEGIN { printf "%.2f", a - b }')
+		echo "| ≤ 2 ns per hop over the floor ($hook, chain-$n − floor-$n) | $r ns | $(verdict "$r" "<" 2.01) |"
+	done
+	a2=$(cell "| $hook | chain-2 |" 6)
+	a16=$(cell "| $hook | chain-16 |" 6)
+	if [ -n "$a2" ] && [ -n "$a16" ]; then
+		r=$(awk -v a="$a16" -v b="$a2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 99) }')
+		f2=$(cell "| $hook | floor-2 |" 6)
+		f16=$(cell "| $hook | floor-16 |" 6)
+		fr=$(awk -v a="$f16" -v b="$f2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 99) }')
+		echo "| per hop at chain-16 ≤ 1.3 × chain-2 ($hook; the floor's own ratio: $fr) | $r | $(verdict "$r" "<" 1.301) |"
+	fi
 	c1=$(cell "| $hook | chain-1 |" 4)
 	c8=$(cell "| $hook | chain-8 |" 4)
 	if [ -n "$c1" ] && [ -n "$c8" ]; then
