@@ -35,7 +35,7 @@ perf script -i "$tmp/perf.data" -F ip,sym >"$tmp/samples" 2>/dev/null
 # the cube program the samples fell in most (other cubes may be loaded)
 tag=$(awk '$2 ~ /_cube_entry$/ {print $2}' "$tmp/samples" | sort | uniq -c | sort -rn |
 	awk 'NR == 1 {split($2, a, "_"); print a[3]}')
-id=$(bpftool prog show | awk -F: -v t="$tag" '$0 ~ "name cube_entry" && $0 ~ "tag " t {print $1; exit}')
+id=$(bpftool prog show | awk -F: -v t="$tag" '$0 ~ "name cube_entry" && $0 ~ "tag " t && !n++ {print $1}')
 [ -n "$id" ] && $B/jitdump "$id" "$tmp/prog.jit"
 wait $hp || true
 [ -s "$tmp/prog.jit" ] || {
