@@ -61,6 +61,13 @@ struct bk_cube {
 	char type[16];
 	char uuid[40];
 	int id; /* slot in the hook's program array, index in the link table */
+	/* a transparent cube (its model has no ports): ports 0 (inner: toward
+	 * the cube it is attached to) and 1 (outer: toward that port's peer),
+	 * wired by topo.c; att_* say where it is attached, "" if nowhere */
+	int transparent;
+	char att_cube[BK_NAME_MAX];
+	char att_port[BK_NAME_MAX];
+	int att_pos; /* place in the port's chain, 0 closest to the peer */
 	int xdp;
 	unsigned generation;
 	struct json_object *config; /* the cube's YANG JSON, no module prefix */
@@ -165,6 +172,8 @@ int schema_edit(struct broker *b, const char *service, struct json_object *cfg, 
  * cube name; schema_apply_diff applies such a diff to *cfg (the journal).
  */
 int schema_incremental(struct broker *b, const char *service);
+/* A transparent service: its cubes have no ports (transparent-base-yang-module). */
+int schema_is_transparent(struct broker *b, const char *service);
 int schema_check_action(struct broker *b, const char *service, char **segs, int n, struct json_object *body, char *err,
 			size_t errlen);
 struct json_object *schema_prune(struct broker *b, const char *service, struct json_object *cfg, char **segs, int n);
@@ -208,6 +217,11 @@ void dp_purge(struct broker *b);
 /* topo.c */
 /* Makes the kernel match the in-memory topology; err names the first failure. */
 int topo_sync(struct broker *b, char *err, size_t errlen);
+/* Transparent cubes on x's port p, in chain order (0 closest to the peer); at most max. */
+#define TOPO_CHAIN_MAX 8
+int topo_chain(struct broker *b, struct bk_cube *x, int p, struct bk_cube **out, int max);
+/* Forgets attachments whose cube or port is gone (the database's rows went with them). */
+void topo_attach_prune(struct broker *b);
 /* Checks a peer string for port (c, port): exists, compatible, unused. */
 int topo_check_peer(struct broker *b, struct bk_cube *c, const char *port, const char *peer, char *err, size_t errlen);
 /* Port of the cube by name, or NULL. */

@@ -245,8 +245,26 @@ static int bk_load_cube(const struct store_cube *sc, void *arg)
 		bk_log(3, "database: configuration of %s is not JSON; starting it empty", sc->name);
 		c->config = json_object_new_object();
 	}
-	if (b->yang && schema_has_service(b, c->service))
+	if (b->yang && schema_has_service(b, c->service)) {
 		bk_load_journal(b, c);
+		c->transparent = schema_is_transparent(b, c->service);
+	}
+	if (c->transparent) { /* its two ports, as messages name them */
+		snprintf(c->ports[0].name, sizeof(c->ports[0].name), "inner");
+		snprintf(c->ports[1].name, sizeof(c->ports[1].name), "outer");
+	}
+	return 0;
+}
+
+static int bk_load_attach(const struct store_attach *a, void *arg)
+{
+	struct bk_cube *t = topo_cube(arg, a->tcube);
+
+	if (!t)
+		return 0;
+	snprintf(t->att_cube, sizeof(t->att_cube), "%s", a->cube);
+	snprintf(t->att_port, sizeof(t->att_port), "%s", a->port);
+	t->att_pos = a->pos;
 	return 0;
 }
 
@@ -274,6 +292,8 @@ static int bk_restore(struct broker *b)
 	r = store_cube_list(b->store, bk_load_cube, b);
 	if (r == 0)
 		r = store_port_list(b->store, NULL, bk_load_port, b);
+	if (r == 0)
+		r = store_attach_list(b->store, bk_load_attach, b);
 	if (r < 0) {
 		bk_log(3, "database: cannot read the topology: %s", store_errmsg(b->store));
 		return r;

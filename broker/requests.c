@@ -193,6 +193,7 @@ static int rq_commit(struct rq *q, struct rq_change *chs, int n)
 		json_object_put(chs[i].config);
 		bk_event(b, chs[i].cube->name, "config", NULL);
 	}
+	topo_attach_prune(b); /* a deleted port detached its chain (its rows went with it) */
 	return 0;
 
 undo_cubes:
@@ -302,6 +303,11 @@ static int rq_cube_create(struct rq *q, const char *service, const char *name)
 	snprintf(c->type, sizeof(c->type), "%s",
 		 json_object_object_get_ex(norm, "type", &v) ? json_object_get_string(v) : "TC");
 	c->xdp = strcmp(c->type, "TC") != 0;
+	c->transparent = schema_is_transparent(b, service);
+	if (c->transparent) { /* its two ports, as messages name them */
+		snprintf(c->ports[0].name, sizeof(c->ports[0].name), "inner");
+		snprintf(c->ports[1].name, sizeof(c->ports[1].name), "outer");
+	}
 	bk_uuid(c->uuid, sizeof(c->uuid));
 	c->config = norm;
 	r = topo_ports_from_config(c, err, sizeof(err));
@@ -387,6 +393,7 @@ static int rq_cube_delete(struct rq *q, struct bk_cube *c)
 	json_object_put(c->config);
 	free(c->reply_body);
 	memset(c, 0, sizeof(*c));
+	topo_attach_prune(b); /* what was attached to its ports (the rows went with it) */
 	bk_event(b, name, "deleted", NULL);
 	return 0;
 }
@@ -412,6 +419,18 @@ static struct json_object *rq_cube_view(struct rq *q, struct bk_cube *c, int wit
 			struct cb_port_stats st;
 
 			json_object_object_add(p, "uuid", json_object_new_string(bp->uuid));
+			{
+				struct bk_cube *chain[TOPO_CHAIN_MAX];
+				int nt = topo_chain(q->b, c, bp - c->ports, chain, TOPO_CHAIN_MAX);
+
+				if (nt) {
+					struct json_object *tl = json_object_new_array();
+
+					for (int k = 0; k < nt; k++)
+						json_object_array_add(tl, json_object_new_string(chain[k]->name));
+					json_object_object_add(p, "tcubes", tl);
+				}
+			}
 			json_object_object_add(p, "status",
 					       json_object_new_string(topo_port_up(c, bp - c->ports) ? "UP" : "DOWN"));
 			/* beyond the reference tree: the framework's per-port counters */
@@ -729,6 +748,18 @@ static int rq_topology(struct rq *q)
 			json_object_object_add(o, "port", json_object_new_string(from));
 			json_object_object_add(o, "peer", json_object_new_string(c->ports[p].peer));
 			json_object_object_add(o, "status", json_object_new_string(topo_port_up(c, p) ? "UP" : "DOWN"));
+			{
+				struct bk_cube *chain[TOPO_CHAIN_MAX];
+				int nt = topo_chain(q->b, c, p, chain, TOPO_CHAIN_MAX);
+
+				if (nt) {
+					struct json_object *tl = json_object_new_array();
+
+					for (int k = 0; k < nt; k++)
+						json_object_array_add(tl, json_object_new_string(chain[k]->name));
+					json_object_object_add(o, "tcubes", tl);
+				}
+			}
 			json_object_array_add(a, o);
 		}
 	}
@@ -862,13 +893,201 @@ static int rq_services(struct rq *q)
 	return 0;
 }
 
-/* Transparent cubes (attach, detach) come in a later version: the words are
- * theirs, so they answer that rather than "no cube named attach". */
+/*
+ * Where `position=auto` puts a transparent cube among the others on a
+ * port: by what its service does, cheapest refusals nearest the peer
+ * (docs/ARCHITECTURE.md). Equal ranks keep the order they came in.
+ */
+static const struct rq_rank {
+	const char *service;
+	int rank;
+} rq_ranks[] = {
+	{ "ddosmitigator", 10 }, { "synflood", 15 }, { "firewall", 20 },      { "iptables", 20 }, { "nat", 30 },
+	{ "lbdsr", 40 },	 { "lbrp", 40 },     { "packetcapture", 90 }, { "dynmon", 90 },
+};
+#define RQ_RANK_DEFAULT 50
+
+static int rq_rank(const char *service)
+{
+	for (size_t i = 0; i < sizeof(rq_ranks) / sizeof(rq_ranks[0]); i++)
+		if (!strcmp(rq_ranks[i].service, service))
+			return rq_ranks[i].rank;
+	return RQ_RANK_DEFAULT;
+}
+
+static const char *rq_body_str(struct rq *q, const char *key)
+{
+	struct json_object *v;
+
+	if (q->body && json_object_object_get_ex(q->body, key, &v) && json_object_is_type(v, json_type_string))
+		return json_object_get_string(v);
+	return NULL;
+}
+
+/* Writes the chain of (x, port) as it should be and applies it. */
+static int rq_chain_apply(struct rq *q, struct bk_cube *t, struct bk_cube **chain, int n, struct bk_cube *x,
+			  const char *port, int detach)
+{
+	struct broker *b = q->b;
+	char old_cube[BK_NAME_MAX], old_port[BK_NAME_MAX], err[BK_ERR_MAX];
+	int old_pos[TOPO_CHAIN_MAX], old_tpos = t->att_pos, r;
+
+	snprintf(old_cube, sizeof(old_cube), "%s", t->att_cube);
+	snprintf(old_port, sizeof(old_port), "%s", t->att_port);
+	for (int k = 0; k < n; k++)
+		old_pos[k] = chain[k]->att_pos;
+	r = store_begin(b->store);
+	if (r == 0 && detach)
+		r = store_attach_delete(b->store, t->name);
+	for (int k = 0; r == 0 && k < n; k++) {
+		struct store_attach a = { .pos = k };
+
+		snprintf(a.tcube, sizeof(a.tcube), "%s", chain[k]->name);
+		snprintf(a.cube, sizeof(a.cube), "%s", x->name);
+		snprintf(a.port, sizeof(a.port), "%s", port);
+		r = store_attach_set(b->store, &a);
+	}
+	if (r < 0) {
+		store_rollback(b->store);
+		return rq_fail(q, r, "database: cannot store the chain of %s:%s: %s", x->name, port,
+			       store_errmsg(b->store));
+	}
+	for (int k = 0; k < n; k++) {
+		snprintf(chain[k]->att_cube, sizeof(chain[k]->att_cube), "%s", x->name);
+		snprintf(chain[k]->att_port, sizeof(chain[k]->att_port), "%s", port);
+		chain[k]->att_pos = k;
+	}
+	if (detach)
+		t->att_cube[0] = t->att_port[0] = 0;
+	r = topo_sync(b, err, sizeof(err));
+	if (r == 0)
+		r = store_commit(b->store);
+	if (r < 0) {
+		/* as it was: memory, kernel, database */
+		for (int k = 0; k < n; k++)
+			chain[k]->att_pos = old_pos[k];
+		snprintf(t->att_cube, sizeof(t->att_cube), "%s", old_cube);
+		snprintf(t->att_port, sizeof(t->att_port), "%s", old_port);
+		t->att_pos = old_tpos;
+		topo_sync(b, err, sizeof(err));
+		store_rollback(b->store);
+		return rq_fail(q, r, "%s %s %s:%s: %s", detach ? "detach" : "attach", t->name, x->name, port, err);
+	}
+	bk_log(6, "%s %s %s:%s", t->name, detach ? "detached from" : "attached to", x->name, port);
+	bk_event(b, t->name, detach ? "detached" : "attached", NULL);
+	return 0;
+}
+
+/*
+ * cubectl attach T CUBE:PORT [position=auto|first|last|before|after [X]]
+ * and detach T CUBE:PORT. The chain of a port is in the order of the
+ * packets that come in through it: first is nearest the peer (the wire),
+ * last nearest the cube; packets going out meet them the other way round.
+ */
 static int rq_attach(struct rq *q)
 {
-	const char *what = !strcmp(q->segs[0], "detach") || q->verb == CUBEBUS__VERB__DELETE ? "detach" : "attach";
+	struct broker *b = q->b;
+	int detach = !strcmp(q->segs[0], "detach") || q->verb == CUBEBUS__VERB__DELETE;
+	const char *what = detach ? "detach" : "attach";
+	const char *tname = rq_body_str(q, "cube"), *target = rq_body_str(q, "port");
+	const char *pos = rq_body_str(q, "position"), *other = rq_body_str(q, "other"), *colon;
+	struct bk_cube *t, *x, *chain[TOPO_CHAIN_MAX + 1];
+	char xname[BK_NAME_MAX];
+	struct bk_port *xp;
+	int n, at = -1;
 
-	return rq_fail(q, -EOPNOTSUPP, "%s is not supported yet (transparent cubes are not implemented)", what);
+	if (!tname || !target)
+		return rq_fail(q, -EINVAL, "%s needs a transparent cube and CUBE:PORT", what);
+	if (rq_body_str(q, "before") || rq_body_str(q, "after")) {
+		if (pos && strcmp(pos, rq_body_str(q, "before") ? "before" : "after"))
+			return rq_fail(q, -EINVAL, "%s: give one position", what);
+		pos = rq_body_str(q, "before") ? "before" : "after";
+		other = rq_body_str(q, pos);
+	}
+	json_object_object_foreach(q->body, key, val)
+	{
+		(void)val;
+		if (strcmp(key, "cube") && strcmp(key, "port") && strcmp(key, "position") && strcmp(key, "other") &&
+		    strcmp(key, "before") && strcmp(key, "after"))
+			return rq_fail(q, -EINVAL, "%s takes position=auto|first|last|before X|after X, not %s", what,
+				       key);
+	}
+	t = topo_cube(b, tname);
+	if (!t)
+		return rq_fail(q, -ENOENT, "there is no cube %s", tname);
+	if (!t->transparent)
+		return rq_fail(q, -EINVAL,
+			       "%s is a %s cube, which has ports: only transparent cubes attach (connect links "
+			       "ports)",
+			       tname, t->service);
+	colon = strchr(target, ':');
+	if (!colon)
+		return rq_fail(q, -EOPNOTSUPP,
+			       "%s %s %s: attaching to a netdev is not supported yet; attach to the port of a cube "
+			       "whose peer %s is",
+			       what, tname, target, target);
+	if (colon == target || !colon[1] || (size_t)(colon - target) >= sizeof(xname))
+		return rq_fail(q, -EINVAL, "%s: expected CUBE:PORT", target);
+	snprintf(xname, sizeof(xname), "%.*s", (int)(colon - target), target);
+	x = topo_cube(b, xname);
+	if (!x)
+		return rq_fail(q, -ENOENT, "%s: there is no cube %s", target, xname);
+	if (x->transparent)
+		return rq_fail(q, -EINVAL, "%s: %s is transparent, it has no ports", target, xname);
+	xp = topo_port(x, colon + 1);
+	if (!xp)
+		return rq_fail(q, -ENOENT, "%s: %s has no port %s", target, xname, colon + 1);
+	n = topo_chain(b, x, xp - x->ports, chain, TOPO_CHAIN_MAX);
+	if (detach) {
+		int k = 0;
+
+		if (pos || other)
+			return rq_fail(q, -EINVAL, "detach takes no position");
+		if (strcmp(t->att_cube, x->name) || strcmp(t->att_port, xp->name))
+			return rq_fail(q, -ENOENT, "%s is not attached to %s", tname, target);
+		for (int i = 0; i < n; i++)
+			if (chain[i] != t)
+				chain[k++] = chain[i];
+		return rq_chain_apply(q, t, chain, k, x, xp->name, 1);
+	}
+	if (t->att_cube[0])
+		return rq_fail(q, -EEXIST, "%s is already attached to %s:%s%s", tname, t->att_cube, t->att_port,
+			       strcmp(t->att_cube, x->name) || strcmp(t->att_port, xp->name) ? " (detach it first)"
+											     : "");
+	if (strcmp(t->type, x->type))
+		return rq_fail(q, -EINVAL,
+			       "%s is %s and %s is %s: a transparent cube attaches to ports of its own type", tname,
+			       t->type, target, x->type);
+	if (n >= TOPO_CHAIN_MAX)
+		return rq_fail(q, -ENOSPC, "%s has %d transparent cubes, the most a port takes", target, n);
+	if (!pos)
+		pos = "auto";
+	if (!strcmp(pos, "first")) {
+		at = 0;
+	} else if (!strcmp(pos, "last")) {
+		at = n;
+	} else if (!strcmp(pos, "auto")) {
+		int r = rq_rank(t->service);
+
+		for (at = 0; at < n && rq_rank(chain[at]->service) <= r; at++)
+			;
+	} else if (!strcmp(pos, "before") || !strcmp(pos, "after")) {
+		if (!other)
+			return rq_fail(q, -EINVAL, "position=%s needs the cube it is %s (position=%s X)", pos, pos,
+				       pos);
+		for (int i = 0; i < n; i++)
+			if (!strcmp(chain[i]->name, other))
+				at = i + (pos[0] == 'a');
+		if (at < 0)
+			return rq_fail(q, -ENOENT, "%s is not attached to %s", other, target);
+	} else {
+		return rq_fail(q, -EINVAL, "position is auto, first, last, before X or after X, not %s", pos);
+	}
+	if (other && strcmp(pos, "before") && strcmp(pos, "after"))
+		return rq_fail(q, -EINVAL, "position=%s names no other cube", pos);
+	memmove(&chain[at + 1], &chain[at], (n - at) * sizeof(chain[0]));
+	chain[at] = t;
+	return rq_chain_apply(q, t, chain, n + 1, x, xp->name, 0);
 }
 
 struct rq_alias {

@@ -84,6 +84,13 @@ void schema_fini(struct broker *b)
 	b->yang = NULL;
 }
 
+int schema_is_transparent(struct broker *b, const char *service)
+{
+	const struct lysc_node *top = schema_top(b, service);
+
+	return top && !lys_find_child(top, top->module, "ports", 0, LYS_LIST, 0);
+}
+
 int schema_has_service(struct broker *b, const char *service)
 {
 	return schema_top(b, service) != NULL;

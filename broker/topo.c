@@ -100,33 +100,86 @@ static int topo_split(const char *peer, char *cube, size_t csize, const char **p
 	return 0;
 }
 
-static void topo_desired(struct broker *b, struct bk_cube *c, int i, struct bk_applied *want)
+int topo_chain(struct broker *b, struct bk_cube *x, int p, struct bk_cube **out, int max)
 {
-	struct bk_port *p = &c->ports[i];
+	int n = 0;
+
+	if (!x || p < 0 || p >= CB_MAX_PORTS || !x->ports[p].used || x->deleting)
+		return 0;
+	for (int id = 1; id < CB_MAX_CUBES; id++) {
+		struct bk_cube *t = &b->cubes_tab[id];
+		int k;
+
+		if (!t->used || !t->transparent || t->deleting || !t->att_cube[0] || strcmp(t->att_cube, x->name) ||
+		    strcmp(t->att_port, x->ports[p].name) || n >= max)
+			continue;
+		/* insertion by position (a few entries) */
+		for (k = n; k > 0 && out[k - 1]->att_pos > t->att_pos; k--)
+			out[k] = out[k - 1];
+		out[k] = t;
+		n++;
+	}
+	return n;
+}
+
+void topo_attach_prune(struct broker *b)
+{
+	for (int id = 1; id < CB_MAX_CUBES; id++) {
+		struct bk_cube *t = &b->cubes_tab[id], *x;
+		struct bk_port *p;
+
+		if (!t->used || !t->att_cube[0])
+			continue;
+		x = topo_cube(b, t->att_cube);
+		p = x && !x->deleting ? topo_port(x, t->att_port) : NULL;
+		if (!p || !p->used)
+			t->att_cube[0] = t->att_port[0] = 0;
+	}
+}
+
+/* A link to (to, port), if its program is there. */
+static void topo_cube_link(struct broker *b, struct bk_cube *to, int port, struct bk_applied *want)
+{
+	uint32_t prog = dp_slot_prog_id(b, to);
+
+	if (!prog)
+		return;
+	want->link.kind = CB_LINK_CUBE;
+	want->link.peer_cube = to->id;
+	want->link.peer_port = port;
+	want->next_prog_id = prog;
+}
+
+/*
+ * What packets leaving x's port p toward its peer reach: the peer cube's
+ * outer end (its port, or the outermost transparent cube on it) or the
+ * netdev. holder is who carries that link: x itself, or the outermost
+ * transparent cube on x:p, which then also carries the netdev's stub.
+ */
+static void topo_peer_side(struct broker *b, struct bk_cube *x, int i, struct bk_cube *holder, struct bk_applied *want)
+{
+	struct bk_port *p = &x->ports[i];
 	char cname[BK_NAME_MAX];
 	const char *pname;
 
-	memset(want, 0, sizeof(*want));
-	if (!c->used || !p->used || !p->peer[0] || c->deleting)
+	if (!p->used || !p->peer[0])
 		return;
 	if (topo_split(p->peer, cname, sizeof(cname), &pname) == 0) {
-		struct bk_cube *pc = topo_cube(b, cname);
+		struct bk_cube *pc = topo_cube(b, cname), *chain[TOPO_CHAIN_MAX];
 		struct bk_port *pp = pc ? topo_port(pc, pname) : NULL;
 		char back[2 * BK_NAME_MAX + 2];
-		uint32_t prog;
+		int n;
 
-		if (!pp || pc->deleting || pc->xdp != c->xdp)
+		if (!pp || pc->deleting || pc->xdp != x->xdp)
 			return;
-		snprintf(back, sizeof(back), "%s:%s", c->name, p->name);
+		snprintf(back, sizeof(back), "%s:%s", x->name, p->name);
 		if (strcmp(pp->peer, back))
 			return;
-		prog = dp_slot_prog_id(b, pc);
-		if (!prog)
-			return;
-		want->link.kind = CB_LINK_CUBE;
-		want->link.peer_cube = pc->id;
-		want->link.peer_port = pp - pc->ports;
-		want->next_prog_id = prog;
+		n = topo_chain(b, pc, pp - pc->ports, chain, TOPO_CHAIN_MAX);
+		if (n)
+			topo_cube_link(b, chain[0], 1, want);
+		else
+			topo_cube_link(b, pc, pp - pc->ports, want);
 		return;
 	}
 	{
@@ -137,11 +190,83 @@ static void topo_desired(struct broker *b, struct bk_cube *c, int i, struct bk_a
 		want->link.kind = CB_LINK_NETDEV;
 		want->link.ifindex = ifindex;
 		want->attached_ifindex = ifindex;
-		if (c->xdp) {
-			want->attached_xdp_flags = strcmp(c->type, "XDP_DRV") ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
-			want->flood_ifindex = ifindex;
+		if (x->xdp) {
+			want->attached_xdp_flags = strcmp(x->type, "XDP_DRV") ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
+			/* a transparent cube never floods: the devmap is x's */
+			if (holder == x)
+				want->flood_ifindex = ifindex;
 		}
 	}
+}
+
+/*
+ * The wanted kernel state of (c, i). A port with transparent cubes on it
+ * links to the innermost one; each of them links inward (port 0) to the
+ * next one or to the port, outward (port 1) to the next one or to the
+ * port's peer side (DESIGN §3.2, docs/ARCHITECTURE.md).
+ */
+static void topo_desired(struct broker *b, struct bk_cube *c, int i, struct bk_applied *want)
+{
+	struct bk_cube *chain[TOPO_CHAIN_MAX];
+	int n;
+
+	memset(want, 0, sizeof(*want));
+	if (!c->used || c->deleting)
+		return;
+	if (c->transparent) {
+		struct bk_cube *x;
+		struct bk_port *xp;
+		int j = -1;
+
+		if (i > 1 || !c->att_cube[0])
+			return;
+		x = topo_cube(b, c->att_cube);
+		xp = x ? topo_port(x, c->att_port) : NULL;
+		if (!xp || !xp->used || x->xdp != c->xdp)
+			return;
+		n = topo_chain(b, x, xp - x->ports, chain, TOPO_CHAIN_MAX);
+		for (int k = 0; k < n; k++)
+			if (chain[k] == c)
+				j = k;
+		if (j < 0)
+			return;
+		if (i == 0)
+			topo_cube_link(b, j == n - 1 ? x : chain[j + 1], j == n - 1 ? (int)(xp - x->ports) : 1, want);
+		else if (j > 0)
+			topo_cube_link(b, chain[j - 1], 0, want);
+		else
+			topo_peer_side(b, x, xp - x->ports, c, want);
+		return;
+	}
+	if (!c->ports[i].used || !c->ports[i].peer[0])
+		return;
+	n = topo_chain(b, c, i, chain, TOPO_CHAIN_MAX);
+	if (n)
+		topo_cube_link(b, chain[n - 1], 0, want);
+	else
+		topo_peer_side(b, c, i, c, want);
+}
+
+/* Whether some other (cube, port) wants the stub on ifindex that (c, i) has. */
+static int topo_stub_moves(struct broker *b, struct bk_cube *c, int i, const struct bk_applied *cur)
+{
+	struct bk_applied want;
+
+	for (int id = 1; id < CB_MAX_CUBES; id++) {
+		struct bk_cube *o = &b->cubes_tab[id];
+
+		if (!o->used)
+			continue;
+		for (int k = 0; k < CB_MAX_PORTS; k++) {
+			if (o == c && k == i)
+				continue;
+			topo_desired(b, o, k, &want);
+			if (want.attached_ifindex == cur->attached_ifindex &&
+			    want.attached_xdp_flags == cur->attached_xdp_flags)
+				return 1;
+		}
+	}
+	return 0;
 }
 
 int topo_sync(struct broker *b, char *err, size_t errlen)
@@ -151,7 +276,9 @@ int topo_sync(struct broker *b, char *err, size_t errlen)
 	char e[BK_ERR_MAX];
 
 	/* phase 1: detach what moves, so a netdev that changes port is never
-	 * detached after its new owner attached */
+	 * detached after its new owner attached. A stub that moves to another
+	 * (cube, port) on the same netdev is not detached: the new one
+	 * replaces it in place (one atomic swap, no packet to the stack) */
 	for (int id = 1; id < CB_MAX_CUBES; id++) {
 		struct bk_cube *c = &b->cubes_tab[id];
 
@@ -166,25 +293,51 @@ int topo_sync(struct broker *b, char *err, size_t errlen)
 			if (want.attached_ifindex == cur->attached_ifindex &&
 			    want.attached_xdp_flags == cur->attached_xdp_flags)
 				continue;
+			if (topo_stub_moves(b, c, i, cur)) {
+				cur->attached_ifindex = 0;
+				cur->attached_xdp_flags = 0;
+				continue;
+			}
 			want = *cur;
 			want.attached_ifindex = 0;
 			want.attached_xdp_flags = 0;
 			dp_port_apply(b, c, i, &want, e, sizeof(e));
 		}
 	}
-	for (int id = 1; id < CB_MAX_CUBES; id++) {
-		struct bk_cube *c = &b->cubes_tab[id];
+	/*
+	 * phase 2, in three passes so that nothing points at a cube before
+	 * its own links are there, nor after they are gone: transparent cubes
+	 * that are wired from nothing; then everything else but transparent
+	 * cubes being unwired; then those.
+	 */
+	for (int pass = 0; pass < 3; pass++) {
+		for (int id = 1; id < CB_MAX_CUBES; id++) {
+			struct bk_cube *c = &b->cubes_tab[id];
+			int fresh = 1, wired = 0, stage;
 
-		if (!c->used)
-			continue;
-		for (int i = 0; i < CB_MAX_PORTS; i++) {
-			int r;
+			if (!c->used)
+				continue;
+			if (c->transparent) {
+				for (int i = 0; i < 2; i++) {
+					topo_desired(b, c, i, &want);
+					wired |= want.link.kind != CB_LINK_NONE;
+					fresh &= c->ports[i].applied.link.kind == CB_LINK_NONE;
+				}
+				stage = !wired ? 2 : fresh ? 0 : 1;
+			} else {
+				stage = 1;
+			}
+			if (stage != pass)
+				continue;
+			for (int i = 0; i < CB_MAX_PORTS; i++) {
+				int r;
 
-			topo_desired(b, c, i, &want);
-			r = dp_port_apply(b, c, i, &want, e, sizeof(e));
-			if (r < 0 && !first) {
-				first = r;
-				snprintf(err, errlen, "%s", e);
+				topo_desired(b, c, i, &want);
+				r = dp_port_apply(b, c, i, &want, e, sizeof(e));
+				if (r < 0 && !first) {
+					first = r;
+					snprintf(err, errlen, "%s", e);
+				}
 			}
 		}
 	}

@@ -84,7 +84,7 @@ static const struct cli_alias {
 	const char *path;
 	int min_args;
 	int max_args;
-	const char *keys[2];
+	const char *keys[3];
 	int kv_ok;
 	const char *what; /* said when the arity is wrong */
 	const char *usage;
@@ -111,11 +111,11 @@ static const struct cli_alias {
 	  CUBEBUS__VERB__CREATE,
 	  "/attach",
 	  2,
-	  2,
-	  { "cube", "port" },
+	  3,
+	  { "cube", "port", "other" },
 	  1,
 	  "attach needs a cube and a port",
-	  "attach CUBE CUBE:PORT|NETDEV [position=POS|before=CUBE|after=CUBE]" },
+	  "attach CUBE CUBE:PORT [position=auto|first|last|before X|after X]" },
 	{ "detach",
 	  CUBEBUS__VERB__DELETE,
 	  "/attach",
@@ -124,7 +124,7 @@ static const struct cli_alias {
 	  { "cube", "port" },
 	  0,
 	  "detach needs a cube and a port",
-	  "detach CUBE CUBE:PORT|NETDEV" },
+	  "detach CUBE CUBE:PORT" },
 	{ "cubes", CUBEBUS__VERB__READ, "/cubes", 0, 0, { NULL }, 0, "cubes takes no arguments", "cubes" },
 	{ "netdevs", CUBEBUS__VERB__READ, "/netdevs", 0, 0, { NULL }, 0, "netdevs takes no arguments", "netdevs" },
 	{ "services", CUBEBUS__VERB__READ, "/services", 0, 0, { NULL }, 0, "services takes no arguments", "services" },

@@ -73,6 +73,16 @@ static const char *const migrations[] = {
 	"  diff TEXT NOT NULL"
 	");"
 	"CREATE INDEX changes_cube ON changes(cube, seq);",
+	/* 4: transparent cubes attached to ports: one row per transparent
+	 * cube, pos its place in the port's chain (0 closest to the peer);
+	 * deleting either cube, or the port, detaches it */
+	"CREATE TABLE attachments("
+	"  tcube TEXT PRIMARY KEY REFERENCES cubes(name) ON DELETE CASCADE,"
+	"  cube TEXT NOT NULL,"
+	"  port TEXT NOT NULL,"
+	"  pos INTEGER NOT NULL,"
+	"  FOREIGN KEY(cube, port) REFERENCES ports(cube, name) ON DELETE CASCADE"
+	");",
 };
 
 #define STORE_SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -1018,6 +1028,105 @@ int store_port_list(struct store *self, const char *cube, int (*cb)(const struct
 		rc = port_from_row(st, &p);
 		if (!rc)
 			rc = cb(&p, arg);
+		if (rc)
+			goto out;
+	}
+	rc = rc == SQLITE_DONE ? 0 : sql_fail(self, rc);
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* ---- attachments ---------------------------------------------------------- */
+
+int store_attach_set(struct store *self, const struct store_attach *a)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (!self || !a) {
+		rc = -EINVAL;
+		goto out;
+	}
+	rc = check_name(a->tcube, sizeof(a->tcube));
+	if (!rc)
+		rc = check_name(a->cube, sizeof(a->cube));
+	if (!rc)
+		rc = check_name(a->port, sizeof(a->port));
+	if (rc)
+		goto out;
+	if (a->pos < 0 || a->pos > 1000) {
+		rc = -EINVAL;
+		goto out;
+	}
+	rc = sql_prepare(self,
+			 "INSERT INTO attachments(tcube, cube, port, pos) VALUES(?1, ?2, ?3, ?4)"
+			 " ON CONFLICT(tcube) DO UPDATE SET cube = excluded.cube, port = excluded.port,"
+			 " pos = excluded.pos",
+			 &st);
+	if (!rc)
+		rc = bind_text(self, st, 1, a->tcube);
+	if (!rc)
+		rc = bind_text(self, st, 2, a->cube);
+	if (!rc)
+		rc = bind_text(self, st, 3, a->port);
+	if (!rc)
+		rc = bind_int64(self, st, 4, a->pos);
+	if (!rc)
+		rc = sql_step_done(self, st);
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int store_attach_delete(struct store *self, const char *tcube)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (!self) {
+		rc = -EINVAL;
+		goto out;
+	}
+	rc = check_name(tcube, STORE_NAME_MAX);
+	if (rc)
+		goto out;
+	rc = sql_prepare(self, "DELETE FROM attachments WHERE tcube = ?1", &st);
+	if (!rc)
+		rc = bind_text(self, st, 1, tcube);
+	if (!rc)
+		rc = sql_step_done(self, st);
+	if (!rc && sqlite3_changes(self->db) == 0)
+		rc = -ENOENT;
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int store_attach_list(struct store *self, int (*cb)(const struct store_attach *a, void *arg), void *arg)
+{
+	struct store_attach a;
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (!self || !cb) {
+		rc = -EINVAL;
+		goto out;
+	}
+	rc = sql_prepare(self, "SELECT tcube, cube, port, pos FROM attachments ORDER BY cube, port, pos", &st);
+	if (rc)
+		goto out;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		memset(&a, 0, sizeof(a));
+		rc = col_copy(st, 0, a.tcube, sizeof(a.tcube));
+		if (!rc)
+			rc = col_copy(st, 1, a.cube, sizeof(a.cube));
+		if (!rc)
+			rc = col_copy(st, 2, a.port, sizeof(a.port));
+		if (rc)
+			goto out;
+		a.pos = (int)sqlite3_column_int64(st, 3);
+		rc = cb(&a, arg);
 		if (rc)
 			goto out;
 	}

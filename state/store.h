@@ -129,6 +129,21 @@ int store_port_delete(struct store *self, const char *cube, const char *name); /
 int store_port_list(struct store *self, const char *cube, int (*cb)(const struct store_port *p, void *arg), void *arg);
 
 /* Sets (inserting or replacing) key to value; both are copied. */
+/*
+ * A transparent cube attached to a port (cubectl attach): its place in the
+ * port's chain, pos 0 closest to the port's peer. Deleting the transparent
+ * cube, the port or its cube removes the row (foreign keys).
+ */
+struct store_attach {
+	char tcube[STORE_NAME_MAX];
+	char cube[STORE_NAME_MAX];
+	char port[STORE_NAME_MAX];
+	int pos;
+};
+int store_attach_set(struct store *self, const struct store_attach *a); /* insert or move */
+int store_attach_delete(struct store *self, const char *tcube);		/* -ENOENT */
+int store_attach_list(struct store *self, int (*cb)(const struct store_attach *a, void *arg), void *arg);
+
 int store_meta_set(struct store *self, const char *key, const char *value);
 /* -ENOENT; -ENAMETOOLONG if value and its NUL do not fit in size bytes
  * (buf is then left empty). */

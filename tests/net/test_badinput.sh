@@ -154,8 +154,12 @@ bad "shadow=true on create" 'shadow is not supported yet' cubectl simplebridge a
 bad "span=true on create" 'span is not supported yet' cubectl simplebridge add brsp span=true
 bad "shadow=true on set" 'shadow is not supported yet' cubectl br1 set shadow=true
 bad "span=true on set" 'span is not supported yet' cubectl br1 set span=true
-bad "attach" 'attach is not supported yet \(transparent cubes' cubectl attach br1 "$(veth h1)"
-bad "detach" 'detach is not supported yet \(transparent cubes' cubectl detach br1 "$(veth h1)"
+# transparent cubes attach; a standard one is refused, and so is a netdev (not yet)
+bad "attach a standard cube" 'br1 is a simplebridge cube, which has ports: only transparent cubes attach' \
+	cubectl attach br1 "br1:p1"
+bad "detach a standard cube" 'br1 is a simplebridge cube, which has ports: only transparent cubes attach' \
+	cubectl detach br1 "br1:p1"
+bad "attach a cube that does not exist" 'there is no cube nosuch' cubectl attach nosuch br1:p1
 check "shadow=false and span=false stay accepted" cubectl br1 set shadow=false span=false
 check "shadow and span read false" test "$(cubectl br1 show -json | jq -c '[.shadow, .span]')" = '[false,false]'
 add_veth d1

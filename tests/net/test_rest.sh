@@ -161,11 +161,11 @@ check "501: PATCH /br1/span true" fails_with 501 PATCH /br1/span true
 check "501: POST /simplebridge/brs {span: true}" fails_with 501 POST /simplebridge/brs '{"span":true}'
 check "no cube brs" eval '! cubectl brs show >/dev/null 2>&1'
 check "br1 unchanged by the refusals" test "$(cubectl br1 show -json | json_stable)" = "$cp_before"
-check "501: POST /attach" fails_with 501 POST /attach "{\"cube\":\"br1\",\"port\":\"$(veth h1)\"}"
-check "the error says attach is not supported yet" grep -q 'attach is not supported yet (transparent cubes' "$TMP/resp"
-check "501: DELETE /attach" fails_with 501 DELETE /attach "{\"cube\":\"br1\",\"port\":\"$(veth h1)\"}"
-check "501: POST /detach" fails_with 501 POST /detach '{}'
-check "the error says detach is not supported yet" grep -q 'detach is not supported yet' "$TMP/resp"
+check "400: POST /attach of a standard cube" fails_with 400 POST /attach '{"cube":"br1","port":"br1:p1"}'
+check "the error says only transparent cubes attach" grep -q 'only transparent cubes attach' "$TMP/resp"
+check "400: DELETE /attach of a standard cube" fails_with 400 DELETE /attach '{"cube":"br1","port":"br1:p1"}'
+check "400: POST /detach without a cube" fails_with 400 POST /detach '{}'
+check "the error says what detach needs" grep -q 'detach needs a transparent cube and CUBE:PORT' "$TMP/resp"
 check "404: GET /nosuch" fails_with 404 GET /nosuch
 check "404: GET /br1/ports/p9" fails_with 404 GET /br1/ports/p9
 check "404: DELETE /br1/ports/p9" fails_with 404 DELETE /br1/ports/p9

@@ -332,7 +332,7 @@ static void test_reopen(const char *path)
 	check(store_open(path, &st, &err) == 0 && st && !err, "reopen");
 	if (!st)
 		goto out;
-	check(store_schema_version(st) == 3, "reopen keeps schema version 3");
+	check(store_schema_version(st) == 4, "reopen keeps schema version 4");
 	check(store_cube_get(st, "br1", &got) == 0 && got.generation == 5 && !strcmp(got.config, "{\"mtu\":1500}") &&
 		      got.restarts == 5,
 	      "reopen keeps cubes (restart count included)");
@@ -453,7 +453,7 @@ static void test_migrate_v1(const char *dir)
 	check(store_open(path, &st, &err) == 0 && st && !err, "a version 1 database opens");
 	if (!st)
 		goto out;
-	check(store_schema_version(st) == 3, "it is migrated to version 3");
+	check(store_schema_version(st) == 4, "it is migrated to version 4");
 	check(store_cube_list(st, collect_cube, &s) == 0 && s.n == 2 && !strcmp(s.names[0], "br1") &&
 		      !strcmp(s.names[1], "r1"),
 	      "the migration keeps its cubes");
@@ -466,7 +466,7 @@ static void test_migrate_v1(const char *dir)
 	check(store_meta_get(st, "boot-id", buf, sizeof(buf)) == 0 && !strcmp(buf, "v1"), "the migration keeps meta");
 	check(store_cube_set_restarts(st, "r1", 3) == 0, "a migrated cube takes a restart count");
 	store_close(&st);
-	check(store_open(path, &st, &err) == 0 && st && store_schema_version(st) == 3 &&
+	check(store_open(path, &st, &err) == 0 && st && store_schema_version(st) == 4 &&
 		      store_cube_get(st, "r1", &got) == 0 && got.restarts == 3,
 	      "reopened, the migrated database keeps the restart count");
 	store_cube_clear(&got);
@@ -508,6 +508,58 @@ static void test_too_new(const char *dir)
 	free(err);
 }
 
+static int collect_attach(const struct store_attach *a, void *arg)
+{
+	char *out = arg;
+	size_t n = strlen(out);
+
+	snprintf(out + n, 256 - n, "%s%s@%s:%s/%d", n ? " " : "", a->tcube, a->cube, a->port, a->pos);
+	return 0;
+}
+
+/* transparent cubes attached to ports; gone with the cube or the port */
+static void test_attachments(struct store *st)
+{
+	struct store_attach a = { 0 };
+	struct store_cube c;
+	struct store_port p;
+	char got[256] = "";
+
+	make_cube(&c, "x1", 40, "{}");
+	store_cube_insert(st, &c);
+	make_cube(&c, "t1", 41, "{}");
+	store_cube_insert(st, &c);
+	make_cube(&c, "t2", 42, "{}");
+	store_cube_insert(st, &c);
+	make_port(&p, "x1", "up", 0, "veth9");
+	store_port_upsert(st, &p);
+	snprintf(a.tcube, sizeof(a.tcube), "t1");
+	snprintf(a.cube, sizeof(a.cube), "x1");
+	snprintf(a.port, sizeof(a.port), "up");
+	a.pos = 1;
+	check(store_attach_set(st, &a) == 0, "attach t1 to x1:up");
+	snprintf(a.tcube, sizeof(a.tcube), "t2");
+	a.pos = 0;
+	check(store_attach_set(st, &a) == 0, "attach t2 to x1:up");
+	check(store_attach_list(st, collect_attach, got) == 0 && !strcmp(got, "t2@x1:up/0 t1@x1:up/1"),
+	      "attachments listed in chain order");
+	snprintf(a.port, sizeof(a.port), "nosuch");
+	check(store_attach_set(st, &a) < 0, "an attachment to a port that does not exist is refused");
+	got[0] = 0;
+	check(store_attach_list(st, collect_attach, got) == 0 && !strcmp(got, "t2@x1:up/0 t1@x1:up/1"),
+	      "and changes nothing");
+	check(store_cube_delete(st, "t2") == 0, "delete t2");
+	got[0] = 0;
+	check(store_attach_list(st, collect_attach, got) == 0 && !strcmp(got, "t1@x1:up/1"),
+	      "deleting a transparent cube detaches it");
+	check(store_port_delete(st, "x1", "up") == 0, "delete x1:up");
+	got[0] = 0;
+	check(store_attach_list(st, collect_attach, got) == 0 && !got[0], "deleting the port detaches its chain");
+	check(store_attach_delete(st, "t1") == -ENOENT, "detaching what is not attached: -ENOENT");
+	store_cube_delete(st, "t1");
+	store_cube_delete(st, "x1");
+}
+
 int main(void)
 {
 	char tmpl[] = "/tmp/test_store.XXXXXX";
@@ -532,7 +584,7 @@ int main(void)
 	}
 	check(file_mode(dir) == 0700, "missing parent directories created with mode 0700");
 	check(file_mode(path) == 0600, "database file created with mode 0600");
-	check(store_schema_version(st) == 3, "schema migrated to version 3");
+	check(store_schema_version(st) == 4, "schema migrated to version 4");
 	check(raw_query(path, "SELECT count(*) FROM pragma_table_info('cubes') WHERE name = 'restarts'", buf,
 			sizeof(buf)) == 0 &&
 		      !strcmp(buf, "1"),
@@ -546,6 +598,7 @@ int main(void)
 	test_ports(st);
 	test_transactions(st);
 	test_meta(st);
+	test_attachments(st);
 	check(store_check(st) == 0, "store_check ok");
 
 	store_close(&st);
