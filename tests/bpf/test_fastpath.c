@@ -40,6 +40,7 @@
 #include "../../cube-services/simplebridge/simplebridge_shared.h"
 #include "../../cube-services/simpleforwarder/simpleforwarder_shared.h"
 #include "../../cube-services/helloworld/helloworld_shared.h"
+#include "../../cube-services/transparenthelloworld/transparenthelloworld_shared.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define NS_PER_S      1000000000ULL
@@ -228,7 +229,7 @@ struct cube {
 	int next_fd;	/* cb_next */
 	int spstats_fd; /* cb_spstats */
 	int pktin_fd;	/* cb_pktin */
-	int svc_fd;	/* sb_fdb, sf_actions or hw_conf */
+	int svc_fd;	/* sb_fdb, sf_actions, hw_conf or thw_actions */
 	int conf_fd;	/* sb_conf */
 	int static_fd;	/* sb_static */
 };
@@ -247,6 +248,7 @@ static int cube_load(struct env *e, enum cbrig_hook hook, const char *svc, __u32
 		{ "simplebridge", "sb_fdb" },
 		{ "simpleforwarder", "sf_actions" },
 		{ "helloworld", "hw_conf" },
+		{ "transparenthelloworld", "thw_actions" },
 	};
 	struct cbrig_var var = { "cb_cube_id", id };
 	char file[96], err[256];
@@ -1162,6 +1164,195 @@ static void suite_chain(struct env *e, enum cbrig_hook hook, struct cube *a, str
 	cube_unwire(a, 9); /* a prog array holding its own program */
 }
 
+/* ---- transparent cubes ------------------------------------------------- */
+
+/*
+ * Two transparenthelloworld cubes attached to port 1 of a forwarder A, T2
+ * next to A, T1 next to A's peer, the forwarder C, wired as the broker
+ * attaches them (port 0 inner, toward A; port 1 outer):
+ *
+ *   A 0 -> 1 ==> 0 T2 1 ==> 0 T1 1 ==> 3 C 3 -> 5 (netdev)      egress
+ *   A 2 <- 1 <== 0 T2 1 <== 0 T1 1 <== 3 C 3 <- 4 (netdev)      ingress
+ */
+struct thw_hop {
+	int cube; /* index in the suite's cubes: 0 A, 1 T1, 2 T2, 3 C */
+	__u32 in_port, out_port;
+};
+
+#define THW_HOPS 4
+static const struct thw_hop thw_egress_path[THW_HOPS] = { { 0, 0, 1 }, { 2, 0, 1 }, { 1, 0, 1 }, { 3, 3, 5 } };
+static const struct thw_hop thw_ingress_path[THW_HOPS] = { { 3, 4, 3 }, { 1, 1, 0 }, { 2, 1, 0 }, { 0, 1, 2 } };
+
+struct thw_case {
+	const char *name;
+	__u32 t1[THW_NDIRS], t2[THW_NDIRS]; /* enum thw_action by enum thw_dir */
+	bool ingress;			    /* from C toward A, else from A out of port 1 */
+};
+
+#define THW_ALL(a)   \
+	{            \
+		a, a \
+	}
+#define THW_EG(a)                                          \
+	{                                                  \
+		[THW_EGRESS] = a, [THW_INGRESS] = THW_PASS \
+	}
+#define THW_IN(a)                                          \
+	{                                                  \
+		[THW_EGRESS] = THW_PASS, [THW_INGRESS] = a \
+	}
+
+static const struct thw_case thw_cases[] = {
+	{ "egress-passes-t2-t1-to-c", THW_ALL(THW_PASS), THW_ALL(THW_PASS), false },
+	{ "ingress-passes-t1-t2-to-a", THW_ALL(THW_PASS), THW_ALL(THW_PASS), true },
+	{ "egress-drop-at-t1", THW_EG(THW_DROP), THW_ALL(THW_PASS), false },
+	{ "egress-drop-at-t2-never-reaches-t1", THW_ALL(THW_PASS), THW_EG(THW_DROP), false },
+	{ "ingress-drop-at-t1", THW_IN(THW_DROP), THW_ALL(THW_PASS), true },
+	{ "egress-slowpath-at-t1", THW_EG(THW_SLOWPATH), THW_ALL(THW_PASS), false },
+	{ "ingress-slowpath-at-t2", THW_ALL(THW_PASS), THW_IN(THW_SLOWPATH), true },
+	{ "ingress-action-leaves-egress-alone", THW_IN(THW_DROP), THW_IN(THW_SLOWPATH), false },
+	{ "egress-action-leaves-ingress-alone", THW_EG(THW_SLOWPATH), THW_EG(THW_DROP), true },
+};
+
+static int thw_set(struct cube *t, const __u32 act[THW_NDIRS])
+{
+	for (__u32 dir = 0; dir < THW_NDIRS; dir++)
+		if (bpf_map_update_elem(t->svc_fd, &dir, &act[dir], BPF_ANY))
+			return -errno;
+	return 0;
+}
+
+/* Both ends of a cube link, and the hop each way, as the broker writes them. */
+static void thw_link(struct env *e, struct cube *x, __u32 xp, struct cube *y, __u32 yp)
+{
+	cbrig_set_link(&e->rig, x->id, xp, CB_LINK_CUBE, 0, (__u16)y->id, (__u16)yp);
+	cbrig_set_link(&e->rig, y->id, yp, CB_LINK_CUBE, 0, (__u16)x->id, (__u16)xp);
+	cube_wire(x, xp, y);
+	cube_wire(y, yp, x);
+}
+
+/*
+ * Runs the case's frame along its path and checks the verdict, the output,
+ * every port counter of the four cubes, the slow-path counters of T1 and
+ * T2 and the one record the stopping cube's process gets (none otherwise).
+ */
+static void thw_check(struct env *e, const char *name, struct cube *cubes[4], struct perf_buffer *pb[2],
+		      struct pktin_cap pc[2], const struct thw_case *t)
+{
+	const struct thw_hop *path = t->ingress ? thw_ingress_path : thw_egress_path;
+	__u32 dir = t->ingress ? THW_INGRESS : THW_EGRESS, ids[4], want;
+	__u8 pkt[64];
+	__u32 len = cbrig_udp_frame(pkt, MAC_B, MAC_A);
+	struct snap before, after;
+	struct delta d[2 * THW_HOPS];
+	int nd = 0, stop = -1; /* the hop whose cube keeps the frame */
+	__u64 sp0[2], sp1[2];
+	char why[256];
+
+	for (int i = 0; i < 4; i++)
+		ids[i] = cubes[i]->id;
+	for (int h = 0; h < THW_HOPS; h++) {
+		const struct thw_hop *hp = &path[h];
+		__u32 act = hp->cube == 1 ? t->t1[dir] : hp->cube == 2 ? t->t2[dir] : THW_PASS;
+
+		d[nd++] = (struct delta){ ids[hp->cube], hp->in_port, 1, 0, 0 };
+		if (act != THW_PASS) {
+			if (act == THW_DROP)
+				d[nd++] = (struct delta){ ids[hp->cube], hp->in_port, 0, 0, 1 };
+			stop = h;
+			break;
+		}
+		/* a cube link's tx is its peer's rx (portstats.h): both move */
+		d[nd++] = (struct delta){ ids[hp->cube], hp->out_port, 0, 1, 0 };
+	}
+	want = stop < 0 ? verdict_redirect(cubes[0]->hook) : verdict_drop(cubes[0]->hook);
+	memset(pc, 0, 2 * sizeof(*pc));
+	for (int i = 0; i < 2; i++)
+		cbrig_percpu_u64(&e->rig, cubes[1 + i]->spstats_fd, CB_REASON_SERVICE, &sp0[i]);
+	snap_take(e, &before, ids, 4);
+	if (run_once(e, cubes[path[0].cube]->entry_fd, cubes[0]->hook, path[0].in_port, pkt, len, want, stop < 0, why,
+		     sizeof(why)) < 0) {
+		report(false, name, "%s", why);
+		return;
+	}
+	snap_take(e, &after, ids, 4);
+	if (snap_check(&before, &after, d, nd, len, why, sizeof(why)) < 0) {
+		report(false, name, "%s", why);
+		return;
+	}
+	for (int i = 0; i < 2; i++) {
+		/* T1 is cube 1, T2 cube 2 */
+		bool sp = stop >= 0 && path[stop].cube == 1 + i && (i ? t->t2[dir] : t->t1[dir]) == THW_SLOWPATH;
+
+		cbrig_percpu_u64(&e->rig, cubes[1 + i]->spstats_fd, CB_REASON_SERVICE, &sp1[i]);
+		if (sp1[i] - sp0[i] != sp) {
+			report(false, name, "T%d slow-path counter %+lld, expected %+d", 1 + i,
+			       (long long)(sp1[i] - sp0[i]), sp);
+			return;
+		}
+		if (pb[i])
+			perf_buffer__poll(pb[i], sp ? 100 : 0);
+		if (sp && pb[i] &&
+		    pktin_check(&pc[i], ids[1 + i], path[stop].in_port, CB_REASON_SERVICE, pkt, len, why, sizeof(why)) <
+			    0) {
+			report(false, name, "T%d: %s", 1 + i, why);
+			return;
+		}
+		if (!sp && pc[i].n) {
+			report(false, name, "%d unexpected slow-path records from T%d", pc[i].n, 1 + i);
+			return;
+		}
+	}
+	report(true, name, NULL);
+}
+
+static void suite_transparent(struct env *e, enum cbrig_hook hook, struct cube *a, struct cube *t1, struct cube *t2,
+			      struct cube *c)
+{
+	struct cube *cubes[4] = { a, t1, t2, c };
+	struct pktin_cap pc[2];
+	struct perf_buffer *pb[2];
+	char name[128];
+
+	pb[0] = perf_buffer__new(t1->pktin_fd, 8, pktin_sample, NULL, &pc[0], NULL);
+	pb[1] = perf_buffer__new(t2->pktin_fd, 8, pktin_sample, NULL, &pc[1], NULL);
+	sf_set(a, 0, SF_FORWARD, 1);
+	sf_set(a, 1, SF_FORWARD, 2);
+	sf_set(c, 3, SF_FORWARD, 5);
+	sf_set(c, 4, SF_FORWARD, 3);
+	for (__u32 p = 0; p <= 2; p += 2)
+		cbrig_set_link(&e->rig, a->id, p, CB_LINK_NETDEV, 1, 0, 0);
+	cbrig_set_link(&e->rig, c->id, 4, CB_LINK_NETDEV, 1, 0, 0);
+	cbrig_set_link(&e->rig, c->id, 5, CB_LINK_NETDEV, 1, 0, 0);
+	/* a transparent cube's port 0 faces A, its port 1 A's old peer */
+	thw_link(e, a, 1, t2, 0);
+	thw_link(e, t2, 1, t1, 0);
+	thw_link(e, t1, 1, c, 3);
+
+	for (size_t i = 0; i < ARRAY_SIZE(thw_cases); i++) {
+		const struct thw_case *t = &thw_cases[i];
+
+		snprintf(name, sizeof(name), "%s/transparent/%s", hook_name(hook), t->name);
+		if (thw_set(t1, t->t1) < 0 || thw_set(t2, t->t2) < 0) {
+			report(false, name, "cannot write thw_actions: %s", strerror(errno));
+			continue;
+		}
+		thw_check(e, name, cubes, pb, pc, t);
+	}
+	/* a transparent cube has ports 0 and 1 only */
+	snprintf(name, sizeof(name), "%s/transparent/third-port-drops", hook_name(hook));
+	thw_set(t1, (const __u32[THW_NDIRS])THW_ALL(THW_PASS));
+	check_simple(e, name, t1, pb[0], &pc[0], 2, X_DROP, 0);
+	perf_buffer__free(pb[0]);
+	perf_buffer__free(pb[1]);
+	for (__u32 p = 0; p < 2; p++) {
+		cube_unwire(t1, p);
+		cube_unwire(t2, p);
+	}
+	cube_unwire(a, 1);
+	cube_unwire(c, 3);
+}
+
 /* ---- the framework's programs ------------------------------------------ */
 
 static int stub_load(struct env *e, __u32 slot, __u32 in_port, struct bpf_object **obj)
@@ -1468,7 +1659,7 @@ static void suite_parsing(struct env *e)
 /* Cube ids: each hook has its own range, so the link table never mixes them. */
 #define ID_BASE_TC  10
 #define ID_BASE_XDP 40
-enum { C_SB, C_SF, C_HW, C_CA, C_CB, C_CC, C_N };
+enum { C_SB, C_SF, C_HW, C_CA, C_CB, C_CC, C_TA, C_T1, C_T2, C_TC, C_N };
 
 /* ---- loglevel: trace records of the fast path ----------------------------- */
 
@@ -1610,8 +1801,16 @@ static void suite_loglevel(struct env *e, enum cbrig_hook hook)
 
 static void run_hook(struct env *e, enum cbrig_hook hook)
 {
-	static const char *svc[C_N] = { "simplebridge",	   "simpleforwarder", "helloworld",
-					"simpleforwarder", "helloworld",      "simpleforwarder" };
+	static const char *svc[C_N] = { "simplebridge",
+					"simpleforwarder",
+					"helloworld",
+					"simpleforwarder",
+					"helloworld",
+					"simpleforwarder",
+					"simpleforwarder",
+					"transparenthelloworld",
+					"transparenthelloworld",
+					"simpleforwarder" };
 	__u32 base = hook == CBRIG_TC ? ID_BASE_TC : ID_BASE_XDP;
 	struct bpf_object *stub = NULL, *stub_empty = NULL;
 	struct cube c[C_N];
@@ -1665,6 +1864,7 @@ static void run_hook(struct env *e, enum cbrig_hook hook)
 	suite_simpleforwarder(e, hook, &c[C_SF]);
 	suite_helloworld(e, hook, &c[C_HW]);
 	suite_chain(e, hook, &c[C_CA], &c[C_CB], &c[C_CC]);
+	suite_transparent(e, hook, &c[C_TA], &c[C_T1], &c[C_T2], &c[C_TC]);
 	suite_framework(e, hook, &c[C_SF], stub, stub_empty);
 out:
 	bpf_object__close(stub);
@@ -1675,9 +1875,14 @@ out:
 
 int main(void)
 {
-	static const char *disasm[] = { "simplebridge_tc.bpf.o",    "simplebridge_xdp.bpf.o",
-					"simpleforwarder_tc.bpf.o", "simpleforwarder_xdp.bpf.o",
-					"helloworld_tc.bpf.o",	    "helloworld_xdp.bpf.o" };
+	static const char *disasm[] = { "simplebridge_tc.bpf.o",
+					"simplebridge_xdp.bpf.o",
+					"simpleforwarder_tc.bpf.o",
+					"simpleforwarder_xdp.bpf.o",
+					"helloworld_tc.bpf.o",
+					"helloworld_xdp.bpf.o",
+					"transparenthelloworld_tc.bpf.o",
+					"transparenthelloworld_xdp.bpf.o" };
 	struct env e;
 	int r;
 

@@ -9,6 +9,16 @@
  * of cube_redirect(), cube_flood(), cube_drop(), cube_slowpath() or
  * cube_pass(). The SDK provides the entry program, per-port counters, the
  * hop to the next cube and the slow-path channel.
+ *
+ * A transparent service defines CUBE_TRANSPARENT as well. It has no ports
+ * in its model: the broker attaches it to a port X:p of a standard cube
+ * and links its two internal ports, port 0 (CUBE_PORT_INNER) to X:p and
+ * port 1 (CUBE_PORT_OUTER) to what X:p's peer was (a netdev, or a cube,
+ * possibly through other transparent cubes). A packet in on port 1 is
+ * ingress, travelling toward X (cube_is_ingress()); one in on port 0 is
+ * egress, leaving X through p. For it cube_pass() lets the packet continue
+ * its way, out of the other port; for a standard cube cube_pass() hands it
+ * to the kernel (TC_ACT_OK / XDP_PASS).
  */
 #ifndef CUBEBUS_CUBE_BPF_H
 #define CUBEBUS_CUBE_BPF_H
@@ -198,11 +208,6 @@ static __always_inline int cube_drop(struct cube_ctx *ctx, struct cb_md *md)
 	return CB_ACT_DROP;
 }
 
-static __always_inline int cube_pass(struct cube_ctx *ctx, struct cb_md *md)
-{
-	return CB_ACT_PASS;
-}
-
 static __always_inline void cb_count_tx(struct cube_ctx *ctx, __u32 port)
 {
 	struct cb_port_stats *st = cb_port_stats(port);
@@ -299,6 +304,30 @@ static __always_inline int cube_redirect(struct cube_ctx *ctx, struct cb_md *md,
 	 * returns only when it failed, and the packet did not leave */
 	return cube_drop(ctx, md);
 }
+
+#ifdef CUBE_TRANSPARENT
+/* The two ports of a transparent cube (see the top of this header). */
+#define CUBE_PORT_INNER 0
+#define CUBE_PORT_OUTER 1
+
+/* True when the packet travels toward the cube this one is attached to. */
+static __always_inline int cube_is_ingress(const struct cb_md *md)
+{
+	return md->in_port == CUBE_PORT_OUTER;
+}
+
+/* The packet continues its way: out of the other port. */
+static __always_inline int cube_pass(struct cube_ctx *ctx, struct cb_md *md)
+{
+	return cube_redirect(ctx, md, md->in_port ^ 1);
+}
+#else
+/* The packet goes on to the kernel, as if no cube had seen it. */
+static __always_inline int cube_pass(struct cube_ctx *ctx, struct cb_md *md)
+{
+	return CB_ACT_PASS;
+}
+#endif
 
 /*
  * Sends a copy of the packet to the cube's process with reason and the
