@@ -8,7 +8,8 @@ BENCH := $(B)/bench
 # $CUBEBUS_BPF_OBJ_DIR); it shares the test rig with tests/bpf/.
 BENCH_HOPS_OBJS := $(OBJ)/bpf/bench_baseline.bpf.o $(OBJ)/bpf/bench_floor_tc.bpf.o $(OBJ)/bpf/bench_floor_xdp.bpf.o $(OBJ)/bpf/cubebus.bpf.o \
 	$(OBJ)/bpf/simplebridge_tc.bpf.o $(OBJ)/bpf/simplebridge_xdp.bpf.o \
-	$(OBJ)/bpf/simpleforwarder_tc.bpf.o $(OBJ)/bpf/simpleforwarder_xdp.bpf.o
+	$(OBJ)/bpf/simpleforwarder_tc.bpf.o $(OBJ)/bpf/simpleforwarder_xdp.bpf.o \
+	$(OBJ)/bpf/transparenthelloworld_tc.bpf.o $(OBJ)/bpf/transparenthelloworld_xdp.bpf.o
 
 $(OBJ)/bpf/bench_floor_tc.bpf.o: bench/floor.bpf.c | check-pkgs
 	@mkdir -p $(@D)

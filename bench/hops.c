@@ -22,6 +22,9 @@
  *                      constant-key tail calls (bench/floor.bpf.c) against
  *                      the last one alone; "added ns per hop" is the bare
  *                      cost of a patched tail call, under every hop.
+ *   tcube-1:           one transparent cube in a path: the stub and a
+ *                      simpleforwarder (baseline) against the stub, a
+ *                      transparenthelloworld (PASS) and the forwarder.
  *   router:            bench/router_baseline.bpf.c router_{tc,xdp} (a
  *                      hand-written IPv4 router: checks and checksum, LPM
  *                      trie, neighbour, TTL, MACs, redirect) against the
@@ -72,7 +75,7 @@ struct opts {
 	__u32 repeat;
 	__u32 runs;
 	bool json;
-	const char *only_case; /* --case: single, floor, chain or router */
+	const char *only_case; /* --case: single, floor, chain, router or tcube */
 	const char *only_hook; /* --hook: tc or xdp */
 };
 
@@ -98,13 +101,14 @@ struct result {
 #define SB_ID(h)    ((h) == CBRIG_TC ? 1u : 101u)
 #define SF_ID(h, i) (((h) == CBRIG_TC ? 10u : 110u) + (i)) /* i = 0..MAX_CHAIN-1 */
 #define RT_ID(h)    ((h) == CBRIG_TC ? 2u : 102u)
+#define TH_ID(h)    ((h) == CBRIG_TC ? 3u : 103u)
 
 struct bench {
 	struct cbrig rig;
 	struct opts o;
 	__u8 pkt[64];
 	__u32 len;
-	struct result res[2 * (2 + 2 * ARRAY_SIZE(chain_lengths))];
+	struct result res[2 * (3 + 2 * ARRAY_SIZE(chain_lengths))];
 	int nres;
 };
 
@@ -381,6 +385,86 @@ out:
 	bpf_object__close(stub);
 	for (int i = 0; i < MAX_CHAIN; i++)
 		bpf_object__close(sf[i]);
+	return r;
+}
+
+/*
+ * tcube-1: the cost of one transparent cube in a path. The same packet
+ * through the netdev stub and one simpleforwarder cube out to a netdev
+ * link ("baseline": the path without it), and through the stub, a
+ * transparenthelloworld cube (PASS) and that simpleforwarder: the stub
+ * enters the transparent cube on its outer port, it passes the packet out
+ * of its inner port to the forwarder's port 0, as the broker wires a chain.
+ */
+static int bench_tcube(struct bench *b, enum cbrig_hook hook)
+{
+	struct cbrig_var sf_var = { "cb_cube_id", SF_ID(hook, 0) }, th_var = { "cb_cube_id", TH_ID(hook) };
+	struct cbrig_var direct_vars[] = { { "cb_slot", SF_ID(hook, 0) }, { "cb_in_port", 0 } };
+	struct cbrig_var via_vars[] = { { "cb_slot", TH_ID(hook) }, { "cb_in_port", 1 } };
+	struct bpf_object *sf = NULL, *th = NULL, *direct = NULL, *via = NULL;
+	int slots = hook == CBRIG_TC ? b->rig.tc_slots_fd : b->rig.xdp_slots_fd;
+	struct sf_entry fwd = { .action = SF_FORWARD, .outport = 1 };
+	struct result *res = &b->res[b->nres];
+	__u32 sslot = SF_ID(hook, 0), tslot = TH_ID(hook), zero = 0;
+	const char *stub = hook == CBRIG_TC ? "cb_ingress_tc" : "cb_ingress_xdp";
+	char err[256];
+	int r, fd;
+
+	memset(res, 0, sizeof(*res));
+	res->hook = hook_name(hook);
+	res->hops = 1;
+	snprintf(res->name, sizeof(res->name), "tcube-1");
+	r = load(b, hook == CBRIG_TC ? "simpleforwarder_tc.bpf.o" : "simpleforwarder_xdp.bpf.o", &sf_var, 1, &sf);
+	if (r == 0)
+		r = load(b, hook == CBRIG_TC ? "transparenthelloworld_tc.bpf.o" : "transparenthelloworld_xdp.bpf.o",
+			 &th_var, 1, &th);
+	if (r == 0)
+		r = load(b, "cubebus.bpf.o", direct_vars, 2, &direct);
+	if (r == 0)
+		r = load(b, "cubebus.bpf.o", via_vars, 2, &via);
+	if (r < 0)
+		goto out;
+	if (bpf_map_update_elem(cbrig_map_fd(sf, "sf_actions"), &zero, &fwd, BPF_ANY)) {
+		r = -errno;
+		goto out;
+	}
+	/* the forwarder: 0 -> 1, port 1 is lo; the transparent cube: inner
+	 * port 0 to the forwarder's port 0, its outer port to the netdev */
+	r = cbrig_set_link(&b->rig, SF_ID(hook, 0), 1, CB_LINK_NETDEV, LO_IFINDEX, 0, 0);
+	if (r == 0)
+		r = cbrig_set_link(&b->rig, SF_ID(hook, 0), 0, CB_LINK_CUBE, 0, (__u16)TH_ID(hook), 0);
+	if (r == 0)
+		r = cbrig_set_link(&b->rig, TH_ID(hook), 0, CB_LINK_CUBE, 0, (__u16)SF_ID(hook, 0), 0);
+	if (r == 0)
+		r = cbrig_set_link(&b->rig, TH_ID(hook), 1, CB_LINK_NETDEV, LO_IFINDEX, 0, 0);
+	if (r < 0)
+		goto out;
+	fd = cbrig_prog_fd(sf, "cube_entry");
+	if (bpf_map_update_elem(cbrig_map_fd(th, "cb_next"), &zero, &fd, BPF_ANY) ||
+	    bpf_map_update_elem(slots, &sslot, &fd, BPF_ANY)) {
+		r = -errno;
+		goto out;
+	}
+	fd = cbrig_prog_fd(th, "cube_entry");
+	if (bpf_map_update_elem(slots, &tslot, &fd, BPF_ANY)) {
+		r = -errno;
+		goto out;
+	}
+	r = measure_pair(b, hook, cbrig_prog_fd(direct, stub), cbrig_prog_fd(via, stub), redirect_verdict(hook),
+			 &res->base, &res->cube, err, sizeof(err));
+	if (r < 0)
+		fprintf(stderr, "hops: %s %s: %s\n", res->hook, res->name, err);
+	else
+		b->nres++;
+out:
+	if (r < 0 && r != -EPROTO)
+		fprintf(stderr, "hops: %s tcube: %s\n", hook_name(hook), strerror(-r));
+	bpf_map_delete_elem(slots, &sslot);
+	bpf_map_delete_elem(slots, &tslot);
+	bpf_object__close(via);
+	bpf_object__close(direct);
+	bpf_object__close(th);
+	bpf_object__close(sf);
 	return r;
 }
 
@@ -985,7 +1069,7 @@ static void usage(FILE *f)
 		"  --runs N    runs per case, the median is reported (default 5, max %d)\n"
 		"  --quick     --repeat 100000 --runs 3\n"
 		"  --json      machine-readable output\n"
-		"  --case C    only the cases of C: single, floor, chain or router (to profile one)\n"
+		"  --case C    only the cases of C: single, floor, chain, router or tcube (to profile one)\n"
 		"  --hook H    only hook H: tc or xdp\n",
 		MAX_RUNS);
 }
@@ -1006,8 +1090,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		} else if (!strcmp(argv[i], "--case") && i + 1 < argc) {
 			o->only_case = argv[++i];
 			if (strcmp(o->only_case, "single") && strcmp(o->only_case, "floor") &&
-			    strcmp(o->only_case, "chain") && strcmp(o->only_case, "router")) {
-				fprintf(stderr, "hops: --case is single, floor, chain or router, not %s\n",
+			    strcmp(o->only_case, "chain") && strcmp(o->only_case, "router") &&
+			    strcmp(o->only_case, "tcube")) {
+				fprintf(stderr, "hops: --case is single, floor, chain, router or tcube, not %s\n",
 					o->only_case);
 				return -EINVAL;
 			}
@@ -1079,6 +1164,8 @@ int main(int argc, char **argv)
 		if (wanted(&b, "chain") && bench_chains(&b, (enum cbrig_hook)h) < 0)
 			failed++;
 		if (wanted(&b, "router") && bench_router(&b, (enum cbrig_hook)h) < 0)
+			failed++;
+		if (wanted(&b, "tcube") && bench_tcube(&b, (enum cbrig_hook)h) < 0)
 			failed++;
 	}
 	if (b.o.json)

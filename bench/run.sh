@@ -65,6 +65,8 @@ QUICK=$quick bash bench/throughput.sh >"$tmp.tp" ||
 	echo "under every hop: N trivial programs joined by constant-key tail calls (bench/floor.bpf.c)"
 	echo "against the last one alone, so their \"added ns per hop\" is the bare cost of a patched tail"
 	echo "call; a chain-N row's added ns per hop minus the floor-N row's is what cubebus adds."
+	echo "The tcube-1 rows are the cost of one transparent cube in a path: their baseline is the"
+	echo "same path (stub, one cube) without it."
 	echo
 	cat "$tmp.hops"
 	echo
