@@ -85,6 +85,19 @@ for i in $(seq 10); do
 	t0=$(now_ns); cubectl r1 restart >/dev/null; t1=$(now_ns)
 	swaps+=($(((t1 - t0) / 1000)))
 done
+# a transparent cube attached to a port whose peer is a netdev (the store,
+# the chain wired, the netdev's stub moved to it) and detached again
+cubectl r1 ports add pa peer="${id}a" >/dev/null
+cubectl transparenthelloworld add ta >/dev/null
+until cubectl cubes -json | jq -e '.[] | select(.name == "ta" and .status == "running")' >/dev/null; do sleep 0.01; done
+att=() det=()
+for i in $(seq 20); do
+	read -r m _ <<<"$("$top/build/bench/buslat" --n 1 /attach create '{"cube":"ta","port":"r1:pa"}')"
+	att+=("$m")
+	read -r m _ <<<"$("$top/build/bench/buslat" --n 1 /attach delete '{"cube":"ta","port":"r1:pa"}')"
+	det+=("$m")
+done
+cubectl del ta >/dev/null
 for i in $(seq 20); do cubectl del "r$i" >/dev/null; done
 
 # 100 cubes created and connected in a chain (simpleforwarders)
@@ -132,6 +145,10 @@ echo "| RSS of 20 cube processes together | $((rss_all / 1024)) MiB | |"
 echo "| broker RSS with 20 cubes | $((rss_broker / 1024)).$(((rss_broker % 1024) * 10 / 1024)) MiB | |"
 echo "| broker RSS with 100 cubes | $((rss_broker100 / 1024)).$(((rss_broker100 % 1024) * 10 / 1024)) MiB | |"
 echo "| pinned map memory of one simpleforwarder cube (memlock of its maps) | ${pinned_kib} KiB | |"
+read -r amed ap99 <<<"$(stats "${att[@]}")"
+read -r dmed dp99 <<<"$(stats "${det[@]}")"
+echo "| attach a transparent cube to a port with a netdev peer (stored, chain wired, stub moved to it), median / p99 of 20 | ${amed} / ${ap99} ms | |"
+echo "| detach it (the port's own stub back in place), median / p99 of 20 | ${dmed} / ${dp99} ms | |"
 read -r smed sp99 <<<"$(stats "${swaps[@]}")"
 echo "| hot swap (\`cubectl CUBE restart\`: new process, programs loaded and swapped in), median / p99 of 10 | ${smed} / ${sp99} ms | milliseconds |"
 echo "| one \`cubectl version\` (process start, connect, request, exit), mean of 20 | $((cubectl_ms / 1000)).$(((cubectl_ms % 1000) / 100)) ms | |"
