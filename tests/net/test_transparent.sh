@@ -164,6 +164,15 @@ for T in TC XDP_SKB; do
 	check "$T: h1 -> h2 unaffected" ping_ok h1 10.0.0.2
 	cubectl t3 set egress-action=PASS >/dev/null
 	check "$T: h1 -> h3 again" ping_ok h1 10.0.0.3
+	# the port's peer changes; its chain stays
+	check "$T: disconnect br1:p3 br2:p3" cubectl disconnect br1:p3 br2:p3
+	check "$T: t3 stays on br1:p3" test "$(tcubes br1 p3)" = t3
+	check "$T: no ping h1 -> h3 without the link" ping_fails h1 10.0.0.3
+	check "$T: connect br1:p3 br2:p4" cubectl connect br1:p3 br2:p4
+	check "$T: h1 -> h3 through t3 on the new link" ping_ok h1 10.0.0.3
+	cubectl t3 set egress-action=DROP >/dev/null
+	check "$T: t3 still acts on it" ping_fails h1 10.0.0.3
+	cubectl t3 set egress-action=PASS >/dev/null
 
 	# ---- under traffic: attach, reorder, detach, delete; nothing lost
 	under_load "$T: attach t3 from br1:p3 to br1:p2 while h1 -> h2 runs" 4 \
@@ -171,6 +180,8 @@ for T in TC XDP_SKB; do
 	under_load "$T: reorder t1 after t2 on br1:p1" 4 \
 		eval 'cubectl detach t1 br1:p1 >/dev/null && cubectl attach t1 br1:p1 position=after t2 >/dev/null'
 	check "$T: chain t2,t1" test "$(tcubes br1 p1)" = t2,t1
+	under_load "$T: restart t2 in the chain (an upgrade: new process, programs swapped)" 4 cubectl t2 restart
+	check "$T: chain t2,t1 after the restart" test "$(tcubes br1 p1)" = t2,t1
 	under_load "$T: detach t2 from br1:p1" 4 cubectl detach t2 br1:p1
 	under_load "$T: delete t1 while attached" 4 cubectl del t1
 	check "$T: br1 p1 has no chain left" test -z "$(tcubes br1 p1)"
