@@ -997,11 +997,12 @@ void dp_release_netdev(struct broker *b, int ifindex)
 	b->xdp_slots_fd = xdp;
 }
 
-int dp_port_apply(struct broker *b, struct bk_cube *c, int port, const struct bk_applied *want, char *err,
-		  size_t errlen)
+static int dp_port_apply_(struct broker *b, struct bk_cube *c, int port, const struct bk_applied *want,
+			  struct cubebus **bridgep, char *err, size_t errlen)
 {
 	struct bk_applied *cur = &c->ports[port].applied;
 	__u32 key = CB_LINK_KEY(c->id, port), pkey = port;
+	struct cubebus *bridge = NULL;
 	int r = 0, fd;
 
 	/* 1. stop traffic that no longer belongs: detach first */
@@ -1011,7 +1012,34 @@ int dp_port_apply(struct broker *b, struct bk_cube *c, int port, const struct bk
 		cur->attached_ifindex = 0;
 		cur->attached_xdp_flags = 0;
 	}
-	/* 2. the link entry and the next hop */
+	/*
+	 * 2. the link entry and the next hop. They are two map writes, and
+	 * the cube reads both per packet: the in-port for the next cube from
+	 * the link, the program from cb_next. When a cube link gets another
+	 * target (a transparent cube spliced in or out, a new peer) a packet
+	 * between the two writes would reach one cube with the in-port meant
+	 * for the other. So first a bridge goes into cb_next: the framework's
+	 * stub, which sets the new in-port itself and jumps to the new cube;
+	 * then the link; then the new cube itself. Every packet lands right.
+	 */
+	if (want->link.kind == CB_LINK_CUBE && want->next_prog_id &&
+	    (cur->link.kind != CB_LINK_CUBE || cur->link.peer_cube != want->link.peer_cube ||
+	     cur->link.peer_port != want->link.peer_port)) {
+		char e[BK_ERR_MAX];
+
+		bridge = *bridgep = dp_framework(b, c->xdp ? "cb_ingress_xdp" : "cb_ingress_tc", want->link.peer_cube,
+						 want->link.peer_port, e, sizeof(e));
+		fd = bridge ? dp_cube_map(b, c, CB_PIN_NEXT) : -1;
+		if (fd >= 0) {
+			int pfd = dp_prog_fd(bridge, c->xdp ? "cb_ingress_xdp" : "cb_ingress_tc");
+
+			if (pfd >= 0 && bpf_map_update_elem(fd, &pkey, &pfd, BPF_ANY) == 0)
+				cur->next_prog_id = 0; /* the cube's own program goes in below */
+			close(fd);
+		} else if (!bridge) {
+			bk_log(4, "%s port %d: no bridge for the rewire (%s): a packet may be lost", c->name, port, e);
+		}
+	}
 	if (memcmp(&cur->link, &want->link, sizeof(want->link))) {
 		struct cb_link now = { 0 };
 		int relinked =
@@ -1079,6 +1107,18 @@ int dp_port_apply(struct broker *b, struct bk_cube *c, int port, const struct bk
 		cur->attached_xdp_flags = want->attached_xdp_flags;
 	}
 	return 0;
+}
+
+int dp_port_apply(struct broker *b, struct bk_cube *c, int port, const struct bk_applied *want, char *err,
+		  size_t errlen)
+{
+	struct cubebus *bridge = NULL;
+	int r = dp_port_apply_(b, c, port, want, &bridge, err, errlen);
+
+	/* the bridge program lives as long as cb_next holds it */
+	if (bridge)
+		cubebus__destroy(bridge);
+	return r;
 }
 
 int dp_port_stats(struct broker *b, struct bk_cube *c, int port, struct cb_port_stats *out)

@@ -76,6 +76,14 @@ under_load() {
 	fi
 }
 
+reorder_10() { # t1 to the front of br1:p1 and back, 10 times
+	for _ in $(seq 10); do
+		cubectl detach t1 br1:p1 >/dev/null && cubectl attach t1 br1:p1 position=first >/dev/null &&
+			cubectl detach t1 br1:p1 >/dev/null && cubectl attach t1 br1:p1 position=last >/dev/null ||
+			return 1
+	done
+}
+
 start_broker || {
 	not_ok "broker starts" "see the log below"
 	exit 1
@@ -180,6 +188,8 @@ for T in TC XDP_SKB; do
 	under_load "$T: reorder t1 after t2 on br1:p1" 4 \
 		eval 'cubectl detach t1 br1:p1 >/dev/null && cubectl attach t1 br1:p1 position=after t2 >/dev/null'
 	check "$T: chain t2,t1" test "$(tcubes br1 p1)" = t2,t1
+	under_load "$T: t1 moved back and forth 10 times (first, last)" 5 reorder_10
+	check "$T: chain t2,t1 after the moves" test "$(tcubes br1 p1)" = t2,t1
 	under_load "$T: restart t2 in the chain (an upgrade: new process, programs swapped)" 4 cubectl t2 restart
 	check "$T: chain t2,t1 after the restart" test "$(tcubes br1 p1)" = t2,t1
 	under_load "$T: detach t2 from br1:p1" 4 cubectl detach t2 br1:p1
