@@ -1041,20 +1041,12 @@ static int dp_port_apply_(struct broker *b, struct bk_cube *c, int port, const s
 		}
 	}
 	if (memcmp(&cur->link, &want->link, sizeof(want->link))) {
-		struct cb_link now = { 0 };
-		int relinked =
-			bpf_map_lookup_elem(b->links_fd, &key, &now) < 0 || memcmp(&now, &want->link, sizeof(now));
-
 		if (bpf_map_update_elem(b->links_fd, &key, &want->link, BPF_ANY) < 0) {
 			snprintf(err, errlen, "cannot write the link of %s port %d: %s", c->name, port,
 				 strerror(errno));
 			return -errno;
 		}
 		cur->link = want->link;
-		/* a new peer: the counters start again, so that a cube peer's
-		 * rx (this port's tx, portstats.h) covers what this port sent */
-		if (relinked)
-			dp_stats_zero(b, key);
 	}
 	if (cur->next_prog_id != want->next_prog_id) {
 		fd = dp_cube_map(b, c, CB_PIN_NEXT);

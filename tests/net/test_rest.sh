@@ -203,6 +203,17 @@ check "DELETE /connect br1:p3 br2:q1 (204)" answers 204 DELETE /connect '{"peer1
 check "the link is gone" test "$(cubectl topology -json | jq '[.[] | select(.port == "br1:p3")] | length')" = 0
 check "404: DELETE /connect again" fails_with 404 DELETE /connect '{"peer1":"br1:p3","peer2":"br2:q1"}'
 check "DELETE /br2 (204)" answers 204 DELETE /br2
+# a transparent cube: POST /attach, its place in GET /topology, DELETE /attach
+check "POST /transparenthelloworld/tr1" answers 201 POST /transparenthelloworld/tr1 '{"type":"TC"}'
+check "POST /attach tr1 br1:p1 (201)" answers 201 POST /attach '{"cube":"tr1","port":"br1:p1","position":"first"}'
+check "GET /topology lists tr1 on br1:p1" eval 'answers 200 GET /topology &&
+	jq -e "any(.[]; .port == \"br1:p1\" and .tcubes == [\"tr1\"])" "$TMP/resp"'
+check "GET /br1/ports/p1 lists tr1 in tcubes" eval 'answers 200 GET /br1/ports/p1 &&
+	jq -e ".tcubes == [\"tr1\"]" "$TMP/resp"'
+check "409: POST /attach tr1 again" fails_with 409 POST /attach '{"cube":"tr1","port":"br1:p1"}'
+check "DELETE /attach tr1 br1:p1 (204)" answers 204 DELETE /attach '{"cube":"tr1","port":"br1:p1"}'
+check "404: DELETE /attach again" fails_with 404 DELETE /attach '{"cube":"tr1","port":"br1:p1"}'
+check "DELETE /tr1 (204)" answers 204 DELETE /tr1
 
 # ---- a key with a '/' -------------------------------------------------------------
 if cubectl services -json | jq -e 'any(.[]; .name == "router")' >/dev/null; then

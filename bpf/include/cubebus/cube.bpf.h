@@ -208,7 +208,8 @@ static __always_inline int cube_drop(struct cube_ctx *ctx, struct cb_md *md)
 	return CB_ACT_DROP;
 }
 
-static __always_inline void cb_count_tx(struct cube_ctx *ctx, __u32 port)
+/* Counts one packet sent out of port; returns its counters (for an undo). */
+static __always_inline struct cb_port_stats *cb_count_tx(struct cube_ctx *ctx, __u32 port)
 {
 	struct cb_port_stats *st = cb_port_stats(port);
 
@@ -216,6 +217,7 @@ static __always_inline void cb_count_tx(struct cube_ctx *ctx, __u32 port)
 		st->tx_packets++;
 		st->tx_bytes += cube_len(ctx);
 	}
+	return st;
 }
 
 /* Writes the metadata the next cube will read as its own. */
@@ -295,13 +297,18 @@ static __always_inline int cube_redirect(struct cube_ctx *ctx, struct cb_md *md,
 		return bpf_redirect(l->ifindex, 0);
 	}
 	if (l->kind == CB_LINK_CUBE) {
-		/* counted once, by the peer's entry: the tx of a cube link is
-		 * its peer's rx (the broker reads it there) */
+		/* one counter lookup, kept for the undo */
+		struct cb_port_stats *st = cb_count_tx(ctx, port);
+
 		cb_md_store(ctx, l->peer_port);
 		cb_hop(ctx, port);
+		/* the hop returns only when it failed: the packet did not leave */
+		if (st) {
+			st->tx_packets--;
+			st->tx_bytes -= cube_len(ctx);
+		}
 	}
-	/* no peer, or the peer's program is not there (yet): the hop
-	 * returns only when it failed, and the packet did not leave */
+	/* no peer, or the peer's program is not there (yet) */
 	return cube_drop(ctx, md);
 }
 
@@ -420,17 +427,18 @@ static long cb_flood_port(__u32 p, void *data)
 		if (bpf_clone_redirect(ctx, l->ifindex, 0) == 0)
 			cb_count_tx(ctx, p);
 	} else if (f->inj_ifindex) {
-		/* the injector starts the copy at the peer cube's in-port,
-		 * whose entry counts it, as on every cube link */
+		/* the injector starts the copy at the peer cube's in-port */
 		ctx->mark = CB_MARK(CB_DIR_IN, l->peer_cube, l->peer_port);
-		bpf_clone_redirect(ctx, f->inj_ifindex, 0);
+		if (bpf_clone_redirect(ctx, f->inj_ifindex, 0) == 0)
+			cb_count_tx(ctx, p);
 		ctx->mark = f->orig_mark;
 	}
 #else
+	/* a cube peer's copy goes through the process, which re-injects it
+	 * there: counted here, as sent, like every copy */
 	if (l->kind == CB_LINK_CUBE)
 		f->cube_peers++;
-	else
-		cb_count_tx(ctx, p);
+	cb_count_tx(ctx, p);
 #endif
 	return 0;
 }
