@@ -294,6 +294,11 @@ static __always_inline int cube_redirect(struct cube_ctx *ctx, struct cb_md *md,
 		cb_count_tx(ctx, port);
 		return bpf_redirect(l->ifindex, 0);
 	}
+	if (l->kind == CB_LINK_PASS) {
+		/* the end of a netdev's chain: the kernel continues */
+		cb_count_tx(ctx, port);
+		return CB_ACT_PASS;
+	}
 	if (l->kind == CB_LINK_CUBE) {
 		/* counted once, by the peer's entry: the tx of a cube link is
 		 * its peer's rx (the broker reads it there) */
