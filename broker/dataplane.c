@@ -873,11 +873,10 @@ static int dp_attach_tc(struct broker *b, struct bk_cube *c, int port, int ifind
 		       b->bpffs, DP_TAKEOVER, leaf);
 	} else if (last) {
 		if (last->prio >= 0xffff) {
-			snprintf(
-				err, errlen,
-				"%s ports %s: %s has TC %s filter %s at priority %u, the last one: no priority is "
-				"left after it for the cube's stub; move it",
-				c->name, pname, ifname, dir, last->kind, last->prio);
+			snprintf(err, errlen,
+				 "%s ports %s: %s has TC %s filter %s at priority %u, the last one: no priority is "
+				 "left after it for the cube's stub; move it",
+				 c->name, pname, ifname, dir, last->kind, last->prio);
 			return -EBUSY;
 		}
 		if (prog_fd < 0)
@@ -901,8 +900,8 @@ static int dp_attach_tc(struct broker *b, struct bk_cube *c, int port, int ifind
 	/* without REPLACE the kernel refuses a filter that took the place meanwhile */
 	r = bpf_tc_attach(&hook, &opts);
 	if (r < 0)
-		snprintf(err, errlen, "%s ports %s: cannot attach to TC %s of %s at priority %u: %s", c->name,
-			 pname, dir, ifname, opts.priority, strerror(-r));
+		snprintf(err, errlen, "%s ports %s: cannot attach to TC %s of %s at priority %u: %s", c->name, pname,
+			 dir, ifname, opts.priority, strerror(-r));
 out:
 	if (r < 0 && took)
 		dp_takeover_restore_all(b, ifindex);
@@ -1032,6 +1031,40 @@ void dp_release_netdev(struct broker *b, int ifindex)
 	b->xdp_slots_fd = xdp;
 }
 
+/* cb_next[port] of c as want says. */
+static int dp_next_apply(struct broker *b, struct bk_cube *c, int port, const struct bk_applied *want, char *err,
+			 size_t errlen)
+{
+	struct bk_applied *cur = &c->ports[port].applied;
+	__u32 pkey = port;
+	int r = 0, fd;
+
+	if (cur->next_prog_id == want->next_prog_id)
+		return 0;
+	fd = dp_cube_map(b, c, CB_PIN_NEXT);
+	if (fd >= 0) {
+		if (want->next_prog_id) {
+			int pfd = bpf_prog_get_fd_by_id(want->next_prog_id);
+
+			if (pfd < 0 || bpf_map_update_elem(fd, &pkey, &pfd, BPF_ANY) < 0)
+				r = -errno;
+			if (pfd >= 0)
+				close(pfd);
+		} else {
+			bpf_map_delete_elem(fd, &pkey);
+		}
+		close(fd);
+	} else {
+		r = -errno;
+	}
+	if (r < 0) {
+		snprintf(err, errlen, "cannot wire %s port %d to its peer: %s", c->name, port, strerror(-r));
+		return r;
+	}
+	cur->next_prog_id = want->next_prog_id;
+	return 0;
+}
+
 int dp_port_apply(struct broker *b, struct bk_cube *c, int port, const struct bk_applied *want, char *err,
 		  size_t errlen)
 {
@@ -1050,7 +1083,14 @@ int dp_port_apply(struct broker *b, struct bk_cube *c, int port, const struct bk
 		dp_tc_detach_dir(b, cur->attached_egress_ifindex, 1);
 		cur->attached_egress_ifindex = 0;
 	}
-	/* 2. the link entry and the next hop */
+	/* 2. the link entry and the next hop. A link that did not use cb_next
+	 * (none, a netdev, a pass) gets its next hop first: the link must never
+	 * say "cube" while cb_next[port] is empty (that packet would drop) */
+	if (cur->link.kind != CB_LINK_CUBE) {
+		r = dp_next_apply(b, c, port, want, err, errlen);
+		if (r < 0)
+			return r;
+	}
 	if (memcmp(&cur->link, &want->link, sizeof(want->link))) {
 		struct cb_link now = { 0 };
 		int relinked =
@@ -1067,29 +1107,9 @@ int dp_port_apply(struct broker *b, struct bk_cube *c, int port, const struct bk
 		if (relinked)
 			dp_stats_zero(b, key);
 	}
-	if (cur->next_prog_id != want->next_prog_id) {
-		fd = dp_cube_map(b, c, CB_PIN_NEXT);
-		if (fd >= 0) {
-			if (want->next_prog_id) {
-				int pfd = bpf_prog_get_fd_by_id(want->next_prog_id);
-
-				if (pfd < 0 || bpf_map_update_elem(fd, &pkey, &pfd, BPF_ANY) < 0)
-					r = -errno;
-				if (pfd >= 0)
-					close(pfd);
-			} else {
-				bpf_map_delete_elem(fd, &pkey);
-			}
-			close(fd);
-		} else {
-			r = -errno;
-		}
-		if (r < 0) {
-			snprintf(err, errlen, "cannot wire %s port %d to its peer: %s", c->name, port, strerror(-r));
-			return r;
-		}
-		cur->next_prog_id = want->next_prog_id;
-	}
+	r = dp_next_apply(b, c, port, want, err, errlen);
+	if (r < 0)
+		return r;
 	if (c->xdp && cur->flood_ifindex != want->flood_ifindex) {
 		fd = dp_cube_map(b, c, CB_PIN_FLOOD);
 		if (fd >= 0) { /* absent until the cube's first load; synced again at its hello */

@@ -1004,10 +1004,10 @@ static int rq_chain_apply(struct rq *q, struct bk_cube *t, struct bk_cube **chai
 	if (!x && !detach && t->xdp) {
 		/* said in the reply: the user asked for both directions */
 		q->out = json_object_new_object();
-		json_object_object_add(q->out, "note",
-				       json_object_new_string(t->type[4] == 'D'
-								      ? "XDP_DRV: ingress only, XDP has no egress hook"
-								      : "XDP_SKB: ingress only, XDP has no egress hook"));
+		json_object_object_add(
+			q->out, "note",
+			json_object_new_string(t->type[4] == 'D' ? "XDP_DRV: ingress only, XDP has no egress hook"
+								 : "XDP_SKB: ingress only, XDP has no egress hook"));
 	}
 	return 0;
 }
