@@ -64,11 +64,17 @@ arrives() {
 	ns "$1" ping -c 3 -W 1 -i 0.2 -q "$3" >/dev/null 2>&1
 	[ $(($(rx "$2") - before)) -ge 3 ]
 }
+# not_arrives FROM TO TO_IP: none of 3 pings reaches TO; tried 3 times, as
+# a `set` reaches the cube's maps a moment after cubectl returns
 not_arrives() {
-	local before
-	before=$(rx "$2")
-	ns "$1" ping -c 3 -W 1 -i 0.2 -q "$3" >/dev/null 2>&1
-	[ $(($(rx "$2") - before)) -eq 0 ]
+	local before try
+	for try in 1 2 3; do
+		before=$(rx "$2")
+		ns "$1" ping -c 3 -W 1 -i 0.2 -q "$3" >/dev/null 2>&1
+		[ $(($(rx "$2") - before)) -eq 0 ] && return 0
+		log "not_arrives $*: try $try: $(($(rx "$2") - before)) arrived"
+	done
+	return 1
 }
 
 no_stub() { # NETDEV: no filter left on either TC hook, no XDP program
