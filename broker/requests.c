@@ -722,6 +722,18 @@ static int rq_netdevs(struct rq *q)
 		rq_read_file(path, val, sizeof(val));
 		json_object_object_add(o, "status", json_object_new_string(val));
 		json_object_object_add(o, "peer", json_object_new_string(peer));
+		{
+			struct bk_cube *chain[TOPO_CHAIN_MAX];
+			int nt = topo_netdev_chain(q->b, i->if_name, chain, TOPO_CHAIN_MAX);
+
+			if (nt) { /* transparent cubes on it, no cube */
+				struct json_object *tl = json_object_new_array();
+
+				for (int k = 0; k < nt; k++)
+					json_object_array_add(tl, json_object_new_string(chain[k]->name));
+				json_object_object_add(o, "tcubes", tl);
+			}
+		}
 		json_object_array_add(a, o);
 	}
 	if (ifs)

@@ -139,6 +139,8 @@ for T in TC XDP_SKB; do
 		check "$T: the attach says ingress only" matches -q 'ingress only' <<<"$out"
 	fi
 	check "$T: topology lists t1 on $V1" test "$(topo_tcubes "$V1")" = t1
+	check "$T: netdevs lists t1 on $V1" test \
+		"$(cubectl netdevs -json | jq -r --arg d "$V1" '.[] | select(.name == $d) | (.tcubes // []) | join(",")')" = t1
 	check "$T: h1 <-> h2 through t1 (PASS both ways)" ping_ok h1 10.0.0.2
 	cubectl t1 set ingress-action=DROP >/dev/null
 	check "$T: ingress DROP: h1 -> h2 stops at the wire" not_arrives h1 h2 10.0.0.2
