@@ -6,7 +6,8 @@
 # bridge); packets the bridge sends to h1 are egress (TC egress hook, then
 # out of the device). XDP sees ingress only, and the attach says so. Also:
 # positions, detach back to plain Linux, a broker kill -9, a probe while
-# attaching / reordering / detaching (0 lost), and the refusals.
+# attaching / reordering / detaching (0 lost), the refusals, stale stubs
+# removed by reconciliation at start, and cubebusd --cleanup.
 . "$(dirname "$0")/lib.sh"
 
 PROBE=$TOP/build/tests/tools/probe
@@ -222,3 +223,19 @@ for T in TC XDP_SKB; do
 	check "$T: h1 <-> h2 plain" ping_ok h1 10.0.0.2
 	check "$T: delete t1" cubectl del t1
 done
+
+# ---- cubebusd --cleanup takes both stubs off a netdev with a chain
+cubectl transparenthelloworld add t1 type=TC >/dev/null && cubectl attach t1 "$V1" >/dev/null
+check "TC: t1 on $V1: stubs at ingress and egress" test \
+	"$(tc filter show dev "$V1" ingress | grep -c 'cb_ingress_tc')/$(tc filter show dev "$V1" egress | grep -c 'cb_ingress_tc')" = 1/1
+# a chain the database forgot while no broker ran: its stubs are stale
+stop_broker -9
+sqlite3 "$CUBEBUS_STATE_DIR/cubebus.db" "DELETE FROM attachments WHERE tcube = 't1'"
+start_broker
+check "reconcile at start: the stale stubs are gone from $V1" no_stub "$V1"
+check "the log says the egress one went" matches -q "stale TC egress stub from $V1" <"$TMP/broker.log"
+check "attach t1 $V1 again" cubectl attach t1 "$V1"
+stop_broker -9
+"$BIN/cubebusd" --cleanup >>"$TMP/broker.log" 2>&1
+check "cubebusd --cleanup: no stub left on $V1" no_stub "$V1"
+check "and h1 <-> h2 plain" ping_ok h1 10.0.0.2
