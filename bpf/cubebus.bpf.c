@@ -3,6 +3,9 @@
  * cubebus.bpf.c - the framework's own programs, loaded by the broker:
  *   cb_ingress_{tc,xdp}: attached to a netdev a cube port names as its peer;
  *                        sets the in-port and tail-calls the cube's slot.
+ *                        cb_ingress_tc also serves the TC egress hook of a
+ *                        netdev with transparent cubes (skb->cb is there
+ *                        at egress too).
  *   cb_inject_{tc,xdp}:  attached to the injector veth; start a frame that
  *                        user space (packet-out) or a TC flood sent, at the
  *                        (cube, port) the frame itself carries.

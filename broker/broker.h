@@ -41,6 +41,9 @@ struct bk_applied {
 	struct cb_link link;
 	int attached_ifindex; /* netdev carrying our ingress stub, 0 none */
 	int attached_xdp_flags;
+	/* netdev whose TC egress hook carries our stub (the innermost
+	 * transparent cube on a netdev, port 0), 0 none */
+	int attached_egress_ifindex;
 	uint32_t next_prog_id; /* program in cb_next[port], 0 none */
 	int flood_ifindex;     /* entry in the XDP flood devmap, 0 none */
 };
@@ -65,7 +68,7 @@ struct bk_cube {
 	 * the cube it is attached to) and 1 (outer: toward that port's peer),
 	 * wired by topo.c; att_* say where it is attached, "" if nowhere */
 	int transparent;
-	char att_cube[BK_NAME_MAX];
+	char att_cube[BK_NAME_MAX]; /* "" with att_port a netdev: on that netdev */
 	char att_port[BK_NAME_MAX];
 	int att_pos; /* place in the port's chain, 0 closest to the peer */
 	int xdp;
@@ -220,6 +223,8 @@ int topo_sync(struct broker *b, char *err, size_t errlen);
 /* Transparent cubes on x's port p, in chain order (0 closest to the peer); at most max. */
 #define TOPO_CHAIN_MAX 8
 int topo_chain(struct broker *b, struct bk_cube *x, int p, struct bk_cube **out, int max);
+/* The transparent cubes on netdev name (no cube uses it), outermost first. */
+int topo_netdev_chain(struct broker *b, const char *netdev, struct bk_cube **out, int max);
 /* Forgets attachments whose cube or port is gone (the database's rows went with them). */
 void topo_attach_prune(struct broker *b);
 /* Checks a peer string for port (c, port): exists, compatible, unused. */

@@ -499,7 +499,7 @@ static void dp_filter_parse(struct nlmsghdr *nh, struct dp_filter *f)
  * libbpf only queries one handle). Returns how many (at most max; 0 without
  * clsact) or -errno.
  */
-static int dp_tc_filters(int ifindex, struct dp_filter *out, int max)
+static int dp_tc_filters(int ifindex, int egress, struct dp_filter *out, int max)
 {
 	struct {
 		struct nlmsghdr nh;
@@ -516,7 +516,7 @@ static int dp_tc_filters(int ifindex, struct dp_filter *out, int max)
 	req.nh.nlmsg_seq = 1;
 	req.t.tcm_family = AF_UNSPEC;
 	req.t.tcm_ifindex = ifindex;
-	req.t.tcm_parent = TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS);
+	req.t.tcm_parent = TC_H_MAKE(TC_H_CLSACT, egress ? TC_H_MIN_EGRESS : TC_H_MIN_INGRESS);
 	if (send(fd, &req, req.nh.nlmsg_len, 0) < 0) {
 		r = -errno;
 		done = 1;
@@ -788,10 +788,12 @@ fail:
  *    them (highest priority number + 1): they keep seeing every packet
  *    first and the cube gets what they let continue.
  */
-static int dp_attach_tc(struct broker *b, struct bk_cube *c, int port, int ifindex, int prog_fd, char *err,
+static int dp_attach_tc(struct broker *b, struct bk_cube *c, int port, int ifindex, int egress, int prog_fd, char *err,
 			size_t errlen)
 {
-	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
+	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+			    .attach_point = egress ? BPF_TC_EGRESS : BPF_TC_INGRESS);
+	const char *dir = egress ? "egress" : "ingress";
 	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = DP_TC_HANDLE, .priority = DP_TC_PRIO, .prog_fd = prog_fd);
 	struct dp_filter f[DP_TC_MAX], *conflict = NULL, *last = NULL, *ours = NULL;
 	__u32 tmap = dp_map_id(b->tc_slots_fd);
@@ -800,7 +802,7 @@ static int dp_attach_tc(struct broker *b, struct bk_cube *c, int port, int ifind
 	int n, r, took = 0;
 
 	dp_ifname(ifindex, ifname);
-	n = dp_tc_filters(ifindex, f, DP_TC_MAX);
+	n = dp_tc_filters(ifindex, egress, f, DP_TC_MAX);
 	if (n < 0) {
 		snprintf(err, errlen, "%s ports %s: cannot list the TC filters of %s: %s", c->name, pname, ifname,
 			 strerror(-n));
@@ -829,9 +831,18 @@ static int dp_attach_tc(struct broker *b, struct bk_cube *c, int port, int ifind
 
 		if (!b->force) {
 			snprintf(err, errlen,
-				 "%s ports %s: %s already has TC ingress filter %s %u \"%s\" at priority %u "
+				 "%s ports %s: %s already has TC %s filter %s %u \"%s\" at priority %u "
 				 "handle 0x%x, %s; use -force (REST: ?force=true) to take over its place: cubebus "
 				 "keeps it and puts it back when the port is deleted or moves",
+				 c->name, pname, ifname, dir, conflict->kind, conflict->prog_id, conflict->name,
+				 conflict->prio, conflict->handle, what);
+			return -EBUSY;
+		}
+		if (egress) {
+			/* take-over keeps and restores ingress filters only */
+			snprintf(err, errlen,
+				 "%s ports %s: %s already has TC egress filter %s %u \"%s\" at priority %u handle "
+				 "0x%x, %s; cubebus does not take over egress filters: move it to another priority",
 				 c->name, pname, ifname, conflict->kind, conflict->prog_id, conflict->name,
 				 conflict->prio, conflict->handle, what);
 			return -EBUSY;
@@ -862,21 +873,20 @@ static int dp_attach_tc(struct broker *b, struct bk_cube *c, int port, int ifind
 		       b->bpffs, DP_TAKEOVER, leaf);
 	} else if (last) {
 		if (last->prio >= 0xffff) {
-			snprintf(
-				err, errlen,
-				"%s ports %s: %s has TC ingress filter %s at priority %u, the last one: no priority is "
-				"left after it for the cube's stub; move it",
-				c->name, pname, ifname, last->kind, last->prio);
+			snprintf(err, errlen,
+				 "%s ports %s: %s has TC %s filter %s at priority %u, the last one: no priority is "
+				 "left after it for the cube's stub; move it",
+				 c->name, pname, ifname, dir, last->kind, last->prio);
 			return -EBUSY;
 		}
 		if (prog_fd < 0)
 			return 0;
 		opts.priority = last->prio + 1;
 		bk_log(5,
-		       "%s ports %s: %s has TC ingress filter %s %u \"%s\" at priority %u, not loaded by cubebus: the "
+		       "%s ports %s: %s has TC %s filter %s %u \"%s\" at priority %u, not loaded by cubebus: the "
 		       "cube's stub goes after it at priority %u; that filter sees every packet first and the "
 		       "cube gets those it lets continue",
-		       c->name, pname, ifname, last->kind, last->prog_id, last->name, last->prio, opts.priority);
+		       c->name, pname, ifname, dir, last->kind, last->prog_id, last->name, last->prio, opts.priority);
 	}
 	if (prog_fd < 0)
 		return 0;
@@ -890,21 +900,22 @@ static int dp_attach_tc(struct broker *b, struct bk_cube *c, int port, int ifind
 	/* without REPLACE the kernel refuses a filter that took the place meanwhile */
 	r = bpf_tc_attach(&hook, &opts);
 	if (r < 0)
-		snprintf(err, errlen, "%s ports %s: cannot attach to TC ingress of %s at priority %u: %s", c->name,
-			 pname, ifname, opts.priority, strerror(-r));
+		snprintf(err, errlen, "%s ports %s: cannot attach to TC %s of %s at priority %u: %s", c->name, pname,
+			 dir, ifname, opts.priority, strerror(-r));
 out:
 	if (r < 0 && took)
 		dp_takeover_restore_all(b, ifindex);
 	return r < 0 ? r : 0;
 }
 
-/* Removes our TC stubs from ifindex; returns how many. */
-static int dp_tc_detach_ours(struct broker *b, int ifindex)
+/* Removes our TC stubs from one hook of ifindex; returns how many. */
+static int dp_tc_detach_dir(struct broker *b, int ifindex, int egress)
 {
-	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
+	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+			    .attach_point = egress ? BPF_TC_EGRESS : BPF_TC_INGRESS);
 	struct dp_filter f[DP_TC_MAX];
 	__u32 tmap = dp_map_id(b->tc_slots_fd);
-	int n = dp_tc_filters(ifindex, f, DP_TC_MAX), k = 0;
+	int n = dp_tc_filters(ifindex, egress, f, DP_TC_MAX), k = 0;
 
 	for (int i = 0; i < n; i++) {
 		DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = f[i].handle, .priority = f[i].prio);
@@ -913,6 +924,12 @@ static int dp_tc_detach_ours(struct broker *b, int ifindex)
 			k++;
 	}
 	return k;
+}
+
+/* Removes our TC stubs from both hooks of ifindex; returns how many. */
+static int dp_tc_detach_ours(struct broker *b, int ifindex)
+{
+	return dp_tc_detach_dir(b, ifindex, 0) + dp_tc_detach_dir(b, ifindex, 1);
 }
 
 /* Removes our XDP stubs from ifindex (each only if it is still ours). */
@@ -954,7 +971,7 @@ static int dp_attach_stub(struct broker *b, struct bk_cube *c, int port, int ifi
 
 	/* look first: a port refused at every netdev check loads nothing */
 	r = c->xdp ? dp_attach_xdp(b, c, port, ifindex, xdp_flags, -1, err, errlen)
-		   : dp_attach_tc(b, c, port, ifindex, -1, err, errlen);
+		   : dp_attach_tc(b, c, port, ifindex, 0, -1, err, errlen);
 	if (r < 0)
 		return r;
 	skel = dp_framework(b, c->xdp ? "cb_ingress_xdp" : "cb_ingress_tc", c->id, port, err, errlen);
@@ -963,8 +980,25 @@ static int dp_attach_stub(struct broker *b, struct bk_cube *c, int port, int ifi
 	if (c->xdp)
 		r = dp_attach_xdp(b, c, port, ifindex, xdp_flags, dp_prog_fd(skel, "cb_ingress_xdp"), err, errlen);
 	else
-		r = dp_attach_tc(b, c, port, ifindex, dp_prog_fd(skel, "cb_ingress_tc"), err, errlen);
+		r = dp_attach_tc(b, c, port, ifindex, 0, dp_prog_fd(skel, "cb_ingress_tc"), err, errlen);
 	cubebus__destroy(skel); /* the attachment holds the program */
+	return r;
+}
+
+/* The same stub at TC egress (a transparent cube's inner port on a netdev):
+ * skb->cb is the qdisc's at egress too, so the cube reads its in-port. */
+static int dp_attach_egress_stub(struct broker *b, struct bk_cube *c, int port, int ifindex, char *err, size_t errlen)
+{
+	struct cubebus *skel;
+	int r = dp_attach_tc(b, c, port, ifindex, 1, -1, err, errlen);
+
+	if (r < 0)
+		return r;
+	skel = dp_framework(b, "cb_ingress_tc", c->id, port, err, errlen);
+	if (!skel)
+		return -EINVAL;
+	r = dp_attach_tc(b, c, port, ifindex, 1, dp_prog_fd(skel, "cb_ingress_tc"), err, errlen);
+	cubebus__destroy(skel);
 	return r;
 }
 
@@ -974,7 +1008,7 @@ static void dp_detach_stub(struct broker *b, int ifindex, int xdp_flags)
 	if (xdp_flags)
 		dp_xdp_detach_ours(b, ifindex);
 	else
-		dp_tc_detach_ours(b, ifindex);
+		dp_tc_detach_dir(b, ifindex, 0);
 	dp_takeover_restore_all(b, ifindex);
 }
 
@@ -997,6 +1031,40 @@ void dp_release_netdev(struct broker *b, int ifindex)
 	b->xdp_slots_fd = xdp;
 }
 
+/* cb_next[port] of c as want says. */
+static int dp_next_apply(struct broker *b, struct bk_cube *c, int port, const struct bk_applied *want, char *err,
+			 size_t errlen)
+{
+	struct bk_applied *cur = &c->ports[port].applied;
+	__u32 pkey = port;
+	int r = 0, fd;
+
+	if (cur->next_prog_id == want->next_prog_id)
+		return 0;
+	fd = dp_cube_map(b, c, CB_PIN_NEXT);
+	if (fd >= 0) {
+		if (want->next_prog_id) {
+			int pfd = bpf_prog_get_fd_by_id(want->next_prog_id);
+
+			if (pfd < 0 || bpf_map_update_elem(fd, &pkey, &pfd, BPF_ANY) < 0)
+				r = -errno;
+			if (pfd >= 0)
+				close(pfd);
+		} else {
+			bpf_map_delete_elem(fd, &pkey);
+		}
+		close(fd);
+	} else {
+		r = -errno;
+	}
+	if (r < 0) {
+		snprintf(err, errlen, "cannot wire %s port %d to its peer: %s", c->name, port, strerror(-r));
+		return r;
+	}
+	cur->next_prog_id = want->next_prog_id;
+	return 0;
+}
+
 static int dp_port_apply_(struct broker *b, struct bk_cube *c, int port, const struct bk_applied *want,
 			  struct cubebus **bridgep, char *err, size_t errlen)
 {
@@ -1011,6 +1079,10 @@ static int dp_port_apply_(struct broker *b, struct bk_cube *c, int port, const s
 		dp_detach_stub(b, cur->attached_ifindex, cur->attached_xdp_flags);
 		cur->attached_ifindex = 0;
 		cur->attached_xdp_flags = 0;
+	}
+	if (cur->attached_egress_ifindex && cur->attached_egress_ifindex != want->attached_egress_ifindex) {
+		dp_tc_detach_dir(b, cur->attached_egress_ifindex, 1);
+		cur->attached_egress_ifindex = 0;
 	}
 	/*
 	 * 2. the link entry and the next hop. They are two map writes, and
@@ -1040,6 +1112,14 @@ static int dp_port_apply_(struct broker *b, struct bk_cube *c, int port, const s
 			bk_log(4, "%s port %d: no bridge for the rewire (%s): a packet may be lost", c->name, port, e);
 		}
 	}
+	/* without a bridge, a link that did not use cb_next (none, a netdev,
+	 * a pass) gets its next hop first: the link must never say "cube"
+	 * while cb_next[port] is empty (that packet would drop) */
+	if (!bridge && cur->link.kind != CB_LINK_CUBE) {
+		r = dp_next_apply(b, c, port, want, err, errlen);
+		if (r < 0)
+			return r;
+	}
 	if (memcmp(&cur->link, &want->link, sizeof(want->link))) {
 		if (bpf_map_update_elem(b->links_fd, &key, &want->link, BPF_ANY) < 0) {
 			snprintf(err, errlen, "cannot write the link of %s port %d: %s", c->name, port,
@@ -1048,29 +1128,9 @@ static int dp_port_apply_(struct broker *b, struct bk_cube *c, int port, const s
 		}
 		cur->link = want->link;
 	}
-	if (cur->next_prog_id != want->next_prog_id) {
-		fd = dp_cube_map(b, c, CB_PIN_NEXT);
-		if (fd >= 0) {
-			if (want->next_prog_id) {
-				int pfd = bpf_prog_get_fd_by_id(want->next_prog_id);
-
-				if (pfd < 0 || bpf_map_update_elem(fd, &pkey, &pfd, BPF_ANY) < 0)
-					r = -errno;
-				if (pfd >= 0)
-					close(pfd);
-			} else {
-				bpf_map_delete_elem(fd, &pkey);
-			}
-			close(fd);
-		} else {
-			r = -errno;
-		}
-		if (r < 0) {
-			snprintf(err, errlen, "cannot wire %s port %d to its peer: %s", c->name, port, strerror(-r));
-			return r;
-		}
-		cur->next_prog_id = want->next_prog_id;
-	}
+	r = dp_next_apply(b, c, port, want, err, errlen);
+	if (r < 0)
+		return r;
 	if (c->xdp && cur->flood_ifindex != want->flood_ifindex) {
 		fd = dp_cube_map(b, c, CB_PIN_FLOOD);
 		if (fd >= 0) { /* absent until the cube's first load; synced again at its hello */
@@ -1098,6 +1158,12 @@ static int dp_port_apply_(struct broker *b, struct bk_cube *c, int port, const s
 		cur->attached_ifindex = want->attached_ifindex;
 		cur->attached_xdp_flags = want->attached_xdp_flags;
 	}
+	if (want->attached_egress_ifindex && !cur->attached_egress_ifindex) {
+		r = dp_attach_egress_stub(b, c, port, want->attached_egress_ifindex, err, errlen);
+		if (r < 0)
+			return r;
+		cur->attached_egress_ifindex = want->attached_egress_ifindex;
+	}
 	return 0;
 }
 
@@ -1118,17 +1184,23 @@ int dp_port_stats(struct broker *b, struct bk_cube *c, int port, struct cb_port_
 	return cb_port_stats_read(b->links_fd, b->stats_fd, libbpf_num_possible_cpus(), c->id, port, out);
 }
 
-/* Whether a port of a known cube names netdev ifindex as its peer. */
+/* Which of our stubs on netdev ifindex a known cube holds: 1 ingress,
+ * 2 egress (both bits can be set). */
 static int dp_netdev_wanted(struct broker *b, int ifindex)
 {
+	int w = 0;
+
 	for (int id = 1; id < CB_MAX_CUBES; id++) {
 		struct bk_cube *c = &b->cubes_tab[id];
 
-		for (int p = 0; c->used && p < CB_MAX_PORTS; p++)
+		for (int p = 0; c->used && p < CB_MAX_PORTS; p++) {
 			if (c->ports[p].applied.attached_ifindex == ifindex)
-				return 1;
+				w |= 1;
+			if (c->ports[p].applied.attached_egress_ifindex == ifindex)
+				w |= 2;
+		}
 	}
-	return 0;
+	return w;
 }
 
 /* Whether a known cube has pin directory name dname. */
@@ -1184,10 +1256,20 @@ int dp_reconcile(struct broker *b)
 	/* our stubs on netdevs no port names (ours: they use our slot arrays);
 	 * what else runs there is not ours to touch */
 	for (i = ifs; i && i->if_index; i++) {
-		if ((int)i->if_index == b->inj_ifindex || !strcmp(i->if_name, b->inj_name[1]) ||
-		    dp_netdev_wanted(b, i->if_index))
+		int w;
+
+		if ((int)i->if_index == b->inj_ifindex || !strcmp(i->if_name, b->inj_name[1]))
 			continue;
-		k = dp_tc_detach_ours(b, i->if_index);
+		w = dp_netdev_wanted(b, i->if_index);
+		if (!(w & 2)) {
+			k = dp_tc_detach_dir(b, i->if_index, 1);
+			if (k)
+				bk_log(5, "reconcile: detached a stale TC egress stub from %s", i->if_name);
+			removed += k;
+		}
+		if (w)
+			continue;
+		k = dp_tc_detach_dir(b, i->if_index, 0);
 		if (k)
 			bk_log(5, "reconcile: detached a stale TC stub from %s", i->if_name);
 		removed += k;
@@ -1206,7 +1288,7 @@ int dp_reconcile(struct broker *b)
 
 		if (de->d_name[0] == '.' ||
 		    (sscanf(de->d_name, "xdp_%d_", &idx) != 1 && sscanf(de->d_name, "tc_%d_", &idx) != 1) ||
-		    dp_netdev_wanted(b, idx))
+		    (dp_netdev_wanted(b, idx) & 1))
 			continue;
 		dp_takeover_restore(b, de->d_name);
 		removed++;

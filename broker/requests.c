@@ -722,6 +722,18 @@ static int rq_netdevs(struct rq *q)
 		rq_read_file(path, val, sizeof(val));
 		json_object_object_add(o, "status", json_object_new_string(val));
 		json_object_object_add(o, "peer", json_object_new_string(peer));
+		{
+			struct bk_cube *chain[TOPO_CHAIN_MAX];
+			int nt = topo_netdev_chain(q->b, i->if_name, chain, TOPO_CHAIN_MAX);
+
+			if (nt) { /* transparent cubes on it, no cube */
+				struct json_object *tl = json_object_new_array();
+
+				for (int k = 0; k < nt; k++)
+					json_object_array_add(tl, json_object_new_string(chain[k]->name));
+				json_object_object_add(o, "tcubes", tl);
+			}
+		}
 		json_object_array_add(a, o);
 	}
 	if (ifs)
@@ -762,6 +774,29 @@ static int rq_topology(struct rq *q)
 			}
 			json_object_array_add(a, o);
 		}
+	}
+	/* netdevs no cube uses with transparent cubes: one entry each, listed
+	 * by its outermost cube */
+	for (int id = 1; id < CB_MAX_CUBES; id++) {
+		struct bk_cube *t = &q->b->cubes_tab[id], *chain[TOPO_CHAIN_MAX];
+		struct json_object *o, *tl;
+		int nt;
+
+		if (!t->used || !t->transparent || t->att_cube[0] || !t->att_port[0])
+			continue;
+		nt = topo_netdev_chain(q->b, t->att_port, chain, TOPO_CHAIN_MAX);
+		if (!nt || chain[0] != t)
+			continue;
+		o = json_object_new_object();
+		tl = json_object_new_array();
+		json_object_object_add(o, "port", json_object_new_string(t->att_port));
+		json_object_object_add(o, "netdev", json_object_new_boolean(1));
+		json_object_object_add(o, "status",
+				       json_object_new_string(t->ports[1].applied.attached_ifindex ? "UP" : "DOWN"));
+		for (int k = 0; k < nt; k++)
+			json_object_array_add(tl, json_object_new_string(chain[k]->name));
+		json_object_object_add(o, "tcubes", tl);
+		json_object_array_add(a, o);
 	}
 	q->out = a;
 	return 0;
@@ -924,13 +959,17 @@ static const char *rq_body_str(struct rq *q, const char *key)
 	return NULL;
 }
 
-/* Writes the chain of (x, port) as it should be and applies it. */
+/* Writes the chain of (x, port) as it should be and applies it; x NULL:
+ * the chain of netdev port (no cube uses it). */
 static int rq_chain_apply(struct rq *q, struct bk_cube *t, struct bk_cube **chain, int n, struct bk_cube *x,
 			  const char *port, int detach)
 {
 	struct broker *b = q->b;
-	char old_cube[BK_NAME_MAX], old_port[BK_NAME_MAX], err[BK_ERR_MAX];
+	char old_cube[BK_NAME_MAX], old_port[BK_NAME_MAX], err[BK_ERR_MAX], where[2 * BK_NAME_MAX + 2];
 	int old_pos[TOPO_CHAIN_MAX], old_tpos = t->att_pos, r;
+	const char *xname = x ? x->name : "";
+
+	snprintf(where, sizeof(where), "%s%s%s", xname, x ? ":" : "", port);
 
 	snprintf(old_cube, sizeof(old_cube), "%s", t->att_cube);
 	snprintf(old_port, sizeof(old_port), "%s", t->att_port);
@@ -943,17 +982,16 @@ static int rq_chain_apply(struct rq *q, struct bk_cube *t, struct bk_cube **chai
 		struct store_attach a = { .pos = k };
 
 		snprintf(a.tcube, sizeof(a.tcube), "%s", chain[k]->name);
-		snprintf(a.cube, sizeof(a.cube), "%s", x->name);
+		snprintf(a.cube, sizeof(a.cube), "%s", xname);
 		snprintf(a.port, sizeof(a.port), "%s", port);
 		r = store_attach_set(b->store, &a);
 	}
 	if (r < 0) {
 		store_rollback(b->store);
-		return rq_fail(q, r, "database: cannot store the chain of %s:%s: %s", x->name, port,
-			       store_errmsg(b->store));
+		return rq_fail(q, r, "database: cannot store the chain of %s: %s", where, store_errmsg(b->store));
 	}
 	for (int k = 0; k < n; k++) {
-		snprintf(chain[k]->att_cube, sizeof(chain[k]->att_cube), "%s", x->name);
+		snprintf(chain[k]->att_cube, sizeof(chain[k]->att_cube), "%s", xname);
 		snprintf(chain[k]->att_port, sizeof(chain[k]->att_port), "%s", port);
 		chain[k]->att_pos = k;
 	}
@@ -971,11 +1009,108 @@ static int rq_chain_apply(struct rq *q, struct bk_cube *t, struct bk_cube **chai
 		t->att_pos = old_tpos;
 		topo_sync(b, err, sizeof(err));
 		store_rollback(b->store);
-		return rq_fail(q, r, "%s %s %s:%s: %s", detach ? "detach" : "attach", t->name, x->name, port, err);
+		return rq_fail(q, r, "%s %s %s: %s", detach ? "detach" : "attach", t->name, where, err);
 	}
-	bk_log(6, "%s %s %s:%s", t->name, detach ? "detached from" : "attached to", x->name, port);
+	bk_log(6, "%s %s %s", t->name, detach ? "detached from" : "attached to", where);
 	bk_event(b, t->name, detach ? "detached" : "attached", NULL);
+	if (!x && !detach && t->xdp) {
+		/* said in the reply: the user asked for both directions */
+		q->out = json_object_new_object();
+		json_object_object_add(
+			q->out, "note",
+			json_object_new_string(t->type[4] == 'D' ? "XDP_DRV: ingress only, XDP has no egress hook"
+								 : "XDP_SKB: ingress only, XDP has no egress hook"));
+	}
 	return 0;
+}
+
+/* Where t goes in chain[0..n) of target by pos; -errno (replied) if refused. */
+static int rq_position(struct rq *q, struct bk_cube *t, struct bk_cube **chain, int n, const char *target,
+		       const char *pos, const char *other)
+{
+	int at = -1;
+
+	if (!pos)
+		pos = "auto";
+	if (!strcmp(pos, "first")) {
+		at = 0;
+	} else if (!strcmp(pos, "last")) {
+		at = n;
+	} else if (!strcmp(pos, "auto")) {
+		int r = rq_rank(t->service);
+
+		for (at = 0; at < n && rq_rank(chain[at]->service) <= r; at++)
+			;
+	} else if (!strcmp(pos, "before") || !strcmp(pos, "after")) {
+		if (!other)
+			return rq_fail(q, -EINVAL, "position=%s needs the cube it is %s (position=%s X)", pos, pos,
+				       pos);
+		for (int i = 0; i < n; i++)
+			if (!strcmp(chain[i]->name, other))
+				at = i + (pos[0] == 'a');
+		if (at < 0)
+			return rq_fail(q, -ENOENT, "%s is not attached to %s", other, target);
+	} else {
+		return rq_fail(q, -EINVAL, "position is auto, first, last, before X or after X, not %s", pos);
+	}
+	if (other && strcmp(pos, "before") && strcmp(pos, "after"))
+		return rq_fail(q, -EINVAL, "position=%s names no other cube", pos);
+	return at;
+}
+
+/*
+ * The netdev half of rq_attach: a chain on netdev, which no cube uses.
+ * Refused when a cube port names it as its peer (attach to that port).
+ */
+static int rq_attach_netdev(struct rq *q, struct bk_cube *t, const char *netdev, int detach, const char *pos,
+			    const char *other)
+{
+	struct broker *b = q->b;
+	struct bk_cube *chain[TOPO_CHAIN_MAX + 1];
+	int n, at = -1;
+
+	if (detach) {
+		int k = 0;
+
+		if (pos || other)
+			return rq_fail(q, -EINVAL, "detach takes no position");
+		if (t->att_cube[0] || strcmp(t->att_port, netdev))
+			return rq_fail(q, -ENOENT, "%s is not attached to %s", t->name, netdev);
+		n = topo_netdev_chain(b, netdev, chain, TOPO_CHAIN_MAX);
+		for (int i = 0; i < n; i++)
+			if (chain[i] != t)
+				chain[k++] = chain[i];
+		return rq_chain_apply(q, t, chain, k, NULL, netdev, 1);
+	}
+	if (t->att_port[0])
+		return rq_fail(q, -EEXIST, "%s is already attached to %s%s%s%s", t->name, t->att_cube,
+			       t->att_cube[0] ? ":" : "", t->att_port,
+			       t->att_cube[0] || strcmp(t->att_port, netdev) ? " (detach it first)" : "");
+	if (strlen(netdev) >= IF_NAMESIZE || !if_nametoindex(netdev))
+		return rq_fail(q, -ENODEV, "attach %s %s: there is no network device %s (nor a cube port: CUBE:PORT)",
+			       t->name, netdev, netdev);
+	if (!strcmp(netdev, b->inj_name[0]) || !strcmp(netdev, b->inj_name[1]))
+		return rq_fail(q, -EBUSY, "attach %s %s: %s is cubebus's own injector device", t->name, netdev, netdev);
+	for (int id = 1; id < CB_MAX_CUBES; id++) {
+		struct bk_cube *o = &b->cubes_tab[id];
+
+		for (int i = 0; o->used && i < CB_MAX_PORTS; i++)
+			if (o->ports[i].used && !strcmp(o->ports[i].peer, netdev))
+				return rq_fail(q, -EBUSY, "%s is the peer of %s:%s: attach to %s:%s", netdev, o->name,
+					       o->ports[i].name, o->name, o->ports[i].name);
+	}
+	n = topo_netdev_chain(b, netdev, chain, TOPO_CHAIN_MAX);
+	if (n && strcmp(chain[0]->type, t->type))
+		return rq_fail(q, -EINVAL, "%s is %s and the cubes on %s are %s: a netdev's chain has one type",
+			       t->name, t->type, netdev, chain[0]->type);
+	if (n >= TOPO_CHAIN_MAX)
+		return rq_fail(q, -ENOSPC, "%s has %d transparent cubes, the most a netdev takes", netdev, n);
+	at = rq_position(q, t, chain, n, netdev, pos, other);
+	if (at < 0)
+		return at;
+	memmove(&chain[at + 1], &chain[at], (n - at) * sizeof(chain[0]));
+	chain[at] = t;
+	return rq_chain_apply(q, t, chain, n + 1, NULL, netdev, 0);
 }
 
 /*
@@ -1022,10 +1157,7 @@ static int rq_attach(struct rq *q)
 			       tname, t->service);
 	colon = strchr(target, ':');
 	if (!colon)
-		return rq_fail(q, -EOPNOTSUPP,
-			       "%s %s %s: attaching to a netdev is not supported yet; attach to the port of a cube "
-			       "whose peer %s is",
-			       what, tname, target, target);
+		return rq_attach_netdev(q, t, target, detach, pos, other);
 	if (colon == target || !colon[1] || (size_t)(colon - target) >= sizeof(xname))
 		return rq_fail(q, -EINVAL, "%s: expected CUBE:PORT", target);
 	snprintf(xname, sizeof(xname), "%.*s", (int)(colon - target), target);
@@ -1050,8 +1182,9 @@ static int rq_attach(struct rq *q)
 				chain[k++] = chain[i];
 		return rq_chain_apply(q, t, chain, k, x, xp->name, 1);
 	}
-	if (t->att_cube[0])
-		return rq_fail(q, -EEXIST, "%s is already attached to %s:%s%s", tname, t->att_cube, t->att_port,
+	if (t->att_port[0])
+		return rq_fail(q, -EEXIST, "%s is already attached to %s%s%s%s", tname, t->att_cube,
+			       t->att_cube[0] ? ":" : "", t->att_port,
 			       strcmp(t->att_cube, x->name) || strcmp(t->att_port, xp->name) ? " (detach it first)"
 											     : "");
 	if (strcmp(t->type, x->type))
@@ -1060,31 +1193,9 @@ static int rq_attach(struct rq *q)
 			       t->type, target, x->type);
 	if (n >= TOPO_CHAIN_MAX)
 		return rq_fail(q, -ENOSPC, "%s has %d transparent cubes, the most a port takes", target, n);
-	if (!pos)
-		pos = "auto";
-	if (!strcmp(pos, "first")) {
-		at = 0;
-	} else if (!strcmp(pos, "last")) {
-		at = n;
-	} else if (!strcmp(pos, "auto")) {
-		int r = rq_rank(t->service);
-
-		for (at = 0; at < n && rq_rank(chain[at]->service) <= r; at++)
-			;
-	} else if (!strcmp(pos, "before") || !strcmp(pos, "after")) {
-		if (!other)
-			return rq_fail(q, -EINVAL, "position=%s needs the cube it is %s (position=%s X)", pos, pos,
-				       pos);
-		for (int i = 0; i < n; i++)
-			if (!strcmp(chain[i]->name, other))
-				at = i + (pos[0] == 'a');
-		if (at < 0)
-			return rq_fail(q, -ENOENT, "%s is not attached to %s", other, target);
-	} else {
-		return rq_fail(q, -EINVAL, "position is auto, first, last, before X or after X, not %s", pos);
-	}
-	if (other && strcmp(pos, "before") && strcmp(pos, "after"))
-		return rq_fail(q, -EINVAL, "position=%s names no other cube", pos);
+	at = rq_position(q, t, chain, n, target, pos, other);
+	if (at < 0)
+		return at;
 	memmove(&chain[at + 1], &chain[at], (n - at) * sizeof(chain[0]));
 	chain[at] = t;
 	return rq_chain_apply(q, t, chain, n + 1, x, xp->name, 0);

@@ -122,6 +122,25 @@ int topo_chain(struct broker *b, struct bk_cube *x, int p, struct bk_cube **out,
 	return n;
 }
 
+int topo_netdev_chain(struct broker *b, const char *netdev, struct bk_cube **out, int max)
+{
+	int n = 0;
+
+	for (int id = 1; id < CB_MAX_CUBES; id++) {
+		struct bk_cube *t = &b->cubes_tab[id];
+		int k;
+
+		if (!t->used || !t->transparent || t->deleting || t->att_cube[0] || !t->att_port[0] ||
+		    strcmp(t->att_port, netdev) || n >= max)
+			continue;
+		for (k = n; k > 0 && out[k - 1]->att_pos > t->att_pos; k--)
+			out[k] = out[k - 1];
+		out[k] = t;
+		n++;
+	}
+	return n;
+}
+
 void topo_attach_prune(struct broker *b)
 {
 	for (int id = 1; id < CB_MAX_CUBES; id++) {
@@ -200,6 +219,41 @@ static void topo_peer_side(struct broker *b, struct bk_cube *x, int i, struct bk
 }
 
 /*
+ * A transparent cube c on a netdev no cube uses: its port 0 (inner) links
+ * to the next one inward, or for the innermost passes to the kernel (the
+ * stack) and carries the TC egress stub; its port 1 (outer) links to the
+ * next one outward, or for the outermost passes to the kernel (out of the
+ * device at egress) and carries the ingress stub. XDP has no egress hook:
+ * there the chain sees ingress only.
+ */
+static void topo_netdev_desired(struct broker *b, struct bk_cube *c, int i, struct bk_applied *want)
+{
+	struct bk_cube *chain[TOPO_CHAIN_MAX];
+	int n = topo_netdev_chain(b, c->att_port, chain, TOPO_CHAIN_MAX), j = -1;
+	int ifindex = if_nametoindex(c->att_port);
+
+	for (int k = 0; k < n; k++)
+		if (chain[k] == c)
+			j = k;
+	if (j < 0 || !ifindex)
+		return;
+	if (i == 0 && j < n - 1) {
+		topo_cube_link(b, chain[j + 1], 1, want);
+	} else if (i == 0) {
+		want->link.kind = CB_LINK_PASS;
+		if (!c->xdp)
+			want->attached_egress_ifindex = ifindex;
+	} else if (j > 0) {
+		topo_cube_link(b, chain[j - 1], 0, want);
+	} else {
+		want->link.kind = CB_LINK_PASS;
+		want->attached_ifindex = ifindex;
+		if (c->xdp)
+			want->attached_xdp_flags = strcmp(c->type, "XDP_DRV") ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
+	}
+}
+
+/*
  * The wanted kernel state of (c, i). A port with transparent cubes on it
  * links to the innermost one; each of them links inward (port 0) to the
  * next one or to the port, outward (port 1) to the next one or to the
@@ -218,8 +272,12 @@ static void topo_desired(struct broker *b, struct bk_cube *c, int i, struct bk_a
 		struct bk_port *xp;
 		int j = -1;
 
-		if (i > 1 || !c->att_cube[0])
+		if (i > 1 || !c->att_port[0])
 			return;
+		if (!c->att_cube[0]) {
+			topo_netdev_desired(b, c, i, want);
+			return;
+		}
 		x = topo_cube(b, c->att_cube);
 		xp = x ? topo_port(x, c->att_port) : NULL;
 		if (!xp || !xp->used || x->xdp != c->xdp)
@@ -247,8 +305,9 @@ static void topo_desired(struct broker *b, struct bk_cube *c, int i, struct bk_a
 		topo_peer_side(b, c, i, c, want);
 }
 
-/* Whether some other (cube, port) wants the stub on ifindex that (c, i) has. */
-static int topo_stub_moves(struct broker *b, struct bk_cube *c, int i, const struct bk_applied *cur)
+/* Whether some other (cube, port) wants the stub on ifindex that (c, i) has
+ * (egress: the TC egress stub). */
+static int topo_stub_moves(struct broker *b, struct bk_cube *c, int i, const struct bk_applied *cur, int egress)
 {
 	struct bk_applied want;
 
@@ -261,7 +320,9 @@ static int topo_stub_moves(struct broker *b, struct bk_cube *c, int i, const str
 			if (o == c && k == i)
 				continue;
 			topo_desired(b, o, k, &want);
-			if (want.attached_ifindex == cur->attached_ifindex &&
+			if (egress && want.attached_egress_ifindex == cur->attached_egress_ifindex)
+				return 1;
+			if (!egress && want.attached_ifindex == cur->attached_ifindex &&
 			    want.attached_xdp_flags == cur->attached_xdp_flags)
 				return 1;
 		}
@@ -287,13 +348,21 @@ int topo_sync(struct broker *b, char *err, size_t errlen)
 		for (int i = 0; i < CB_MAX_PORTS; i++) {
 			struct bk_applied *cur = &c->ports[i].applied;
 
+			if (cur->attached_egress_ifindex) {
+				topo_desired(b, c, i, &want);
+				/* the innermost cube on a netdev changes: the egress
+				 * stub is replaced in place, as the ingress one */
+				if (want.attached_egress_ifindex != cur->attached_egress_ifindex &&
+				    topo_stub_moves(b, c, i, cur, 1))
+					cur->attached_egress_ifindex = 0;
+			}
 			if (!cur->attached_ifindex)
 				continue;
 			topo_desired(b, c, i, &want);
 			if (want.attached_ifindex == cur->attached_ifindex &&
 			    want.attached_xdp_flags == cur->attached_xdp_flags)
 				continue;
-			if (topo_stub_moves(b, c, i, cur)) {
+			if (topo_stub_moves(b, c, i, cur, 0)) {
 				cur->attached_ifindex = 0;
 				cur->attached_xdp_flags = 0;
 				continue;
@@ -301,6 +370,7 @@ int topo_sync(struct broker *b, char *err, size_t errlen)
 			want = *cur;
 			want.attached_ifindex = 0;
 			want.attached_xdp_flags = 0;
+			want.attached_egress_ifindex = cur->attached_egress_ifindex;
 			dp_port_apply(b, c, i, &want, e, sizeof(e));
 		}
 	}
@@ -376,6 +446,17 @@ int topo_netdevs_changed(struct broker *b)
 			if ((int)p->applied.link.ifindex != ifindex || p->applied.attached_ifindex != ifindex)
 				return 1;
 		}
+		/* a netdev with transparent cubes gone, or come back */
+		for (int i = 0; c->used && !c->deleting && c->transparent && !c->att_cube[0] && c->att_port[0] && i < 2;
+		     i++) {
+			struct bk_applied want = { 0 }, *cur = &c->ports[i].applied;
+
+			topo_desired(b, c, i, &want);
+			if (want.attached_ifindex != cur->attached_ifindex ||
+			    want.attached_egress_ifindex != cur->attached_egress_ifindex ||
+			    want.link.kind != cur->link.kind)
+				return 1;
+		}
 	}
 	return 0;
 }
@@ -428,6 +509,19 @@ int topo_check_peer(struct broker *b, struct bk_cube *c, const char *port, const
 	if (!strcmp(peer, b->inj_name[0]) || !strcmp(peer, b->inj_name[1])) {
 		snprintf(err, errlen, "%s ports %s: %s is cubebus's own injector device", c->name, port, peer);
 		return -EBUSY;
+	}
+	{
+		struct bk_cube *chain[TOPO_CHAIN_MAX];
+		int n = topo_netdev_chain(b, peer, chain, TOPO_CHAIN_MAX), len = 0;
+		char names[TOPO_CHAIN_MAX * (BK_NAME_MAX + 2)] = "";
+
+		for (int k = 0; k < n; k++)
+			len += snprintf(names + len, sizeof(names) - len, "%s%s", k ? ", " : "", chain[k]->name);
+		if (n) {
+			snprintf(err, errlen, "%s ports %s: %s has transparent cubes attached (%s): detach them first",
+				 c->name, port, peer, names);
+			return -EBUSY;
+		}
 	}
 	for (int id = 1; id < CB_MAX_CUBES; id++) {
 		struct bk_cube *o = &b->cubes_tab[id];

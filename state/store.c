@@ -83,6 +83,21 @@ static const char *const migrations[] = {
 	"  pos INTEGER NOT NULL,"
 	"  FOREIGN KEY(cube, port) REFERENCES ports(cube, name) ON DELETE CASCADE"
 	");",
+	/* 5: a transparent cube attached to a netdev no cube uses: cube NULL,
+	 * port the netdev's name. SQLite does not check a foreign key with a
+	 * NULL column, so the row stays with its netdev; only deleting the
+	 * transparent cube removes it. NOT NULL cannot be dropped in place:
+	 * the table is rebuilt */
+	"CREATE TABLE attachments_v5("
+	"  tcube TEXT PRIMARY KEY REFERENCES cubes(name) ON DELETE CASCADE,"
+	"  cube TEXT,"
+	"  port TEXT NOT NULL,"
+	"  pos INTEGER NOT NULL,"
+	"  FOREIGN KEY(cube, port) REFERENCES ports(cube, name) ON DELETE CASCADE"
+	");"
+	"INSERT INTO attachments_v5 SELECT tcube, cube, port, pos FROM attachments;"
+	"DROP TABLE attachments;"
+	"ALTER TABLE attachments_v5 RENAME TO attachments;",
 };
 
 #define STORE_SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -151,6 +166,13 @@ static int sql_exec(struct store *self, const char *sql)
 static int sql_prepare(struct store *self, const char *sql, sqlite3_stmt **st)
 {
 	int rc = sqlite3_prepare_v2(self->db, sql, -1, st, NULL);
+
+	return rc == SQLITE_OK ? 0 : sql_fail(self, rc);
+}
+
+static int sql_bind_null(struct store *self, sqlite3_stmt *st, int i)
+{
+	int rc = sqlite3_bind_null(st, i);
 
 	return rc == SQLITE_OK ? 0 : sql_fail(self, rc);
 }
@@ -1049,7 +1071,7 @@ int store_attach_set(struct store *self, const struct store_attach *a)
 		goto out;
 	}
 	rc = check_name(a->tcube, sizeof(a->tcube));
-	if (!rc)
+	if (!rc && a->cube[0]) /* "": on the netdev named by port */
 		rc = check_name(a->cube, sizeof(a->cube));
 	if (!rc)
 		rc = check_name(a->port, sizeof(a->port));
@@ -1067,7 +1089,7 @@ int store_attach_set(struct store *self, const struct store_attach *a)
 	if (!rc)
 		rc = bind_text(self, st, 1, a->tcube);
 	if (!rc)
-		rc = bind_text(self, st, 2, a->cube);
+		rc = a->cube[0] ? bind_text(self, st, 2, a->cube) : sql_bind_null(self, st, 2);
 	if (!rc)
 		rc = bind_text(self, st, 3, a->port);
 	if (!rc)

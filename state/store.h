@@ -132,7 +132,9 @@ int store_port_list(struct store *self, const char *cube, int (*cb)(const struct
 /*
  * A transparent cube attached to a port (cubectl attach): its place in the
  * port's chain, pos 0 closest to the port's peer. Deleting the transparent
- * cube, the port or its cube removes the row (foreign keys).
+ * cube, the port or its cube removes the row (foreign keys). cube "" is an
+ * attachment to the netdev named port (stored as NULL: no foreign key to a
+ * port; listed with cube "").
  */
 struct store_attach {
 	char tcube[STORE_NAME_MAX];

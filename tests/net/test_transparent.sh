@@ -159,7 +159,8 @@ for T in TC XDP_SKB; do
 	refused "$T: a bad position" 'position is auto, first, last, before X or after X' \
 		cubectl attach t3 br1:p2 position=middle
 	refused "$T: a port that does not exist" 'br1 has no port p9' cubectl attach t3 br1:p9
-	refused "$T: a netdev (not yet)" 'attaching to a netdev is not supported yet' cubectl attach t3 "$(veth h1)"
+	refused "$T: a netdev that is a port's peer" "$(veth h1) is the peer of br1:p1: attach to br1:p1" \
+		cubectl attach t3 "$(veth h1)"
 	cubectl transparenthelloworld add tx type=$O >/dev/null
 	refused "$T: a $O transparent cube on a $T port" "tx is $O and br1:p2 is $T" cubectl attach tx br1:p2
 	cubectl del tx >/dev/null

@@ -332,7 +332,7 @@ static void test_reopen(const char *path)
 	check(store_open(path, &st, &err) == 0 && st && !err, "reopen");
 	if (!st)
 		goto out;
-	check(store_schema_version(st) == 4, "reopen keeps schema version 4");
+	check(store_schema_version(st) == 5, "reopen keeps schema version 5");
 	check(store_cube_get(st, "br1", &got) == 0 && got.generation == 5 && !strcmp(got.config, "{\"mtu\":1500}") &&
 		      got.restarts == 5,
 	      "reopen keeps cubes (restart count included)");
@@ -453,7 +453,7 @@ static void test_migrate_v1(const char *dir)
 	check(store_open(path, &st, &err) == 0 && st && !err, "a version 1 database opens");
 	if (!st)
 		goto out;
-	check(store_schema_version(st) == 4, "it is migrated to version 4");
+	check(store_schema_version(st) == 5, "it is migrated to version 5");
 	check(store_cube_list(st, collect_cube, &s) == 0 && s.n == 2 && !strcmp(s.names[0], "br1") &&
 		      !strcmp(s.names[1], "r1"),
 	      "the migration keeps its cubes");
@@ -466,7 +466,7 @@ static void test_migrate_v1(const char *dir)
 	check(store_meta_get(st, "boot-id", buf, sizeof(buf)) == 0 && !strcmp(buf, "v1"), "the migration keeps meta");
 	check(store_cube_set_restarts(st, "r1", 3) == 0, "a migrated cube takes a restart count");
 	store_close(&st);
-	check(store_open(path, &st, &err) == 0 && st && store_schema_version(st) == 4 &&
+	check(store_open(path, &st, &err) == 0 && st && store_schema_version(st) == 5 &&
 		      store_cube_get(st, "r1", &got) == 0 && got.restarts == 3,
 	      "reopened, the migrated database keeps the restart count");
 	store_cube_clear(&got);
@@ -556,7 +556,29 @@ static void test_attachments(struct store *st)
 	got[0] = 0;
 	check(store_attach_list(st, collect_attach, got) == 0 && !got[0], "deleting the port detaches its chain");
 	check(store_attach_delete(st, "t1") == -ENOENT, "detaching what is not attached: -ENOENT");
-	store_cube_delete(st, "t1");
+	/* on a netdev no cube uses: no cube, port the netdev */
+	snprintf(a.tcube, sizeof(a.tcube), "t1");
+	a.cube[0] = 0;
+	snprintf(a.port, sizeof(a.port), "veth7");
+	a.pos = 0;
+	check(store_attach_set(st, &a) == 0, "attach t1 to netdev veth7 (NULL cube, no port row)");
+	make_cube(&c, "t3", 43, "{}");
+	store_cube_insert(st, &c);
+	snprintf(a.tcube, sizeof(a.tcube), "t3");
+	a.pos = 1;
+	check(store_attach_set(st, &a) == 0, "attach t3 after it");
+	got[0] = 0;
+	check(store_attach_list(st, collect_attach, got) == 0 && !strcmp(got, "t1@:veth7/0 t3@:veth7/1"),
+	      "netdev attachments listed with cube \"\", in chain order");
+	snprintf(a.cube, sizeof(a.cube), "x1");
+	snprintf(a.port, sizeof(a.port), "nosuch");
+	check(store_attach_set(st, &a) < 0, "with a cube, the port must exist still");
+	check(store_cube_delete(st, "t3") == 0, "delete t3");
+	got[0] = 0;
+	check(store_attach_list(st, collect_attach, got) == 0 && !strcmp(got, "t1@:veth7/0"),
+	      "deleting a transparent cube on a netdev detaches it");
+	check(store_attach_delete(st, "t1") == 0, "detach t1 from veth7");
+	check(store_schema_version(st) == 5, "schema migrated to version 5");
 	store_cube_delete(st, "x1");
 }
 
@@ -584,7 +606,7 @@ int main(void)
 	}
 	check(file_mode(dir) == 0700, "missing parent directories created with mode 0700");
 	check(file_mode(path) == 0600, "database file created with mode 0600");
-	check(store_schema_version(st) == 4, "schema migrated to version 4");
+	check(store_schema_version(st) == 5, "schema migrated to version 5");
 	check(raw_query(path, "SELECT count(*) FROM pragma_table_info('cubes') WHERE name = 'restarts'", buf,
 			sizeof(buf)) == 0 &&
 		      !strcmp(buf, "1"),

@@ -296,6 +296,11 @@ static __always_inline int cube_redirect(struct cube_ctx *ctx, struct cb_md *md,
 		cb_count_tx(ctx, port);
 		return bpf_redirect(l->ifindex, 0);
 	}
+	if (l->kind == CB_LINK_PASS) {
+		/* the end of a netdev's chain: the kernel continues */
+		cb_count_tx(ctx, port);
+		return CB_ACT_PASS;
+	}
 	if (l->kind == CB_LINK_CUBE) {
 		/* one counter lookup, kept for the undo */
 		struct cb_port_stats *st = cb_count_tx(ctx, port);

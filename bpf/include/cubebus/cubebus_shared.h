@@ -26,6 +26,9 @@ enum cb_link_kind {
 	CB_LINK_NONE = 0,   /* port without a peer: packets sent to it drop */
 	CB_LINK_NETDEV = 1, /* egress to a Linux netdev (ifindex) */
 	CB_LINK_CUBE = 2,   /* tail call into peer_cube with in-port peer_port */
+	CB_LINK_PASS = 3,   /* the packet goes on in the kernel where the stub took it:
+			     * to the stack at ingress, out of the device at TC
+			     * egress (transparent cubes on a netdev) */
 };
 
 struct cb_link {
