@@ -196,7 +196,7 @@ QUICK=$quick bash bench/throughput.sh >"$tmp.tp" ||
 	echo "  does. End to end on veth, where the skb path dominates, a chain of 8 keeps most of one"
 	echo "  cube's rate (the pps rows above)."
 	echo "- A hop over the floor, and flat with the chain's length (issue 9): on this CPU the floor"
-	echo "  itself (trivial programs, nothing but the tail call) costs per hop at 16 programs 2.5-3"
+	echo "  itself (trivial programs, nothing but the tail call) costs per hop at 16 programs several"
 	echo "  times what it costs at 2 (its ratio is in the row), so 1.3x is out of the framework's"
 	echo "  reach here. Over the floor a hop still makes about three dependent memory lookups"
 	echo "  (the counters, the in-port, the link; see \"Where a hop's time goes\"); one counter"

@@ -34,7 +34,7 @@ for hook in tc xdp; do
 		r=$(awk -v a="$a16" -v b="$a2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 99) }')
 		f2=$(cell "| $hook | floor-2 |" 6)
 		f16=$(cell "| $hook | floor-16 |" 6)
-		fr=$(awk -v a="$f16" -v b="$f2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 99) }')
+		fr=$(awk -v a="$f16" -v b="$f2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else printf "n/a, floor-2 below its noise" }')
 		echo "| per hop at chain-16 ≤ 1.3 × chain-2 ($hook; the floor's own ratio: $fr) | $r | $(verdict "$r" "<" 1.301) |"
 	fi
 	c1=$(cell "| $hook | chain-1 |" 4)
