@@ -400,6 +400,19 @@ static int rq_cube_delete(struct rq *q, struct bk_cube *c)
 
 /* ---- reads --------------------------------------------------------------------- */
 
+/* "tcubes": the names of a chain, in order, into o (nothing when empty). */
+static void rq_add_tcubes(struct json_object *o, struct bk_cube **chain, int n)
+{
+	struct json_object *tl;
+
+	if (n <= 0)
+		return;
+	tl = json_object_new_array();
+	for (int k = 0; k < n; k++)
+		json_object_array_add(tl, json_object_new_string(chain[k]->name));
+	json_object_object_add(o, "tcubes", tl);
+}
+
 /* The cube as a user reads it: config with defaults, identity, port status, state. */
 static struct json_object *rq_cube_view(struct rq *q, struct bk_cube *c, int with_state)
 {
@@ -421,15 +434,8 @@ static struct json_object *rq_cube_view(struct rq *q, struct bk_cube *c, int wit
 			json_object_object_add(p, "uuid", json_object_new_string(bp->uuid));
 			{
 				struct bk_cube *chain[TOPO_CHAIN_MAX];
-				int nt = topo_chain(q->b, c, bp - c->ports, chain, TOPO_CHAIN_MAX);
 
-				if (nt) {
-					struct json_object *tl = json_object_new_array();
-
-					for (int k = 0; k < nt; k++)
-						json_object_array_add(tl, json_object_new_string(chain[k]->name));
-					json_object_object_add(p, "tcubes", tl);
-				}
+				rq_add_tcubes(p, chain, topo_chain(q->b, c, bp - c->ports, chain, TOPO_CHAIN_MAX));
 			}
 			json_object_object_add(p, "status",
 					       json_object_new_string(topo_port_up(c, bp - c->ports) ? "UP" : "DOWN"));
@@ -722,17 +728,10 @@ static int rq_netdevs(struct rq *q)
 		rq_read_file(path, val, sizeof(val));
 		json_object_object_add(o, "status", json_object_new_string(val));
 		json_object_object_add(o, "peer", json_object_new_string(peer));
-		{
+		{ /* transparent cubes on it, no cube */
 			struct bk_cube *chain[TOPO_CHAIN_MAX];
-			int nt = topo_netdev_chain(q->b, i->if_name, chain, TOPO_CHAIN_MAX);
 
-			if (nt) { /* transparent cubes on it, no cube */
-				struct json_object *tl = json_object_new_array();
-
-				for (int k = 0; k < nt; k++)
-					json_object_array_add(tl, json_object_new_string(chain[k]->name));
-				json_object_object_add(o, "tcubes", tl);
-			}
+			rq_add_tcubes(o, chain, topo_netdev_chain(q->b, i->if_name, chain, TOPO_CHAIN_MAX));
 		}
 		json_object_array_add(a, o);
 	}
@@ -762,15 +761,8 @@ static int rq_topology(struct rq *q)
 			json_object_object_add(o, "status", json_object_new_string(topo_port_up(c, p) ? "UP" : "DOWN"));
 			{
 				struct bk_cube *chain[TOPO_CHAIN_MAX];
-				int nt = topo_chain(q->b, c, p, chain, TOPO_CHAIN_MAX);
 
-				if (nt) {
-					struct json_object *tl = json_object_new_array();
-
-					for (int k = 0; k < nt; k++)
-						json_object_array_add(tl, json_object_new_string(chain[k]->name));
-					json_object_object_add(o, "tcubes", tl);
-				}
+				rq_add_tcubes(o, chain, topo_chain(q->b, c, p, chain, TOPO_CHAIN_MAX));
 			}
 			json_object_array_add(a, o);
 		}
@@ -779,7 +771,7 @@ static int rq_topology(struct rq *q)
 	 * by its outermost cube */
 	for (int id = 1; id < CB_MAX_CUBES; id++) {
 		struct bk_cube *t = &q->b->cubes_tab[id], *chain[TOPO_CHAIN_MAX];
-		struct json_object *o, *tl;
+		struct json_object *o;
 		int nt;
 
 		if (!t->used || !t->transparent || t->att_cube[0] || !t->att_port[0])
@@ -788,14 +780,11 @@ static int rq_topology(struct rq *q)
 		if (!nt || chain[0] != t)
 			continue;
 		o = json_object_new_object();
-		tl = json_object_new_array();
 		json_object_object_add(o, "port", json_object_new_string(t->att_port));
 		json_object_object_add(o, "netdev", json_object_new_boolean(1));
 		json_object_object_add(o, "status",
 				       json_object_new_string(t->ports[1].applied.attached_ifindex ? "UP" : "DOWN"));
-		for (int k = 0; k < nt; k++)
-			json_object_array_add(tl, json_object_new_string(chain[k]->name));
-		json_object_object_add(o, "tcubes", tl);
+		rq_add_tcubes(o, chain, nt);
 		json_object_array_add(a, o);
 	}
 	q->out = a;

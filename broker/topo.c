@@ -100,18 +100,18 @@ static int topo_split(const char *peer, char *cube, size_t csize, const char **p
 	return 0;
 }
 
-int topo_chain(struct broker *b, struct bk_cube *x, int p, struct bk_cube **out, int max)
+/* The transparent cubes attached at (cube, port) -- cube "" for a netdev
+ * no cube uses -- in chain order. */
+static int topo_collect(struct broker *b, const char *cube, const char *port, struct bk_cube **out, int max)
 {
 	int n = 0;
 
-	if (!x || p < 0 || p >= CB_MAX_PORTS || !x->ports[p].used || x->deleting)
-		return 0;
 	for (int id = 1; id < CB_MAX_CUBES; id++) {
 		struct bk_cube *t = &b->cubes_tab[id];
 		int k;
 
-		if (!t->used || !t->transparent || t->deleting || !t->att_cube[0] || strcmp(t->att_cube, x->name) ||
-		    strcmp(t->att_port, x->ports[p].name) || n >= max)
+		if (!t->used || !t->transparent || t->deleting || !t->att_port[0] || strcmp(t->att_cube, cube) ||
+		    strcmp(t->att_port, port) || n >= max)
 			continue;
 		/* insertion by position (a few entries) */
 		for (k = n; k > 0 && out[k - 1]->att_pos > t->att_pos; k--)
@@ -122,23 +122,16 @@ int topo_chain(struct broker *b, struct bk_cube *x, int p, struct bk_cube **out,
 	return n;
 }
 
+int topo_chain(struct broker *b, struct bk_cube *x, int p, struct bk_cube **out, int max)
+{
+	if (!x || p < 0 || p >= CB_MAX_PORTS || !x->ports[p].used || x->deleting)
+		return 0;
+	return topo_collect(b, x->name, x->ports[p].name, out, max);
+}
+
 int topo_netdev_chain(struct broker *b, const char *netdev, struct bk_cube **out, int max)
 {
-	int n = 0;
-
-	for (int id = 1; id < CB_MAX_CUBES; id++) {
-		struct bk_cube *t = &b->cubes_tab[id];
-		int k;
-
-		if (!t->used || !t->transparent || t->deleting || t->att_cube[0] || !t->att_port[0] ||
-		    strcmp(t->att_port, netdev) || n >= max)
-			continue;
-		for (k = n; k > 0 && out[k - 1]->att_pos > t->att_pos; k--)
-			out[k] = out[k - 1];
-		out[k] = t;
-		n++;
-	}
-	return n;
+	return topo_collect(b, "", netdev, out, max);
 }
 
 void topo_attach_prune(struct broker *b)

@@ -225,6 +225,31 @@ stop_broker() {
 	return 0
 } 2>/dev/null # errors, and bash's "Killed" notice of the job
 
+# under_load NAME SECONDS command...: runs the command 1 s into a run of
+# tests/tools/probe (UDP at $RATE pps with sequence numbers, and a TCP
+# connection) from h1 to h2 (10.0.0.2), and checks nothing was lost or
+# duplicated and TCP held. $PROBE is the probe binary.
+under_load() {
+	local name=$1 secs=$2 res
+	shift 2
+	ns h2 "$PROBE" recv --timeout $((secs + 20)) >"$TMP/probe.out" 2>&1 &
+	local rpid=$!
+	wait_for 3 grep -q ready "$TMP/probe.out"
+	ns h1 "$PROBE" send --dst 10.0.0.2 --rate "$RATE" --duration "$secs" 2>>"$TMP/probe.err" &
+	local spid=$!
+	sleep 1
+	"$@"
+	wait $spid
+	wait $rpid
+	res=$(grep '^{' "$TMP/probe.out")
+	log "$name: $res"
+	if [ -n "$res" ] && [ "$(echo "$res" | jq -r '.lost == 0 and .duplicates == 0 and (.tcp_broken | not) and .sent > 0')" = true ]; then
+		ok "$name: 0 lost at $RATE pps, TCP held"
+	else
+		not_ok "$name: packets lost or TCP broken" "$res"
+	fi
+}
+
 # ---- JSON views (jq) ------------------------------------------------------
 
 # without what changes by itself: uuid, status, ages and counters
