@@ -41,4 +41,5 @@ $(TB)/tools/probe: tests/tools/probe.c
 	$(CC) $(CFLAGS) -o $@ $<
 tests-build: $(TB)/tools/probe
 -include tests/bpf/router.mk
+-include tests/bpf/ddos.mk
 -include tests/bpf/sdk.mk

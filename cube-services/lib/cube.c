@@ -771,6 +771,15 @@ static int cube_apply_typed(struct cube *c, struct json_object *config, char *er
 	c->apply_err = err;
 	c->apply_errlen = errlen;
 	r = cubecfg_apply(c->ops->model, c, c->cfg_tree, tree, err, errlen);
+	if (r == 0 && c->ops->commit && (r = c->ops->commit(c)) < 0) {
+		char uerr[256];
+
+		/* back to the applied configuration, and what the undo queued */
+		if (!err[0])
+			snprintf(err, errlen, "the change could not be written: %s", strerror(-r));
+		if (cubecfg_apply(c->ops->model, c, tree, c->cfg_tree, uerr, sizeof(uerr)) < 0 || c->ops->commit(c) < 0)
+			cube_log(c, LOG_ERR, "undoing a failed change failed too: %s", uerr);
+	}
 	c->apply_err = NULL;
 	if (r < 0) {
 		lyd_free_all(tree);
@@ -813,6 +822,19 @@ static int cube_on_change(struct cube *c, const char *body, char *err, size_t er
 	c->apply_err = err;
 	c->apply_errlen = errlen;
 	r = cubecfg_apply_diff(c->ops->model, c, &c->cfg_tree, diff, err, errlen);
+	if (r == 0 && c->ops->commit && (r = c->ops->commit(c)) < 0) {
+		struct lyd_node *rev = NULL;
+		char uerr[256] = "";
+
+		/* the diff is in the tree already: apply its reverse, through the handlers */
+		if (!err[0])
+			snprintf(err, errlen, "the change could not be written: %s", strerror(-r));
+		if (lyd_diff_reverse_all(diff, &rev) != LY_SUCCESS ||
+		    cubecfg_apply_diff(c->ops->model, c, &c->cfg_tree, rev, uerr, sizeof(uerr)) < 0 ||
+		    c->ops->commit(c) < 0)
+			cube_log(c, LOG_ERR, "undoing a failed change failed too: %s", uerr);
+		lyd_free_all(rev);
+	}
 	c->apply_err = NULL;
 	if (r < 0)
 		goto out;

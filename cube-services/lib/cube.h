@@ -63,6 +63,16 @@ struct cube_ops {
 	 */
 	int (*state)(struct cube *c, struct cube_state *st);
 	/*
+	 * Called once after the typed handlers of a change (or of a whole
+	 * configuration) all returned 0, before the change is answered: a
+	 * service whose handlers queue their work (a batch of map updates)
+	 * does it here. 0, or -errno after cube_fail(): the service has undone
+	 * what it queued, and libcube then undoes the handler calls of the
+	 * change (and calls commit again for what the undo queued), as for a
+	 * failing handler. Optional, needs model.
+	 */
+	int (*commit)(struct cube *c);
+	/*
 	 * The action table generated from the model (&<svc>_actions): an
 	 * action arrives as a call of its typed handler,
 	 * <svc>_<path>_action(c, in, out), with its input decoded and checked
