@@ -300,7 +300,9 @@ static int dm_delete(struct cube *c, enum dm_list_id which, const struct cb_ip *
  */
 static int dm_batch(int fd, const void *keys, const struct dm_entry *vals, uint32_t n, size_t ksz, uint32_t *failed)
 {
-	LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = BPF_NOEXIST);
+	/* no BPF_NOEXIST: the kernel's generic batch takes no flag but
+	 * BPF_F_LOCK; dm_commit_list() refused duplicates before */
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
 	__u32 count = n;
 	int r;
 
@@ -321,6 +323,61 @@ static int dm_batch(int fd, const void *keys, const struct dm_entry *vals, uint3
 	return r;
 }
 
+static const struct dm_slotkey *dm_sort_keys; /* for dm_cmp_slot: qsort has no argument */
+
+static int dm_cmp_slot(const void *a, const void *b)
+{
+	const struct dm_slotkey *x = &dm_sort_keys[*(const uint32_t *)a], *y = &dm_sort_keys[*(const uint32_t *)b];
+
+	if (x->family != y->family)
+		return x->family - y->family;
+	if (x->len != y->len)
+		return x->len - y->len;
+	return memcmp(x->addr, y->addr, sizeof(x->addr));
+}
+
+/*
+ * Two queued entries that are one (10.0.0.1 and 10.0.0.1/32): sorted
+ * copies of the queue side by side. 0, or -EEXIST after cube_fail().
+ */
+static int dm_queue_dups(struct cube *c, struct dm_list *l)
+{
+	uint32_t *sorted;
+	int r = 0;
+
+	if (l->nqueue < 2)
+		return 0;
+	sorted = malloc(l->nqueue * sizeof(*sorted));
+	if (!sorted) {
+		cube_fail(c, "ddosmitigator: out of memory writing %u entries of %s", l->nqueue, l->name);
+		return -ENOMEM;
+	}
+	memcpy(sorted, l->queue, l->nqueue * sizeof(*sorted));
+	dm_sort_keys = l->key;
+	qsort(sorted, l->nqueue, sizeof(*sorted), dm_cmp_slot);
+	for (uint32_t i = 1; i < l->nqueue; i++) {
+		uint32_t a = sorted[i - 1], b = sorted[i];
+
+		if (dm_key_eq(&l->key[a], &l->key[b])) {
+			char x[64], y[64];
+
+			/* the one given with its length is the later in words */
+			if (l->key[a].with_len && !l->key[b].with_len) {
+				uint32_t t = a;
+
+				a = b;
+				b = t;
+			}
+			cube_fail(c, "%s %s is the entry %s of the same change (an address is its full-length prefix)",
+				  l->name, dm_fmt(&l->key[b], x, sizeof(x)), dm_fmt(&l->key[a], y, sizeof(y)));
+			r = -EEXIST;
+			break;
+		}
+	}
+	free(sorted);
+	return r;
+}
+
 /* Writes the queued entries of a list: one batch per trie. */
 static int dm_commit_list(struct cube *c, struct dm_priv *p, struct dm_list *l)
 {
@@ -332,6 +389,9 @@ static int dm_commit_list(struct cube *c, struct dm_priv *p, struct dm_list *l)
 
 	if (!l->nqueue)
 		return 0;
+	r = dm_queue_dups(c, l);
+	if (r < 0)
+		goto undo;
 	k4 = malloc(l->nqueue * sizeof(*k4));
 	k6 = malloc(l->nqueue * sizeof(*k6));
 	v4 = malloc(l->nqueue * sizeof(*v4));
@@ -388,7 +448,7 @@ undo:
 				dm_fmt(&l->key[l->queue[i]], b, sizeof(b));
 		cube_fail(c, "%s %s is the entry %s of the same change (an address is its full-length prefix)", l->name,
 			  dm_fmt(&l->key[bad], a, sizeof(a)), b[0] ? b : "?");
-	} else if (r != -ENOMEM) {
+	} else if (r != -ENOMEM && r != -EEXIST) {
 		cube_fail(c, "cannot write %u entries into %s: %s", l->nqueue, l->name, strerror(-r));
 	}
 	for (uint32_t i = l->nqueue; i-- > 0;)
