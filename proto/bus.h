@@ -16,8 +16,9 @@
 
 #define BUS_VERSION 1
 /* a whole configuration travels in one message: 16 384 static fdb entries
- * are about 1 MiB of JSON */
-#define BUS_MAX_MSG (16 << 20)
+ * are about 1 MiB of JSON, a ddosmitigator blacklist of a million entries
+ * about 21 MiB (and its read, with the counters, about 40 MiB) */
+#define BUS_MAX_MSG (64 << 20)
 
 /* Default paths (DESIGN §11) and their environment variables. */
 #define BUS_DEFAULT_RUN_DIR   "/run/cubebus"

@@ -66,8 +66,17 @@ struct dm_priv {
 	bool ready;    /* the lists' memory is there and the tries were read back */
 	bool replayed; /* the first configuration was committed */
 	uint64_t last_pkts, last_ms, pps;
+	uint64_t first_ns; /* the first handler call of the change being applied */
 	int ncpus;
 };
+
+static uint64_t dm_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
 
 static uint64_t dm_now_ms(void)
 {
@@ -251,6 +260,8 @@ static int dm_create(struct cube *c, enum dm_list_id which, const struct cb_ip *
 		cube_fail(c, "%s is full (%d entries): remove entries first", l->name, DM_MAX_ENTRIES);
 		return -ENOSPC;
 	}
+	if (!p->first_ns)
+		p->first_ns = dm_now_ns();
 	l->key[s] = k;
 	l->state[s] = DM_SLOT_QUEUED;
 	l->queue[l->nqueue++] = s;
@@ -483,11 +494,17 @@ static void dm_purge_old(struct cube *c, struct dm_priv *p, struct dm_list *l)
 static int ddos_commit(struct cube *c)
 {
 	struct dm_priv *p = cube_priv(c);
+	uint32_t n = p->list[DM_SRC].nqueue + p->list[DM_DST].nqueue;
+	uint64_t t0 = dm_now_ns(), first = p->first_ns;
 	int r, r2;
 
+	p->first_ns = 0;
 	r = dm_ready(c);
 	if (r < 0)
 		return r;
+	if (n >= 1000)
+		cube_log(c, LOG_INFO, "%u new entries: %llu ms in the handlers", n,
+			 (unsigned long long)((t0 - first) / 1000000));
 	r = dm_commit_list(c, p, &p->list[DM_SRC]);
 	if (r < 0) {
 		/* nothing of this change is written: drop the other list's queue too */
@@ -504,6 +521,9 @@ static int ddos_commit(struct cube *c)
 		 * that follows removes it by its delete handlers */
 		return r2;
 	}
+	if (n >= 1000)
+		cube_log(c, LOG_INFO, "%u new entries written in %llu ms (one batch per trie)", n,
+			 (unsigned long long)((dm_now_ns() - t0) / 1000000));
 	if (!p->replayed) {
 		dm_purge_old(c, p, &p->list[DM_SRC]);
 		dm_purge_old(c, p, &p->list[DM_DST]);
