@@ -18,7 +18,7 @@
 
 #define CLI_DEFAULT_TIMEOUT_MS 30000
 /* a body on stdin: a million blacklist entries are about 21 MiB of JSON */
-#define CLI_MAX_STDIN_BODY     (48 << 20)
+#define CLI_MAX_STDIN_BODY (48 << 20)
 
 enum cli_format { CLI_FMT_TEXT = 0, CLI_FMT_JSON, CLI_FMT_YAML };
 
