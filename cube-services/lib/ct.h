@@ -52,6 +52,8 @@ int cb_ct_foreach(int map_fd, uint64_t now, cb_ct_session_fn fn, void *arg);
  * full and created are then 0). Returns 0 or a negative errno.
  */
 int cb_ct_sweep(int map_fd, int stats_fd, uint64_t now, struct cb_ct_counts *counts);
+/* Sums the per-CPU counters of a CB_CT_MAP's name_stats. */
+int cb_ct_read_stats(int stats_fd, struct cb_ct_stats *out);
 /* Sets the timeouts (seconds, indexed by enum cb_ct_l4state; 0: default). */
 int cb_ct_set_timeouts(int timeouts_fd, const struct cb_ct_timeouts *t);
 
