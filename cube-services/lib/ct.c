@@ -38,6 +38,19 @@ const char *cb_ct_l4state_name(unsigned st)
 	return st < CB_CT_S_MAX && names[st] ? names[st] : "UNKNOWN";
 }
 
+const char *cb_ct_entry_state_name(const struct cb_ct_entry *e)
+{
+	/* as Polycube's session table: UDP, ICMP and other protocols are NEW
+	 * until answered, then ESTABLISHED; TCP shows its machine's state */
+	switch (e->l4state) {
+	case CB_CT_S_UDP_UNREPLIED:
+	case CB_CT_S_UDP_REPLIED:
+	case CB_CT_S_ICMP:
+	case CB_CT_S_GENERIC: return (e->flags & CB_CT_F_REPLIED) ? "ESTABLISHED" : "NEW";
+	}
+	return cb_ct_l4state_name(e->l4state);
+}
+
 static const char *l4proto_name(uint8_t p, char *buf, size_t len)
 {
 	switch (p) {
@@ -82,7 +95,7 @@ int cb_ct_foreach(int map_fd, uint64_t now, cb_ct_session_fn fn, void *arg)
 			s.sport = ntohs(orig_b ? key.port_b : key.port_a);
 			s.dport = ntohs(orig_b ? key.port_a : key.port_b);
 			s.l4proto = l4proto_name(key.l4proto, pbuf, sizeof(pbuf));
-			s.state = cb_ct_l4state_name(e.l4state);
+			s.state = cb_ct_entry_state_name(&e);
 			s.eta = (uint32_t)((e.expires - now + 999999999ull) / 1000000000ull);
 			s.key = &key;
 			s.entry = &e;

@@ -23,7 +23,7 @@ struct cb_ct_session {
 	const char *l4proto; /* "TCP", "UDP", "ICMP", "ICMPv6", or the number as text */
 	uint16_t sport;	     /* host order; ICMP echo: the identifier */
 	uint16_t dport;
-	const char *state; /* cb_ct_l4state_name() */
+	const char *state; /* cb_ct_entry_state_name() */
 	uint32_t eta;	   /* seconds until it expires (rounded up) */
 	const struct cb_ct_key *key;
 	const struct cb_ct_entry *entry;
@@ -42,6 +42,13 @@ struct cb_ct_counts {
 uint64_t cb_ct_now(void);
 /* "SYN_SENT", ..., "ESTABLISHED", "UNREPLIED", "REPLIED", ...; never NULL. */
 const char *cb_ct_l4state_name(unsigned st);
+/*
+ * The state the session table shows: TCP's state (SYN_SENT, SYN_RECV,
+ * ESTABLISHED, FIN_WAIT, CLOSE_WAIT, LAST_ACK, TIME_WAIT, CLOSE); for UDP,
+ * ICMP echo and other protocols NEW until a reply was seen, then
+ * ESTABLISHED (as Polycube's firewall shows them).
+ */
+const char *cb_ct_entry_state_name(const struct cb_ct_entry *e);
 /*
  * Calls fn for every live (not expired) session, src being the side that
  * opened it. Returns 0, fn's nonzero value, or a negative errno.

@@ -489,6 +489,50 @@ static void step(struct env *e, const char *name, const struct flow *fl, __u8 pr
 	report(1, full, NULL);
 }
 
+struct sess_find {
+	const char *src, *dst, *proto, *state;
+	__u16 sport, dport;
+	__u32 eta;
+	int found, n;
+};
+
+static int find_cb(const struct cb_ct_session *s, void *arg)
+{
+	struct sess_find *q = arg;
+
+	q->n++;
+	if (!strcmp(s->src, q->src) && !strcmp(s->dst, q->dst) && !strcmp(s->l4proto, q->proto) &&
+	    !strcmp(s->state, q->state) && s->sport == q->sport && s->dport == q->dport && s->eta == q->eta)
+		q->found++;
+	return 0;
+}
+
+static void host_text(int v6, const struct host *h, char *out, size_t len)
+{
+	__u32 a = htonl(h->v4);
+
+	inet_ntop(v6 ? AF_INET6 : AF_INET, v6 ? (const void *)h->v6 : (const void *)&a, out, len);
+}
+
+/* The session table shows the flow with the originator as src. */
+static void check_session(struct env *e, const char *name, const struct flow *fl, const char *proto, const char *state,
+			  __u16 sport, __u16 dport, __u32 eta, int want_n)
+{
+	char src[64], dst[64], full[160];
+	struct sess_find q = { .proto = proto, .state = state, .sport = sport, .dport = dport, .eta = eta };
+	int r;
+
+	host_text(fl->v6, &fl->c, src, sizeof(src));
+	host_text(fl->v6, &fl->s, dst, sizeof(dst));
+	q.src = src;
+	q.dst = dst;
+	r = cb_ct_foreach(e->ct, e->now, find_cb, &q);
+	snprintf(full, sizeof(full), "%s/%s/%s", hook_name[e->hook], fam(fl), name);
+	report(r == 0 && q.found == 1 && q.n == want_n, full,
+	       "foreach %d: %d sessions, %d match %s %s:%u -> %s:%u %s eta %u", r, q.n, q.found, proto, src, sport, dst,
+	       dport, state, eta);
+}
+
 /* ---- TCP tables --------------------------------------------------------------- */
 
 /*
@@ -647,6 +691,13 @@ static void suite_tcp(struct env *e, int v6)
 
 		run_tcp_table(e, &rev, "close-reversed-key", t_close, (int)(sizeof(t_close) / sizeof(t_close[0])), 7,
 			      70);
+		check_session(e, "tcp/session-reversed-key-syn-sent", &rev, "TCP", "SYN_SENT", 50000, 22, 120, 1);
+	}
+	{
+		static const struct tstep hs[] = { HS_STEPS };
+
+		run_tcp_table(e, &fl, "handshake", hs, 3, 1, 2);
+		check_session(e, "tcp/session-established", &fl, "TCP", "ESTABLISHED", 40000, 80, 432000, 1);
 	}
 }
 
@@ -674,50 +725,6 @@ static void suite_timeouts(struct env *e, int v6)
 
 /* ---- UDP, ICMP echo, generic ---------------------------------------------------- */
 
-struct sess_find {
-	const char *src, *dst, *proto, *state;
-	__u16 sport, dport;
-	__u32 eta;
-	int found, n;
-};
-
-static int find_cb(const struct cb_ct_session *s, void *arg)
-{
-	struct sess_find *q = arg;
-
-	q->n++;
-	if (!strcmp(s->src, q->src) && !strcmp(s->dst, q->dst) && !strcmp(s->l4proto, q->proto) &&
-	    !strcmp(s->state, q->state) && s->sport == q->sport && s->dport == q->dport && s->eta == q->eta)
-		q->found++;
-	return 0;
-}
-
-static void host_text(int v6, const struct host *h, char *out, size_t len)
-{
-	__u32 a = htonl(h->v4);
-
-	inet_ntop(v6 ? AF_INET6 : AF_INET, v6 ? (const void *)h->v6 : (const void *)&a, out, len);
-}
-
-/* The session table shows the flow with the originator as src. */
-static void check_session(struct env *e, const char *name, const struct flow *fl, const char *proto, const char *state,
-			  __u16 sport, __u16 dport, __u32 eta, int want_n)
-{
-	char src[64], dst[64], full[160];
-	struct sess_find q = { .proto = proto, .state = state, .sport = sport, .dport = dport, .eta = eta };
-	int r;
-
-	host_text(fl->v6, &fl->c, src, sizeof(src));
-	host_text(fl->v6, &fl->s, dst, sizeof(dst));
-	q.src = src;
-	q.dst = dst;
-	r = cb_ct_foreach(e->ct, e->now, find_cb, &q);
-	snprintf(full, sizeof(full), "%s/%s/%s", hook_name[e->hook], fam(fl), name);
-	report(r == 0 && q.found == 1 && q.n == want_n, full,
-	       "foreach %d: %d sessions, %d match %s %s:%u -> %s:%u %s eta %u", r, q.n, q.found, proto, src, sport, dst,
-	       dport, state, eta);
-}
-
 static void suite_udp(struct env *e, int v6)
 {
 	struct flow fl = flow(v6, 1, 2, 5353, 53), srv = flow(v6, 2, 1, 53, 5353);
@@ -730,15 +737,15 @@ static void suite_udp(struct env *e, int v6)
 	udp_frame(&f, &fl, 0, 20);
 	step(e, "udp/request", &fl, IPPROTO_UDP, &f, ST_NEW, CB_CT_S_UDP_UNREPLIED);
 	step(e, "udp/request-again", &fl, IPPROTO_UDP, &f, ST_NEW, CB_CT_S_UDP_UNREPLIED);
-	check_session(e, "udp/session-unreplied", &fl, "UDP", "UNREPLIED", 5353, 53, 30, 1);
+	check_session(e, "udp/session-unreplied", &fl, "UDP", "NEW", 5353, 53, 30, 1);
 	udp_frame(&f, &fl, 1, 40);
 	e->now += 29 * SEC_NS;
 	step(e, "udp/reply-after-29s", &fl, IPPROTO_UDP, &f, ST_EST, CB_CT_S_UDP_REPLIED);
 	udp_frame(&f, &fl, 0, 20);
 	step(e, "udp/request-after-reply", &fl, IPPROTO_UDP, &f, ST_EST, CB_CT_S_UDP_REPLIED);
-	check_session(e, "udp/session-replied", &fl, "UDP", "REPLIED", 5353, 53, 120, 1);
+	check_session(e, "udp/session-replied", &fl, "UDP", "ESTABLISHED", 5353, 53, 120, 1);
 	e->now += 119 * SEC_NS + SEC_NS / 2;
-	check_session(e, "udp/session-eta-rounds-up", &fl, "UDP", "REPLIED", 5353, 53, 1, 1);
+	check_session(e, "udp/session-eta-rounds-up", &fl, "UDP", "ESTABLISHED", 5353, 53, 1, 1);
 	e->now += SEC_NS / 2;
 	{
 		struct sess_find q = { 0 };
@@ -755,7 +762,7 @@ static void suite_udp(struct env *e, int v6)
 	/* after expiry the server's packet opens a flow of its own */
 	udp_frame(&f, &fl, 1, 40);
 	step(e, "udp/reply-after-expiry-is-a-new-flow", &srv, IPPROTO_UDP, &f, ST_NEW, CB_CT_S_UDP_UNREPLIED);
-	check_session(e, "udp/session-opened-by-the-server", &srv, "UDP", "UNREPLIED", 53, 5353, 30, 1);
+	check_session(e, "udp/session-opened-by-the-server", &srv, "UDP", "NEW", 53, 5353, 30, 1);
 }
 
 static void suite_echo(struct env *e, int v6)
@@ -778,7 +785,7 @@ static void suite_echo(struct env *e, int v6)
 	step(e, "echo/reply", &fl, p, &f, ST_EST, CB_CT_S_ICMP);
 	echo_frame(&f, &fl, 0, 0);
 	step(e, "echo/request-after-reply", &fl, p, &f, ST_EST, CB_CT_S_ICMP);
-	check_session(e, "echo/session", &fl, v6 ? "ICMPv6" : "ICMP", "ECHO", 0x1234, 0x1234, 30, 1);
+	check_session(e, "echo/session", &fl, v6 ? "ICMPv6" : "ICMP", "ESTABLISHED", 0x1234, 0x1234, 30, 1);
 	echo_frame(&f, &other, 1, 1);
 	step(e, "echo/reply-other-id", &other, p, &f, ST_INV, 0);
 	e->now += 31 * SEC_NS;
@@ -800,7 +807,7 @@ static void suite_generic(struct env *e, int v6)
 	iphdr(&f, v6, &fl.s, &fl.c, 47, 8);
 	zeros(&f, 8);
 	step(e, "gre/back", &fl, 47, &f, ST_EST, CB_CT_S_GENERIC);
-	check_session(e, "gre/session", &fl, "47", "GENERIC", 0, 0, 600, 1);
+	check_session(e, "gre/session", &fl, "47", "ESTABLISHED", 0, 0, 600, 1);
 }
 
 /* ---- ICMP errors ------------------------------------------------------------- */
