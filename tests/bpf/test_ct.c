@@ -1093,6 +1093,53 @@ static void suite_full(int h)
 	env_close(&e);
 }
 
+/* ---- figures: ns per run of the probe (not asserted; 2 shared CPUs) ---------- */
+
+static double ns_per_run(struct env *e, const struct frame *f, int commit)
+{
+	struct probe_in in = { .now = e->now, .commit = (__u32)commit };
+	__u8 data[sizeof(f->b)];
+	__u32 k = 0;
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = data, .data_size_in = f->len, .repeat = 200000);
+
+	memcpy(data, f->b, f->len);
+	bpf_map_update_elem(e->in, &k, &in, BPF_ANY);
+	if (bpf_prog_test_run_opts(e->prog, &opts) < 0)
+		return -1;
+	return opts.duration; /* the kernel's average per repetition, ns */
+}
+
+static void figures(struct env *e)
+{
+	struct flow fl = flow(0, 1, 2, 40000, 80), fl6 = flow(1, 1, 2, 40000, 80), u = flow(0, 1, 2, 999, 53);
+	struct host r = host(99);
+	struct frame f, syn, err;
+	struct probe_out o;
+	static const struct tstep hs[] = { HS_STEPS };
+
+	ct_clear(e);
+	eth(&f, ETH_P_ARP);
+	zeros(&f, 28);
+	printf("# figure %s: probe overhead (ARP, untracked): %.0f ns\n", hook_name[e->hook], ns_per_run(e, &f, 1));
+	run_tcp_table(e, &fl, "figures-handshake-v4", hs, 3, 1, 2);
+	tcp_frame(&f, &fl, 0, PSH | ACK, 2, 3, 100);
+	printf("# figure %s: TCP data, ESTABLISHED, lookup + commit, IPv4: %.0f ns\n", hook_name[e->hook],
+	       ns_per_run(e, &f, 1));
+	run_tcp_table(e, &fl6, "figures-handshake-v6", hs, 3, 1, 2);
+	tcp_frame(&f, &fl6, 0, PSH | ACK, 2, 3, 100);
+	printf("# figure %s: TCP data, ESTABLISHED, lookup + commit, IPv6: %.0f ns\n", hook_name[e->hook],
+	       ns_per_run(e, &f, 1));
+	udp_frame(&f, &u, 0, 10);
+	printf("# figure %s: UDP, unknown flow, lookup only (NEW): %.0f ns\n", hook_name[e->hook],
+	       ns_per_run(e, &f, 0));
+	tcp_frame(&syn, &fl, 0, SYN, 1, 0, 0);
+	icmp_error_frame(&err, 0, &r, &fl.c, 3, 1, &syn, 200);
+	run(e, &err, 0, &o);
+	printf("# figure %s: ICMP error quoting a tracked flow (RELATED): %.0f ns\n", hook_name[e->hook],
+	       ns_per_run(e, &err, 1));
+	ct_clear(e);
+}
+
 int main(void)
 {
 	libbpf_set_print(silent);
@@ -1114,6 +1161,7 @@ int main(void)
 			suite_icmp_errors(&e, v6);
 		}
 		suite_malformed(&e);
+		figures(&e);
 		env_close(&e);
 		suite_full(h);
 	}

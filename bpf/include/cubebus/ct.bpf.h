@@ -22,8 +22,14 @@
  *       (trackable), CB_CT_P_UNTRACKED (not IP, or an ICMP message that is
  *       neither echo nor error, e.g. neighbour discovery), CB_CT_P_FRAG (a
  *       fragment after the first), CB_CT_P_SHORT (a header is cut short),
- *       CB_CT_P_BAD (IHL < 5, TCP data offset < 5 or past the IP length).
- *       Never reads past end. Only CB_CT_P_OK packets may go to lookup.
+ *       CB_CT_P_BAD (wrong IP version, IHL < 5, an IP length shorter than
+ *       the headers, more than CB_IPV6_EXT_MAX extension headers, a TCP data
+ *       offset < 5 or past the IP length). Never reads past end. Only
+ *       CB_CT_P_OK packets may go to lookup. Lengths (the TCP payload) come
+ *       from the IP header, so only the headers need be in data..end; an
+ *       ICMP error is parsed with its quote, which must be there too (or the
+ *       error is INVALID): in TC, bpf_skb_pull_data() the first ~200 bytes
+ *       of ICMP errors first.
  *
  *   enum cb_ct_state cb_ct_lookup(map, struct cb_ct_pkt *p, __u64 now,
  *                                 struct cb_ct_ref *ref)
@@ -46,6 +52,18 @@
  *   User space (cube-services/lib/ct.h): cb_ct_foreach(map_fd, now, cb, arg)
  *   gives each live session as the session-table shows it; cb_ct_sweep(
  *   map_fd, stats_fd, now, &counts) deletes expired entries and counts.
+ *
+ *   For callers: cb_ct_pkt is 108 bytes and cb_ct_ref 96, on the caller's
+ *   stack (or in a per-CPU map, which lets lookup and commit sit in
+ *   different tail calls: ref holds a copy of the entry, never a pointer).
+ *   Entries are updated in place without a lock, as Polycube does: two CPUs
+ *   advancing one connection at once may lose one transition, which the
+ *   next packet redoes. The service's cookie (NAT: its binding) is kept by
+ *   every update, including a TCP reopen; a new or replaced entry has 0.
+ *   The probe (tests/bpf/ct_probe.bpf.c: parse, lookup, commit) costs the
+ *   verifier 13 956 instructions on kernel 6.18, and ~75 ns a packet
+ *   (TCP data on an established flow, lookup + commit, test_ct's figures).
+ *   Pointer differences need CAP_PERFMON (cubes run as root).
  *
  * ---- Timeouts (seconds; defaults as Linux's nf_conntrack sysctls) ----------
  *
@@ -79,9 +97,11 @@
  * ---- SDK additions ----------------------------------------------------------
  *   None to parsing.bpf.h; this module parses with its cursor parsers, and
  *   walks IPv6 extension headers itself (cb_ct_ipv6_walk: the same rules as
- *   cb_parse_ipv6_ext, re-basing the cursor so the verifier's cost stays
- *   linear). Callers: pass l3 re-based the same way when the code before
- *   has many paths (see cb_ct_rebase and tests/bpf/ct_probe.bpf.c).
+ *   cb_parse_ipv6_ext, re-basing the cursor at each header). With
+ *   cb_parse_ipv6_ext the parse alone did not load (over 1M instructions
+ *   verified: its paths multiply with the quote's). If the code before
+ *   cb_ct_parse has many paths that leave l3 at different offsets, re-base
+ *   l3 the same way (cb_ct_rebase(data, l3)).
  */
 #ifndef CUBEBUS_CT_BPF_H
 #define CUBEBUS_CT_BPF_H
