@@ -621,6 +621,44 @@ static const struct tstep t_rst[] = {
 	{ "syn-reopens-close", 0, SYN, 9000, 0, 0, ST_NEW, CB_CT_S_SYN_SENT, 0 },
 };
 
+/* An RST in each state: SYN_RECV, FIN_WAIT, CLOSE_WAIT, LAST_ACK, TIME_WAIT. */
+static const struct tstep t_rst_syn_recv[] = {
+	{ "syn", 0, SYN, 0, 0, 0, ST_NEW, CB_CT_S_SYN_SENT, 0 },
+	{ "syn-ack", 1, SYN | ACK, 0, 1, 0, ST_EST, CB_CT_S_SYN_RECV, 0 },
+	{ "rst-seq-isn", 0, RST, 0, 0, 0, ST_INV, CB_CT_S_SYN_RECV, 0 },
+	{ "rst", 0, RST, 1, 0, 0, ST_EST, CB_CT_S_CLOSE, 0 },
+};
+
+static const struct tstep t_rst_fin_wait[] = {
+	HS_STEPS,
+	{ "fin", 0, FIN | ACK, 1, 1, 0, ST_EST, CB_CT_S_FIN_WAIT, 0 },
+	{ "rst-past-the-fin", 0, RST, 3, 0, 0, ST_INV, CB_CT_S_FIN_WAIT, 0 },
+	{ "rst-from-the-server", 1, RST, 1, 0, 0, ST_EST, CB_CT_S_CLOSE, 0 },
+};
+
+static const struct tstep t_rst_close_wait[] = {
+	HS_STEPS,
+	{ "fin", 0, FIN | ACK, 1, 1, 0, ST_EST, CB_CT_S_FIN_WAIT, 0 },
+	{ "ack", 1, ACK, 1, 2, 0, ST_EST, CB_CT_S_CLOSE_WAIT, 0 },
+	{ "rst", 1, RST | ACK, 1, 2, 0, ST_EST, CB_CT_S_CLOSE, 0 },
+};
+
+static const struct tstep t_rst_last_ack[] = {
+	HS_STEPS,
+	{ "fin", 0, FIN | ACK, 1, 1, 0, ST_EST, CB_CT_S_FIN_WAIT, 0 },
+	{ "fin-back", 1, FIN | ACK, 1, 2, 0, ST_EST, CB_CT_S_LAST_ACK, 0 },
+	{ "rst", 0, RST, 2, 0, 0, ST_EST, CB_CT_S_CLOSE, 0 },
+};
+
+static const struct tstep t_rst_time_wait[] = {
+	HS_STEPS,
+	{ "fin", 0, FIN | ACK, 1, 1, 0, ST_EST, CB_CT_S_FIN_WAIT, 0 },
+	{ "fin-back", 1, FIN | ACK, 1, 2, 0, ST_EST, CB_CT_S_LAST_ACK, 0 },
+	{ "last-ack", 0, ACK, 2, 2, 0, ST_EST, CB_CT_S_TIME_WAIT, 0 },
+	{ "rst-seq-far", 1, RST, 100000, 0, 0, ST_INV, CB_CT_S_TIME_WAIT, 0 },
+	{ "rst", 1, RST, 2, 0, 0, ST_EST, CB_CT_S_CLOSE, 0 },
+};
+
 static const struct tstep t_refused[] = {
 	{ "syn", 0, SYN, 0, 0, 0, ST_NEW, CB_CT_S_SYN_SENT, 0 },
 	{ "rst-ack-acking-the-isn", 1, RST | ACK, 0, 0, 0, ST_INV, CB_CT_S_SYN_SENT, 0 },
@@ -681,6 +719,11 @@ static void suite_tcp(struct env *e, int v6)
 		run_tcp_table(e, &fl, TABLE(t_srvclose), c, s);
 		run_tcp_table(e, &fl, TABLE(t_rst), c, s);
 		run_tcp_table(e, &fl, TABLE(t_refused), c, s);
+		run_tcp_table(e, &fl, TABLE(t_rst_syn_recv), c, s);
+		run_tcp_table(e, &fl, TABLE(t_rst_fin_wait), c, s);
+		run_tcp_table(e, &fl, TABLE(t_rst_close_wait), c, s);
+		run_tcp_table(e, &fl, TABLE(t_rst_last_ack), c, s);
+		run_tcp_table(e, &fl, TABLE(t_rst_time_wait), c, s);
 		run_tcp_table(e, &fl, TABLE(t_unknown), c, s);
 		run_tcp_table(e, &fl, TABLE(t_expire), c, s);
 	}
@@ -897,7 +940,7 @@ static void skip(struct env *e, const char *fam_name, const char *name)
 
 static void suite_malformed(struct env *e)
 {
-	struct flow f4 = flow(0, 1, 2, 1111, 2222), f6 = flow(1, 1, 2, 1111, 2222);
+	struct flow f4 = flow(0, 1, 2, 1111, 2222), f6 = flow(1, 1, 2, 1111, 2222), vl = flow(0, 1, 2, 3333, 4444);
 	struct probe_out o;
 	struct frame f;
 	char name[128];
@@ -948,6 +991,15 @@ static void suite_malformed(struct env *e)
 	r = run(e, &f, 0, &o);
 	snprintf(name, sizeof(name), "%s/v4/ip-options/l4-offset", hook_name[e->hook]);
 	report(o.pkt.l4_off == 28 && o.pkt.t.sport == htons(1111), name, "l4_off %u", o.pkt.l4_off);
+	/* an 802.1Q tag before IPv4: the probe skips it as a service would */
+	udp_frame(&f, &vl, 0, 4);
+	memmove(f.b + 16, f.b + 12, f.len - 12);
+	f.b[12] = 0x81;
+	f.b[13] = 0x00;
+	f.b[14] = 0x00;
+	f.b[15] = 0x05;
+	f.len += 4;
+	step(e, "vlan-tagged-udp", &vl, IPPROTO_UDP, &f, ST_NEW, CB_CT_S_UDP_UNREPLIED);
 	eth(&f, ETH_P_ARP);
 	zeros(&f, 28);
 	step(e, "arp-untracked", &f4, IPPROTO_TCP, &f, R_UNTRACKED, -1);
