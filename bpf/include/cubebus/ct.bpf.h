@@ -53,6 +53,18 @@
  *   gives each live session as the session-table shows it; cb_ct_sweep(
  *   map_fd, stats_fd, now, &counts) deletes expired entries and counts.
  *
+ *   Use (a sketch; tests/bpf/ct_probe.bpf.c is a complete one):
+ *       CB_CT_MAP(fw_ct, 65536);
+ *       struct cb_ct_pkt p;
+ *       struct cb_ct_ref ref;
+ *       __u64 now = bpf_ktime_get_ns();
+ *       int st = CB_CT_INVALID;
+ *       if (cb_ct_parse(l3, end, proto, &p) == CB_CT_P_OK)
+ *               st = cb_ct_lookup(fw_ct, &p, now, &ref);
+ *       ... classify with st ...
+ *       if (accepted && st != CB_CT_INVALID && cb_ct_commit(fw_ct, &p, &ref, now))
+ *               ... count: the table is full (name##_stats counts it too) ...
+ *
  *   For callers: cb_ct_pkt is 108 bytes and cb_ct_ref 96, on the caller's
  *   stack (or in a per-CPU map, which lets lookup and commit sit in
  *   different tail calls: ref holds a copy of the entry, never a pointer).
