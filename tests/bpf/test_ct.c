@@ -836,6 +836,34 @@ static void suite_echo(struct env *e, int v6)
 	step(e, "echo/reply-after-31s", &fl, p, &f, ST_INV, 0);
 }
 
+static int stop_cb(const struct cb_ct_session *s, void *arg)
+{
+	(*(int *)arg)++;
+	return 42;
+}
+
+/* A callback's nonzero return stops the walk and is returned. */
+static void suite_foreach_stop(struct env *e)
+{
+	struct frame f;
+	int calls = 0, r;
+	char name[96];
+
+	ct_clear(e);
+	for (int i = 0; i < 3; i++) {
+		struct flow fl = flow(0, 1, 2, (__u16)(7000 + i), 53);
+		struct probe_out o;
+
+		udp_frame(&f, &fl, 0, 4);
+		run(e, &f, 1, &o);
+	}
+	r = cb_ct_foreach(e->ct, e->now, stop_cb, &calls);
+	snprintf(name, sizeof(name), "%s/foreach/stops-on-nonzero", hook_name[e->hook]);
+	report(r == 42 && calls == 1 && ct_count(e) == 3, name, "returned %d after %d calls, %d entries", r, calls,
+	       ct_count(e));
+	ct_clear(e);
+}
+
 static void suite_generic(struct env *e, int v6)
 {
 	struct flow fl = flow(v6, 1, 2, 0, 0);
@@ -863,6 +891,8 @@ static void suite_icmp_errors(struct env *e, int v6)
 	__u8 unreach = v6 ? 1 : 3, texc = v6 ? 3 : 11, ptb = v6 ? 2 : 3, ptb_code = v6 ? 0 : 4;
 	__u32 l3 = v6 ? 40 : 20;
 	struct frame syn, synack, q, f, err2;
+	struct cb_ct_stats st0, st1;
+	char name[160];
 
 	ct_clear(e);
 	tcp_frame(&syn, &tcp, 0, SYN, 1000, 0, 0);
@@ -871,7 +901,12 @@ static void suite_icmp_errors(struct env *e, int v6)
 	step(e, "icmp-error/syn-ack", &tcp, IPPROTO_TCP, &synack, ST_EST, CB_CT_S_SYN_RECV);
 
 	icmp_error_frame(&f, v6, &r, &tcp.c, unreach, 1, &syn, 200);
+	cb_ct_read_stats(e->stats, &st0);
 	step(e, "icmp-error/unreachable-quoting-tcp", &tcp, IPPROTO_TCP, &f, ST_REL, CB_CT_S_SYN_RECV);
+	cb_ct_read_stats(e->stats, &st1);
+	snprintf(name, sizeof(name), "%s/%s/icmp-error/related-counted", hook_name[e->hook], fam(&tcp));
+	report(st1.related == st0.related + 1 && st1.invalid == st0.invalid, name, "related %llu -> %llu",
+	       (unsigned long long)st0.related, (unsigned long long)st1.related);
 	icmp_error_frame(&f, v6, &r, &tcp.c, ptb, ptb_code, &syn, l3 + 8);
 	step(e, "icmp-error/too-big-quoting-8-bytes-of-tcp", &tcp, IPPROTO_TCP, &f, ST_REL, CB_CT_S_SYN_RECV);
 	icmp_error_frame(&f, v6, &r, &tcp.s, unreach, 3, &synack, 200);
@@ -887,7 +922,12 @@ static void suite_icmp_errors(struct env *e, int v6)
 	q = syn;
 	memset(q.b + 14, 0, l3); /* version 0 */
 	icmp_error_frame(&f, v6, &r, &tcp.c, unreach, 1, &q, 200);
+	cb_ct_read_stats(e->stats, &st0);
 	step(e, "icmp-error/quoting-garbage", &tcp, IPPROTO_TCP, &f, ST_INV, CB_CT_S_SYN_RECV);
+	cb_ct_read_stats(e->stats, &st1);
+	snprintf(name, sizeof(name), "%s/%s/icmp-error/garbage-counted-invalid", hook_name[e->hook], fam(&tcp));
+	report(st1.invalid == st0.invalid + 1 && st1.related == st0.related, name, "invalid %llu -> %llu",
+	       (unsigned long long)st0.invalid, (unsigned long long)st1.invalid);
 	if (!v6) {
 		q = syn;
 		q.b[14] = 0x43; /* IHL 3 */
@@ -1213,6 +1253,7 @@ int main(void)
 			suite_icmp_errors(&e, v6);
 		}
 		suite_malformed(&e);
+		suite_foreach_stop(&e);
 		figures(&e);
 		env_close(&e);
 		suite_full(h);
