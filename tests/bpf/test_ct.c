@@ -999,6 +999,24 @@ static void suite_malformed(struct env *e)
 	r = run(e, &f, 0, &o);
 	snprintf(name, sizeof(name), "%s/v4/frag/first-fragment-flagged", hook_name[e->hook]);
 	report(r == ST_NEW && o.pkt.fragment == 1, name, "ret %d fragment %u", r, o.pkt.fragment);
+	/* a TCP segment in fragments: the first tells its start; the peer's
+	 * ack of the whole segment is not an ack of unsent data */
+	{
+		struct flow ft = flow(0, 1, 2, 1234, 80);
+		static const struct tstep hs[] = { HS_STEPS };
+
+		run_tcp_table(e, &ft, "fragmented-segment", hs, 3, 100, 200);
+		eth(&f, ETH_P_IP);
+		ip4(&f, &ft.c, &ft.s, IPPROTO_TCP, 20 + 100, 0x2000, 0); /* MF: 1400 more follow */
+		tcphdr(&f, 1234, 80, 101, 201, PSH | ACK, 100);
+		step(e, "tcp/fragmented-segment/first-fragment", &ft, IPPROTO_TCP, &f, ST_EST, CB_CT_S_ESTABLISHED);
+		tcp_frame(&f, &ft, 1, ACK, 201, 101 + 1500, 0);
+		step(e, "tcp/fragmented-segment/ack-of-the-whole-segment", &ft, IPPROTO_TCP, &f, ST_EST,
+		     CB_CT_S_ESTABLISHED);
+		tcp_frame(&f, &ft, 1, ACK, 201, 101 + 100 + 65536, 0);
+		step(e, "tcp/fragmented-segment/ack-past-a-datagram", &ft, IPPROTO_TCP, &f, ST_INV,
+		     CB_CT_S_ESTABLISHED);
+	}
 	tcp_frame(&f, &f4, 0, SYN, 1, 0, 0);
 	f.len = 14 + 12;
 	if (e->hook == 0)

@@ -739,7 +739,11 @@ static __always_inline int cb_ct_tcp_step(const struct cb_ct_pkt *p, struct cb_c
 		n->flags |= dir ? CB_CT_F_FIN1 : CB_CT_F_FIN0;
 		n->fin_end[dir] = s_end;
 	}
-	if (cb_ct_seq_after(s_end, n->end[dir]))
+	/* the first fragment of a segment tells the segment's start, not its
+	 * length: the peer may ack up to a whole datagram beyond */
+	if (p->fragment && cb_ct_seq_after(s_end + 65535, n->end[dir]))
+		n->end[dir] = s_end + 65535;
+	else if (cb_ct_seq_after(s_end, n->end[dir]))
 		n->end[dir] = s_end;
 	if (cb_ct_seq_after(p->ack, n->acked[dir]))
 		n->acked[dir] = p->ack;
