@@ -268,6 +268,16 @@ static __always_inline int fw_parse(struct cube_ctx *ctx, struct fw_pkt *p)
 	int r = cb_parse_pkt(data, end, &pk);
 
 	if (r != CB_PARSE_OK) {
+		/* the parser refuses a TCP header shorter than 20 bytes: a data
+		 * offset below 5 is a bad header, not a short packet */
+		if (pk.l4_proto == IPPROTO_TCP && pk.l4_off) {
+			__u8 *t = data + (pk.l4_off & 0x3ff);
+
+			if ((void *)(t + 13) <= end && (t[12] >> 4) < 5) {
+				fw_pstat(FW_PS_BADTCP);
+				return -1;
+			}
+		}
 		fw_pstat(FW_PS_SHORT);
 		return -1;
 	}
