@@ -43,3 +43,5 @@ tests-build: $(TB)/tools/probe
 -include tests/bpf/router.mk
 -include tests/bpf/ddos.mk
 -include tests/bpf/sdk.mk
+-include tests/bpf/firewall.mk
+-include tests/bpf/ct.mk
