@@ -13,8 +13,10 @@
 
 /*
  * The lookups the configuration needs (DESIGN 3.5): set before load, so
- * the verifier removes the lookup of a list that has no entry. Both on
- * until libcube can reload a cube with its service's read-only data.
+ * the verifier removes the lookup of a list that has no entry. The process
+ * reloads the program when a list gets its first entry or loses its last
+ * (ddosmitigator.c, dm_specialise). Both on until then: a restarted
+ * process's first program looks up what the pinned tries still hold.
  */
 const volatile __u32 dm_use_src = 1;
 const volatile __u32 dm_use_dst = 1;

@@ -59,12 +59,15 @@ struct dm_list {
 	uint32_t next;	 /* slots below it have been used */
 	uint32_t *queue; /* slots of the entries to write, in order */
 	uint32_t nqueue;
+	uint32_t count; /* entries in the tries and in the configuration */
 };
 
 struct dm_priv {
 	struct dm_list list[DM_NLISTS];
-	bool ready;    /* the lists' memory is there and the tries were read back */
-	bool replayed; /* the first configuration was committed */
+	bool ready;	  /* the lists' memory is there and the tries were read back */
+	bool replayed;	  /* the first configuration was committed */
+	bool specialised; /* loaded[] says what the running program looks up */
+	uint32_t loaded[DM_NLISTS];
 	uint64_t last_pkts, last_ms, pps;
 	uint64_t first_ns; /* the first handler call of the change being applied */
 	int ncpus;
@@ -246,6 +249,7 @@ static int dm_create(struct cube *c, enum dm_list_id which, const struct cb_ip *
 		/* a restart: the entry is there, with its counter */
 		l->state[s] = DM_SLOT_CFG;
 		l->key[s].with_len = k.with_len;
+		l->count++;
 		return 0;
 	}
 	if (s != UINT32_MAX) {
@@ -301,6 +305,7 @@ static int dm_delete(struct cube *c, enum dm_list_id which, const struct cb_ip *
 		return r;
 	}
 	dm_slot_free(c, p, l, s);
+	l->count--;
 	return 0;
 }
 
@@ -447,6 +452,7 @@ static int dm_commit_list(struct cube *c, struct dm_priv *p, struct dm_list *l)
 	}
 	for (uint32_t i = 0; i < l->nqueue; i++)
 		l->state[l->queue[i]] = DM_SLOT_CFG;
+	l->count += l->nqueue;
 	l->nqueue = 0;
 	goto out;
 undo:
@@ -491,6 +497,37 @@ static void dm_purge_old(struct cube *c, struct dm_priv *p, struct dm_list *l)
 	}
 }
 
+/*
+ * The fast path looks up only the lists that have entries (DESIGN 3.5):
+ * when that changes, libcube loads it again with dm_use_src / dm_use_dst
+ * on the same maps and swaps it into the cube's slot in one map update.
+ * New entries are in the tries before a lookup of them is loaded; a list
+ * emptied has nothing left to find before its lookup goes.
+ */
+static int dm_specialise(struct cube *c, struct dm_priv *p)
+{
+	uint32_t want[DM_NLISTS] = { p->list[DM_SRC].count > 0, p->list[DM_DST].count > 0 };
+	int r;
+
+	if (p->specialised && want[DM_SRC] == p->loaded[DM_SRC] && want[DM_DST] == p->loaded[DM_DST])
+		return 0;
+	cube_set_rodata_u32(c, "dm_use_src", want[DM_SRC]);
+	cube_set_rodata_u32(c, "dm_use_dst", want[DM_DST]);
+	r = cube_reload_fastpath(c);
+	if (r < 0) {
+		/* the old program runs on */
+		cube_set_rodata_u32(c, "dm_use_src", p->loaded[DM_SRC]);
+		cube_set_rodata_u32(c, "dm_use_dst", p->loaded[DM_DST]);
+		return r;
+	}
+	p->loaded[DM_SRC] = want[DM_SRC];
+	p->loaded[DM_DST] = want[DM_DST];
+	p->specialised = true;
+	cube_log(c, LOG_INFO, "fast path: source lookup %s, destination lookup %s", want[DM_SRC] ? "on" : "off",
+		 want[DM_DST] ? "on" : "off");
+	return 0;
+}
+
 static int ddos_commit(struct cube *c)
 {
 	struct dm_priv *p = cube_priv(c);
@@ -529,7 +566,8 @@ static int ddos_commit(struct cube *c)
 		dm_purge_old(c, p, &p->list[DM_DST]);
 		p->replayed = true;
 	}
-	return 0;
+	/* a failure here undoes the change: the entries would not be looked up */
+	return dm_specialise(c, p);
 }
 
 /* ---- the typed handlers of the model (ddosmitigator_cfg.h) ---------------- */

@@ -7,7 +7,8 @@
 # blacklisted prefix; fd00::1 and fd00::3), h2 two destinations (10.0.0.2,
 # 10.0.0.12 blacklisted). Counted pings give exact drop-pkts and
 # stats/pkts, a paced flood a stats/pps; removed entries let traffic
-# through again; bad entries (not an address, a duplicate, a duplicate
+# through again; the program is reloaded with the lookups the lists need
+# (none, source, both, source, none); bad entries (not an address, a duplicate, a duplicate
 # inside one change) are refused in one line and change nothing.
 . "$(dirname "$0")/lib.sh"
 
@@ -29,6 +30,12 @@ ping_from() { # SRC DST: answered
 
 drops() { # LIST IP: its drop-pkts
 	cubectl d1 "$1" show -json | jq -r --arg ip "$2" '.[] | select(.ip == $ip) | ."drop-pkts"'
+}
+
+# lookups SRC DST: the cube's last word on its program (on / off each)
+lookups() {
+	[ "$(grep -o 'd1\] info: fast path: source lookup [a-z]*, destination lookup [a-z]*' "$BROKER_LOG" | tail -n 1 |
+		awk '{ sub(",", "", $7); print $7, $10 }')" = "$1 $2" ]
 }
 
 pps_is() {
@@ -106,10 +113,12 @@ scenario() { # T PLACE (netdev | port)
 	check "$P: ddosmitigator add d1 type=$T" cubectl ddosmitigator add d1 type="$T" || return
 	check "$P: attach d1 $at" cubectl attach d1 "$at"
 	check "$P: h1 -> h2 through d1, nothing blacklisted" ping_from 10.0.0.1 10.0.0.2
+	check "$P: an empty cube's program has no lookup" wait_for 2 lookups off off
 	check "$P: stats start at 0" test "$(cubectl d1 show -json | jq -c '[.stats.pkts, .stats.pps]')" = "[0,0]"
 
 	# one source
 	check "$P: blacklist-src add 10.0.0.1" cubectl d1 blacklist-src add 10.0.0.1
+	check "$P: reloaded with the source lookup only" lookups on off
 	check "$P: 10 pings from 10.0.0.1: none answered" lost_all 10.0.0.1 10.0.0.2 10
 	check "$P: 10.0.0.3 still gets through" ping_from 10.0.0.3 10.0.0.2
 	check "$P: drop-pkts of 10.0.0.1 is 10" test "$(drops blacklist-src 10.0.0.1)" = 10
@@ -125,6 +134,7 @@ scenario() { # T PLACE (netdev | port)
 
 	# a destination
 	check "$P: blacklist-dst add 10.0.0.12" cubectl d1 blacklist-dst add 10.0.0.12
+	check "$P: reloaded with both lookups" lookups on on
 	check "$P: 4 pings 10.0.0.3 -> 10.0.0.12: none answered" lost_all 10.0.0.3 10.0.0.12 4
 	check "$P: 10.0.0.3 -> 10.0.0.2 still answered" ping_from 10.0.0.3 10.0.0.2
 	check "$P: drop-pkts of dst 10.0.0.12 is 4" test "$(drops blacklist-dst 10.0.0.12)" = 4
@@ -170,7 +180,9 @@ scenario() { # T PLACE (netdev | port)
 	check "$P: 10.0.1.5 gets through" ping_from 10.0.1.5 10.0.0.2
 	check "$P: blacklist-dst del 10.0.0.12" cubectl d1 blacklist-dst del 10.0.0.12
 	check "$P: 10.0.0.12 answers" ping_from 10.0.0.3 10.0.0.12
+	check "$P: the destination lookup is gone" lookups on off
 	check "$P: blacklist-src del fd00::1" cubectl d1 blacklist-src del fd00::1
+	check "$P: no lookup left" lookups off off
 	check "$P: fd00::1 gets through" ping_from fd00::1 fd00::2
 	check "$P: the tries are empty" test "$(entries | tail -n 4 | paste -sd,)" = 0,0,0,0
 	n0=$(pkts)
