@@ -139,6 +139,10 @@ struct json_object *schema_services(struct broker *b);
  * values typed per the model). Returns 0 or -EINVAL with err. */
 int schema_validate(struct broker *b, const char *service, struct json_object *cfg, struct json_object **normalized,
 		    char *err, size_t errlen);
+/* -EBUSY with a sentence when a port reference in cfg (a leafref to the
+ * cube's ports) names port, which is about to be deleted; 0 otherwise. */
+int schema_port_users(struct broker *b, const char *service, struct json_object *cfg, const char *port, char *err,
+		      size_t errlen);
 /* cfg with every default filled in (new object). */
 struct json_object *schema_with_defaults(struct broker *b, const char *service, struct json_object *cfg);
 /* Merges a cube's operational state (its READ answer) into view, the cube

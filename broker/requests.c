@@ -605,6 +605,9 @@ static int rq_edit(struct rq *q, struct bk_cube *c, char **segs, int n)
 	r = rq_edit_part(q, c, segs, n);
 	if (r != 1)
 		return r;
+	if (q->verb == CUBEBUS__VERB__DELETE && n == 2 && !strcmp(segs[0], "ports") &&
+	    (r = schema_port_users(q->b, c->service, c->config, segs[1], err, sizeof(err))) < 0)
+		return rq_fail(q, r, "%s: %s", c->name, err);
 	json_object_deep_copy(c->config, &cfg, NULL);
 	r = schema_edit(q->b, c->service, cfg, q->verb, segs, n, q->body, NULL, &t, err, sizeof(err));
 	if (r == -EOPNOTSUPP && t.kind == ST_ACTION) {

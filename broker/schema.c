@@ -360,10 +360,21 @@ static void schema_type_says(const struct ly_ctx *ctx, const struct lysc_type *t
 		}
 		return;
 	}
-	case LY_TYPE_LEAFREF:
-		schema_type_says(ctx, ((const struct lysc_type_leafref *)t)->realtype, tmp, sizeof(tmp));
+	case LY_TYPE_LEAFREF: {
+		const struct lysc_type_leafref *lr = (const struct lysc_type_leafref *)t;
+		const char *x = lyxp_get_expr(lr->path);
+		size_t xl = x ? strlen(x) : 0;
+
+		if (xl >= 10 && !strcmp(x + xl - 10, "ports/name")) {
+			snprintf(buf, size, "the name of %s",
+				 lr->require_instance ? "one of the cube's ports"
+						      : "a port of the cube (it may come later)");
+			return;
+		}
+		schema_type_says(ctx, lr->realtype, tmp, sizeof(tmp));
 		snprintf(buf, size, "%s naming an existing one", tmp);
 		return;
+	}
 	case LY_TYPE_IDENT: snprintf(buf, size, "an identity the model knows"); return;
 	case LY_TYPE_INST: snprintf(buf, size, "a path to an existing node"); return;
 	case LY_TYPE_BINARY: snprintf(buf, size, "base64 data"); return;
@@ -842,6 +853,80 @@ static int schema_check(const struct lysc_node *parent, struct json_object *obj,
 		snprintf(err, errlen, "%s%s%s is missing: it is mandatory, give %s=VALUE, %s", where,
 			 where[0] ? ": " : "", c->name, c->name, says);
 		return -EINVAL;
+	}
+	return 0;
+}
+
+static int schema_port_ref(const struct lysc_node *sn);
+static int schema_has_port_refs(struct broker *b, const char *service);
+
+/* Whether name is among the names of ports (the cube's ports list). */
+static int schema_has_port(struct json_object *ports, const char *name)
+{
+	for (size_t i = 0; ports && i < json_object_array_length(ports); i++) {
+		struct json_object *n;
+
+		if (json_object_object_get_ex(json_object_array_get_idx(ports, i), "name", &n) &&
+		    !strcmp(json_object_get_string(n), name))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Checks the port references (schema_port_ref, require-instance) in obj
+ * (children of parent) against ports, so that a refusal says it in the
+ * user's words before libyang does in its own: "fdb entry ... port: p9 is
+ * not a port of this cube (its ports: p1, p2)".
+ */
+static int schema_check_refs(const struct lysc_node *parent, struct json_object *obj, const char *where,
+			     struct json_object *ports, const char *gone, char *err, size_t errlen)
+{
+	if (!json_object_is_type(obj, json_type_object))
+		return 0;
+	json_object_object_foreach(obj, key, v)
+	{
+		const struct lysc_node *c = schema_child(parent, key);
+		char sub[768];
+		int r;
+
+		if (!c || (c->flags & LYS_CONFIG_R))
+			continue;
+		snprintf(sub, sizeof(sub), "%s%s%s", where, where[0] ? " " : "", c->name);
+		if (gone && c->nodetype == LYS_LEAF && schema_port_ref(c) &&
+		    ((const struct lysc_type_leafref *)schema_leaf_type(c))->require_instance &&
+		    !strcmp(json_object_get_string(v), gone)) {
+			snprintf(err, errlen, "port %s is in use: %s names it; delete or change that first", gone, sub);
+			return -EBUSY;
+		}
+		if (!gone && c->nodetype == LYS_LEAF && schema_port_ref(c) &&
+		    ((const struct lysc_type_leafref *)schema_leaf_type(c))->require_instance &&
+		    !schema_has_port(ports, json_object_get_string(v))) {
+			char names[512] = "";
+
+			for (size_t i = 0; ports && i < json_object_array_length(ports); i++) {
+				struct json_object *n;
+
+				if (json_object_object_get_ex(json_object_array_get_idx(ports, i), "name", &n))
+					schema_cat(names, sizeof(names), "%s%s", names[0] ? ", " : "",
+						   json_object_get_string(n));
+			}
+			snprintf(err, errlen, "%s: %s is not a port of this cube (its ports: %s)", sub,
+				 json_object_get_string(v), names[0] ? names : "none");
+			return -EINVAL;
+		}
+		if (c->nodetype == LYS_CONTAINER && (r = schema_check_refs(c, v, sub, ports, gone, err, errlen)) < 0)
+			return r;
+		if (c->nodetype == LYS_LIST && json_object_is_type(v, json_type_array)) {
+			for (size_t i = 0; i < json_object_array_length(v); i++) {
+				struct json_object *e = json_object_array_get_idx(v, i);
+				char ewhere[1024];
+
+				schema_entry_where(c, e, sub, ewhere, sizeof(ewhere));
+				if ((r = schema_check_refs(c, e, ewhere, ports, gone, err, errlen)) < 0)
+					return r;
+			}
+		}
 	}
 	return 0;
 }
@@ -1427,6 +1512,14 @@ static struct json_object *schema_print(struct broker *b, const char *service, s
 	return entry;
 }
 
+int schema_port_users(struct broker *b, const char *service, struct json_object *cfg, const char *port, char *err,
+		      size_t errlen)
+{
+	if (!schema_top(b, service) || !schema_has_port_refs(b, service))
+		return 0;
+	return schema_check_refs(schema_top(b, service), cfg, "", NULL, port, err, errlen);
+}
+
 int schema_validate(struct broker *b, const char *service, struct json_object *cfg, struct json_object **normalized,
 		    char *err, size_t errlen)
 {
@@ -1441,6 +1534,14 @@ int schema_validate(struct broker *b, const char *service, struct json_object *c
 	r = schema_check(schema_top(b, service), cfg, "", err, errlen);
 	if (r < 0)
 		return r;
+	if (schema_has_port_refs(b, service)) {
+		struct json_object *ports = NULL;
+
+		json_object_object_get_ex(cfg, "ports", &ports);
+		r = schema_check_refs(schema_top(b, service), cfg, "", ports, NULL, err, errlen);
+		if (r < 0)
+			return r;
+	}
 	r = schema_parse(b, service, cfg, &tree, err, errlen);
 	if (r < 0)
 		return r;
@@ -1730,13 +1831,37 @@ static int schema_type_refers(const struct lysc_type *t)
 	return 0;
 }
 
+/*
+ * Whether sn is a port reference: a leafref to the name of one of the cube's
+ * own ports ("../../ports/name" from a leaf of the cube's list entry, one
+ * ".." more per level below). A part carries the ports list whole
+ * (schema_prune), so such a leaf is checked within the part; the ports list
+ * itself only changes by a whole-path change, which checks every reference.
+ */
+static int schema_port_ref(const struct lysc_node *sn)
+{
+	const struct lysc_type *t = schema_leaf_type(sn);
+	const struct lysc_node *up = sn;
+	const char *x;
+
+	if (!t || t->basetype != LY_TYPE_LEAFREF)
+		return 0;
+	x = lyxp_get_expr(((const struct lysc_type_leafref *)t)->path);
+	while (x && !strncmp(x, "../", 3) && up) {
+		up = lysc_data_parent(up);
+		x += 3;
+	}
+	return x && up && !lysc_data_parent(up) && up->nodetype == LYS_LIST && !strcmp(x, "ports/name");
+}
+
 static int schema_node_local(const struct lysc_node *sn)
 {
 	const struct lysc_node *c;
 
 	if (lysc_node_musts(sn) || lysc_node_when(sn))
 		return 0;
-	if (sn->nodetype & (LYS_LEAF | LYS_LEAFLIST) && schema_type_refers(schema_leaf_type(sn)))
+	if (sn->nodetype & (LYS_LEAF | LYS_LEAFLIST) && schema_type_refers(schema_leaf_type(sn)) &&
+	    !schema_port_ref(sn))
 		return 0;
 	if (sn->nodetype == LYS_LIST &&
 	    (((const struct lysc_node_list *)sn)->uniques || ((const struct lysc_node_list *)sn)->min))
@@ -1749,6 +1874,25 @@ static int schema_node_local(const struct lysc_node *sn)
 			return 0;
 	}
 	return 1;
+}
+
+static int schema_refs_below(const struct lysc_node *sn)
+{
+	const struct lysc_node *c;
+
+	if (sn->nodetype == LYS_LEAF && schema_port_ref(sn))
+		return 1;
+	LY_LIST_FOR(lysc_node_child(sn), c)
+	if (!(c->flags & LYS_CONFIG_R) && schema_refs_below(c))
+		return 1;
+	return 0;
+}
+
+static int schema_has_port_refs(struct broker *b, const char *service)
+{
+	const struct lysc_node *top = schema_top(b, service);
+
+	return top && schema_refs_below(top);
 }
 
 int schema_incremental(struct broker *b, const char *service)
@@ -1880,7 +2024,11 @@ static struct json_object *schema_prune_on(const struct lysc_node *sn, struct js
 	{
 		const struct lysc_node *kc = schema_child(sn, k);
 
-		if (kc == c || (kc && (kc->nodetype & LYS_LIST)))
+		if (kc == c)
+			continue;
+		/* the cube's ports ride along whole: port references are
+		 * checked against them (schema_port_ref) */
+		if (kc && (kc->nodetype & LYS_LIST) && !(lysc_data_parent(sn) == NULL && !strcmp(k, "ports")))
 			continue;
 		if (kc && (kc->nodetype & LYS_CONTAINER) && json_object_is_type(v, json_type_object))
 			json_object_object_add(o, k, schema_prune_off(kc, v));
