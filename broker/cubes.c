@@ -62,7 +62,6 @@ static void cubes_write_pidfile(struct broker *b, struct bk_cube *c)
 int cubes_spawn(struct broker *b, struct bk_cube *c, char *err, size_t errlen)
 {
 	char bin[700], id[16], gen[16], level[16];
-	struct json_object *lv;
 	posix_spawnattr_t attr;
 	pid_t pid;
 	int r;
@@ -77,7 +76,7 @@ int cubes_spawn(struct broker *b, struct bk_cube *c, char *err, size_t errlen)
 	snprintf(gen, sizeof(gen), "%u", c->generation);
 	/* the fast path is built for its log level: loaded once, not twice */
 	snprintf(level, sizeof(level), "%s",
-		 json_object_object_get_ex(c->config, "loglevel", &lv) ? json_object_get_string(lv) : "INFO");
+		 schema_cfg_get(c->config, "loglevel") ? schema_cfg_get(c->config, "loglevel") : "INFO");
 	char *argv[] = { bin,	   "--name",	   c->name, "--id",	  id,	       "--type",
 			 c->type,  "--generation", gen,	    "--run-dir",  b->run_dir,  "--bpffs",
 			 b->bpffs, "--loglevel",   level,   "--yang-dir", b->yang_dir, b->debug ? "-d" : NULL,
@@ -133,7 +132,7 @@ static char *cubes_config_body(struct bk_cube *c)
 	struct json_object *o = json_object_new_object(), *ports = json_object_new_array();
 	char *s;
 
-	json_object_object_add(o, "config", json_object_get(c->config));
+	json_object_object_add(o, "config", schema_cfg_json(c->config, 0));
 	for (int i = 0; i < CB_MAX_PORTS; i++) {
 		struct json_object *p;
 
@@ -367,12 +366,11 @@ static void cubes_on_whoami(struct broker *b, struct bk_cube *c, const char *ide
 		/* a new generation: an older process that comes back is stale */
 		c->generation++;
 		c->external = 1;
-		struct json_object *lv;
 
 		snprintf(body, sizeof(body),
 			 "{\"id\":%d,\"type\":\"%s\",\"service\":\"%s\",\"generation\":%u,\"loglevel\":\"%s\"}", c->id,
 			 c->type, c->service, c->generation,
-			 json_object_object_get_ex(c->config, "loglevel", &lv) ? json_object_get_string(lv) : "INFO");
+			 schema_cfg_get(c->config, "loglevel") ? schema_cfg_get(c->config, "loglevel") : "INFO");
 		r.kind = CUBEBUS__CUBE_MSG__KIND__WHOAMI;
 		r.body = body;
 		r.generation = c->generation;
