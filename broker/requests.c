@@ -526,9 +526,9 @@ static int rq_edit_part(struct rq *q, struct bk_cube *c, char **segs, int n)
 		rq_fail(q, r, "%s: %s", c->name, err);
 		goto out;
 	}
-	r = schema_validate(b, c->service, &part, err, sizeof(err));
+	r = schema_room(b, c->service, c->config, &t, err, sizeof(err));
 	if (r == 0)
-		r = schema_room(b, c->service, c->config, &t, err, sizeof(err));
+		r = schema_validate(b, c->service, &part, err, sizeof(err));
 	if (r < 0) {
 		rq_fail(q, r, "%s: %s", c->name, err);
 		goto out;
@@ -546,7 +546,6 @@ static int rq_edit_part(struct rq *q, struct bk_cube *c, char **segs, int n)
 		goto out; /* nothing changes */
 	/* memory, database, cube; undone in reverse on a failure */
 	r = schema_splice(b, &c->config, diff, 0, err, sizeof(err));
-	{ char *dbg = schema_cfg_text(c->config); bk_log(4, "DBG diff=%s live=%s", text, dbg); free(dbg); }
 	if (r < 0) {
 		rq_fail(q, r, "%s: %s", c->name, err);
 		goto out;

@@ -74,7 +74,6 @@ int schema_init(struct broker *b, char *err, size_t errlen)
 	return 0;
 }
 
-
 void schema_fini(struct broker *b)
 {
 	if (b->yang)
@@ -567,7 +566,6 @@ static int schema_find_entry(const struct lysc_node *list, struct json_object *a
 	return schema_find_entry_n(list, array, SIZE_MAX, vals, thorough);
 }
 
-
 /*
  * An index of a list's entries by their keys (canonical text), so that
  * merging or checking n entries is O(n), not O(n^2): the keys of an entry
@@ -633,7 +631,6 @@ static struct lh_table *schema_index_of(const struct lysc_node *list, struct jso
 	}
 	return t;
 }
-
 
 /* ---- checks in the user's words ------------------------------------------------ */
 
@@ -714,8 +711,8 @@ static int schema_check_leaf(const struct lysc_node *c, struct json_object *v, c
 	return 0;
 }
 
-static int schema_check_list(const struct lysc_node *c, struct json_object *v, const char *where, int mandatory, char *err,
-			     size_t errlen)
+static int schema_check_list(const struct lysc_node *c, struct json_object *v, const char *where, int mandatory,
+			     char *err, size_t errlen)
 {
 	const struct lysc_node_list *l = (const struct lysc_node_list *)c;
 	char lwhere[512], ewhere[768];
@@ -1218,6 +1215,52 @@ static void schema_user_path(const char *xpath, char *out, size_t size)
  * data location only inside its text ("Data location \"/x:x[name='b']/y\",
  * line number 1."): that is where it is read from.
  */
+/* libyang's max-elements refusal ("Too many "entry" instances.") in the
+ * words an edit's check gives: "fdb entry: holds at most 16384 entries". */
+static void schema_ly_too_many(const struct ly_ctx *ctx, const char *path, char *err, size_t errlen)
+{
+	const char *q = strstr(path, "location \"");
+	const struct lysc_node *sn;
+	char xp[512], sp[512], where[512];
+	size_t n = 0;
+	int depth = 0;
+
+	if (q && strchr(q + 10, '"'))
+		snprintf(xp, sizeof(xp), "%.*s", (int)(strchr(q + 10, '"') - q - 10), q + 10);
+	else
+		snprintf(xp, sizeof(xp), "%s", path);
+	for (const char *c = xp; *c && n + 1 < sizeof(sp); c++) { /* the schema path: no predicates */
+		if (*c == '[')
+			depth++;
+		else if (*c == ']')
+			depth--;
+		else if (!depth)
+			sp[n++] = *c;
+	}
+	sp[n] = 0;
+	sn = lys_find_path(ctx, NULL, sp, 0);
+	if (!sn || sn->nodetype != LYS_LIST || !((const struct lysc_node_list *)sn)->max)
+		return;
+	/* the list's words: the data path without the entry's keys */
+	{
+		char *slash = NULL, *cut;
+
+		depth = 0;
+		for (char *c = xp; *c; c++) {
+			if (*c == '[')
+				depth++;
+			else if (*c == ']')
+				depth--;
+			else if (*c == '/' && !depth)
+				slash = c;
+		}
+		if (slash && (cut = strchr(slash, '[')))
+			*cut = 0;
+	}
+	schema_user_path(xp, where, sizeof(where));
+	snprintf(err, errlen, "%s: holds at most %u entries", where, ((const struct lysc_node_list *)sn)->max);
+}
+
 static int schema_ly_error(const struct ly_ctx *ctx, const char *fallback, char *err, size_t errlen)
 {
 	const char *path = ly_errpath(ctx), *msg = ly_errmsg(ctx);
@@ -1236,6 +1279,8 @@ static int schema_ly_error(const struct ly_ctx *ctx, const char *fallback, char 
 		}
 	}
 	snprintf(err, errlen, "%s%s%s", loc, loc[0] ? ": " : "", msg ? msg : fallback);
+	if (msg && !strncmp(msg, "Too many \"", 10) && path)
+		schema_ly_too_many(ctx, path, err, errlen);
 	{
 		char *re = strstr(err, " does not conform to ");
 
@@ -1275,8 +1320,8 @@ static void schema_node_where(const struct lyd_node *node, char *buf, size_t siz
 
 /* Parses the RFC 7951 text of a cube's list entry (or a document of the
  * service) into a tree. */
-static int schema_parse_text(struct broker *b, const char *service, const char *entry, int whole,
-			     uint32_t parse_opts, uint32_t val_opts, struct lyd_node **tree, char *err, size_t errlen)
+static int schema_parse_text(struct broker *b, const char *service, const char *entry, int whole, uint32_t parse_opts,
+			     uint32_t val_opts, struct lyd_node **tree, char *err, size_t errlen)
 {
 	char *doc = NULL;
 	LY_ERR r;
@@ -1382,8 +1427,8 @@ static int schema_check_refs(const struct lyd_node *top, const char *gone, char 
 
 			if (gone && !strcmp(v, gone)) {
 				schema_node_where(elem, where, sizeof(where));
-				snprintf(err, errlen, "port %s is in use: %s names it; delete or change that first", gone,
-					 where);
+				snprintf(err, errlen, "port %s is in use: %s names it; delete or change that first",
+					 gone, where);
 				return -EBUSY;
 			}
 			if (!gone && (schema_pred_cat(pred, sizeof(pred), "name", v) < 0 ||
@@ -1400,8 +1445,8 @@ static int schema_check_refs(const struct lyd_node *top, const char *gone, char 
 	return 0;
 }
 
-int schema_port_users(struct broker *b, const char *service, const struct lyd_node *cfg, const char *port,
-		      char *err, size_t errlen)
+int schema_port_users(struct broker *b, const char *service, const struct lyd_node *cfg, const char *port, char *err,
+		      size_t errlen)
 {
 	if (!cfg || !schema_has_port_refs(b, service))
 		return 0;
@@ -1562,8 +1607,8 @@ int schema_set_peer(struct broker *b, struct lyd_node *cfg, const char *port, co
  * at the end (the members the target's parent gets). Returns the innermost
  * object, the one obj's members go into.
  */
-static struct json_object *schema_edit_doc(struct broker *b, const char *service, const char *cube, char **segs,
-					   int n, struct json_object **doc)
+static struct json_object *schema_edit_doc(struct broker *b, const char *service, const char *cube, char **segs, int n,
+					   struct json_object **doc)
 {
 	const struct lysc_node *sn = schema_top(b, service);
 	struct json_object *cur = json_object_new_object();
@@ -1596,6 +1641,33 @@ static struct json_object *schema_edit_doc(struct broker *b, const char *service
 	return cur;
 }
 
+/* Whether node is all defaults, setting LYD_DEFAULT on the NP containers
+ * below it to match. libyang copies the flag with a node (lyd_dup, and so
+ * lyd_diff_apply) and sets it on a container before its children arrive, so a
+ * spliced-in container can carry it with given children below: then printing
+ * and lookups skip what the user configured. */
+static int schema_dflt_fix(struct lyd_node *node)
+{
+	struct lyd_node *ch;
+	int all = 1;
+
+	if (!node->schema)
+		return 0;
+	if (node->schema->nodetype & LYD_NODE_TERM)
+		return !!(node->flags & LYD_DEFAULT);
+	LY_LIST_FOR(lyd_child(node), ch)
+	{
+		if (!schema_dflt_fix(ch))
+			all = 0;
+	}
+	if (node->schema->nodetype == LYS_CONTAINER && !(node->schema->flags & LYS_PRESENCE) && all) {
+		node->flags |= LYD_DEFAULT;
+		return 1;
+	}
+	node->flags &= ~LYD_DEFAULT;
+	return 0;
+}
+
 /* Merges the edit document doc into *cfg (the same cube). */
 static int schema_merge_doc(struct broker *b, const char *service, struct lyd_node **cfg, struct json_object *doc,
 			    char *err, size_t errlen)
@@ -1611,6 +1683,8 @@ static int schema_merge_doc(struct broker *b, const char *service, struct lyd_no
 		lyd_free_all(edit);
 		return schema_ly_error(b->yang, "cannot merge the change", err, errlen);
 	}
+	/* a container merged into a default one keeps its flag: a diff would skip it */
+	schema_dflt_fix(*cfg);
 	return 0;
 }
 
@@ -1668,7 +1742,6 @@ int schema_edit(struct broker *b, const char *service, struct lyd_node **cfg, in
 	else if (t->kind != ST_LIST && t->kind != ST_LEAFLIST)
 		node = schema_find(*cfg, t->path);
 	found = schema_given(node);
-	{ char *dbg = schema_cfg_text(*cfg); bk_log(4, "DBG edit path=%s found=%d node=%p cfg=%s", t->path, found, (void *)node, dbg); free(dbg); }
 
 	if (verb == CUBEBUS__VERB__DELETE) {
 		if (t->kind == ST_CUBE) {
@@ -1810,8 +1883,8 @@ int schema_edit(struct broker *b, const char *service, struct lyd_node **cfg, in
 					     0 ||
 				     strcmp(canon, want))) {
 					if (t->kind == ST_ENTRY && verb == CUBEBUS__VERB__CREATE && !found)
-						snprintf(err, errlen, "%s: key %s in the body differs from the path", where,
-							 kn);
+						snprintf(err, errlen, "%s: key %s in the body differs from the path",
+							 where, kn);
 					else
 						snprintf(err, errlen, "%s: the key %s cannot be changed", where, kn);
 					return -EINVAL;
@@ -1942,14 +2015,13 @@ static int schema_prune_on(const struct lysc_node *sn, const struct lyd_node *sr
 		return 0;
 	}
 	if (c->nodetype & LYS_CONTAINER) {
-		LY_ERR dbgr = lyd_find_sibling_val(lyd_child(src), c, NULL, 0, &m); bk_log(4, "DBG prune %s r=%d", c->name, dbgr);
-		if (dbgr != LY_SUCCESS)
+		if (lyd_find_sibling_val(lyd_child(src), c, NULL, 0, &m) != LY_SUCCESS)
 			return 0;
-		if (n == 1) {
-			LY_ERR dr = lyd_dup_single(m, (struct lyd_node_inner *)dst, LYD_DUP_RECURSIVE | LYD_DUP_WITH_FLAGS, NULL);
-			char *dbg = schema_cfg_text(dst); bk_log(4, "DBG dup r=%d flags=%x dst=%s", dr, m->flags, dbg); free(dbg);
-			return dr == LY_SUCCESS ? 0 : -1;
-		}
+		if (n == 1)
+			return lyd_dup_single(m, (struct lyd_node_inner *)dst, LYD_DUP_RECURSIVE | LYD_DUP_WITH_FLAGS,
+					      NULL) == LY_SUCCESS
+				       ? 0
+				       : -1;
 		if (lyd_dup_single(m, (struct lyd_node_inner *)dst, LYD_DUP_WITH_FLAGS, &d) != LY_SUCCESS)
 			return -1;
 		return schema_prune_on(c, m, d, segs + 1, n - 1);
@@ -2060,6 +2132,62 @@ int schema_diff(struct broker *b, const struct lyd_node *old, const struct lyd_n
 	return 0;
 }
 
+/* After diff went into cfg: what it created replaces the default instance
+ * libyang had there (a diff made without defaults creates a container or leaf
+ * beside it; lyd_diff_apply's caution), and the flags of what it created and
+ * of their parents are set again. */
+static void schema_dflt_after(struct lyd_node *cfg, const struct lyd_node *diff)
+{
+	const struct lyd_node *d;
+
+	LY_LIST_FOR(diff, d)
+	{
+		struct lyd_meta *op = lyd_find_meta(d->meta, NULL, "yang:operation");
+		const char *v = op ? lyd_get_meta_value(op) : "none";
+		struct lyd_node *live = NULL, *parent = NULL, *first = NULL, *m, *next;
+		char *path;
+
+		if (!d->schema)
+			continue;
+		if (!strcmp(v, "none")) {
+			schema_dflt_after(cfg, lyd_child_no_keys(d));
+			continue;
+		}
+		if (!strcmp(v, "delete"))
+			continue;
+		if (!lyd_parent(d) || !(path = lyd_path(lyd_parent(d), LYD_PATH_STD, NULL, 0)))
+			continue;
+		if (lyd_find_path(cfg, path, 0, &parent) != LY_SUCCESS)
+			parent = NULL;
+		free(path);
+		if (!parent)
+			continue;
+		if (d->schema->nodetype & (LYS_CONTAINER | LYS_LEAF)) {
+			/* one instance: the given one stays */
+			if (lyd_find_sibling_val(lyd_child(parent), d->schema, NULL, 0, &first) != LY_SUCCESS)
+				continue;
+			for (m = first; m && m->schema == d->schema; m = m->next)
+				if (!schema_dflt_fix(m) && !live)
+					live = m;
+			if (!live)
+				live = first;
+			for (m = first; m && m->schema == d->schema; m = next) {
+				next = m->next;
+				if (m != live && (m->flags & LYD_DEFAULT))
+					lyd_free_tree(m);
+			}
+		} else {
+			path = lyd_path(d, LYD_PATH_STD, NULL, 0);
+			if (!path || lyd_find_path(cfg, path, 0, &live) != LY_SUCCESS)
+				live = NULL;
+			free(path);
+		}
+		if (live && !schema_dflt_fix(live))
+			for (struct lyd_node *p = lyd_parent(live); p; p = lyd_parent(p))
+				p->flags &= ~LYD_DEFAULT;
+	}
+}
+
 int schema_splice(struct broker *b, struct lyd_node **cfg, const struct lyd_node *diff, int reverse, char *err,
 		  size_t errlen)
 {
@@ -2074,6 +2202,8 @@ int schema_splice(struct broker *b, struct lyd_node **cfg, const struct lyd_node
 		diff = rev;
 	}
 	r = lyd_diff_apply_all(cfg, diff);
+	if (r == LY_SUCCESS)
+		schema_dflt_after(*cfg, diff);
 	lyd_free_all(rev);
 	if (r != LY_SUCCESS)
 		return schema_ly_error(b->yang, "the change does not apply", err, errlen);
@@ -2421,4 +2551,3 @@ int schema_incremental(struct broker *b, const char *service)
 
 	return top && schema_node_local(top);
 }
-
