@@ -94,6 +94,7 @@ struct bk_cube {
 	int reply_status;
 	char reply_error[BK_ERR_MAX];
 	char *reply_body;
+	char *reply_diff; /* RESULT of an ACTION: its change of the configuration */
 	char exit_reason[128];
 };
 
@@ -166,8 +167,8 @@ int schema_set_peer(struct broker *b, struct lyd_node *cfg, const char *port, co
 int schema_validate(struct broker *b, const char *service, struct lyd_node **cfg, char *err, size_t errlen);
 /* -EBUSY with a sentence when a port reference in cfg (a leafref to the
  * cube's ports) names port, which is about to be deleted; 0 otherwise. */
-int schema_port_users(struct broker *b, const char *service, const struct lyd_node *cfg, const char *port,
-		      char *err, size_t errlen);
+int schema_port_users(struct broker *b, const char *service, const struct lyd_node *cfg, const char *port, char *err,
+		      size_t errlen);
 /* Merges a cube's operational state (its READ answer) into view, the cube
  * as read: list entries meet by their keys (a port's state joins that
  * port's entry), other members replace. Members "cubebus:..." are skipped. */
@@ -176,15 +177,15 @@ void schema_merge_state(struct broker *b, const char *service, struct json_objec
 enum schema_target_kind { ST_CUBE, ST_CONTAINER, ST_LIST, ST_ENTRY, ST_LEAF, ST_LEAFLIST, ST_ACTION };
 struct schema_target {
 	enum schema_target_kind kind;
-	const void *snode;  /* const struct lysc_node * */
-	char rel[1024];	    /* path inside the cube, "fdb/flush", for actions */
-	char where[1024];   /* the path in the user's words, "fdb entry aa:bb:.." */
-	char path[2048];    /* the data path below the cube, "fdb/entry[address='aa:bb:..']" */
-	char keys[8][256];  /* the canonical keys of the entry (ST_ENTRY) */
+	const void *snode; /* const struct lysc_node * */
+	char rel[1024];	   /* path inside the cube, "fdb/flush", for actions */
+	char where[1024];  /* the path in the user's words, "fdb entry aa:bb:.." */
+	char path[2048];   /* the data path below the cube, "fdb/entry[address='aa:bb:..']" */
+	char keys[8][256]; /* the canonical keys of the entry (ST_ENTRY) */
 	int nkeys;
-	int nway;	    /* list entries on the way to a deeper node: */
-	int way_len[8];	    /* the length of path up to each */
-	int way_wlen[8];    /* and of where */
+	int nway;	 /* list entries on the way to a deeper node: */
+	int way_len[8];	 /* the length of path up to each */
+	int way_wlen[8]; /* and of where */
 };
 /*
  * Applies verb (CREATE/UPDATE/REPLACE/DELETE) with body at the path segments
@@ -222,6 +223,9 @@ int schema_diff(struct broker *b, const struct lyd_node *old, const struct lyd_n
 int schema_splice(struct broker *b, struct lyd_node **cfg, const struct lyd_node *diff, int reverse, char *err,
 		  size_t errlen);
 int schema_apply_diff(struct broker *b, struct lyd_node **cfg, const char *text, char *err, size_t errlen);
+/* A diff's text that must be one of cube's (service's) changes. */
+int schema_parse_diff(struct broker *b, const char *service, const char *cube, const char *text, struct lyd_node **diff,
+		      char *err, size_t errlen);
 /* Writes the Markdown reference of every service's data tree. */
 int schema_describe(struct broker *b, FILE *out);
 /* Help text for the node at path: a JSON object. */
@@ -286,8 +290,9 @@ int cubes_configure(struct broker *b, struct bk_cube *c, char *err, size_t errle
 int cubes_change(struct broker *b, struct bk_cube *c, const char *diff, char *err, size_t errlen);
 /* READ: sets *state to the cube's operational JSON. */
 int cubes_read(struct broker *b, struct bk_cube *c, struct json_object **state, char *err, size_t errlen);
-int cubes_action(struct broker *b, struct bk_cube *c, const char *path, const char *body, char **result, char *err,
-		 size_t errlen);
+/* *diff: what the action changed in the cube's configuration (NULL: nothing). */
+int cubes_action(struct broker *b, struct bk_cube *c, const char *path, const char *body, char **result, char **diff,
+		 char *err, size_t errlen);
 void cubes_stop(struct broker *b, struct bk_cube *c);
 int cubes_on_message(zloop_t *loop, zsock_t *sock, void *arg);
 /* Periodic: reap children, restart dead cubes, time out silent ones. */

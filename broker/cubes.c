@@ -390,6 +390,8 @@ static void cubes_on_result(struct broker *b, struct bk_cube *c, Cubebus__CubeMs
 	snprintf(c->reply_error, sizeof(c->reply_error), "%s", m->error);
 	free(c->reply_body);
 	c->reply_body = strdup(m->body);
+	free(c->reply_diff);
+	c->reply_diff = m->diff && m->diff[0] ? strdup(m->diff) : NULL;
 	if (c->state == BK_CUBE_CONFIGURING) {
 		if (m->status == 0) {
 			c->state = BK_CUBE_RUNNING;
@@ -630,15 +632,22 @@ int cubes_read(struct broker *b, struct bk_cube *c, struct json_object **state, 
 	return r;
 }
 
-int cubes_action(struct broker *b, struct bk_cube *c, const char *path, const char *body, char **result, char *err,
-		 size_t errlen)
+int cubes_action(struct broker *b, struct bk_cube *c, const char *path, const char *body, char **result, char **diff,
+		 char *err, size_t errlen)
 {
 	Cubebus__CubeMsg m = CUBEBUS__CUBE_MSG__INIT;
+	int r;
 
 	m.kind = CUBEBUS__CUBE_MSG__KIND__ACTION;
 	m.path = (char *)path;
 	m.body = (char *)(body ? body : "");
-	return cubes_exchange(b, c, &m, result, err, errlen);
+	r = cubes_exchange(b, c, &m, result, err, errlen);
+	*diff = NULL;
+	if (r == 0) {
+		*diff = c->reply_diff;
+		c->reply_diff = NULL;
+	}
+	return r;
 }
 
 void cubes_stop(struct broker *b, struct bk_cube *c)

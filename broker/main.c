@@ -609,7 +609,7 @@ out:
 	zsock_destroy(&b->events);
 	for (int id = 1; id < CB_MAX_CUBES; id++)
 		schema_cfg_free(b->cubes_tab[id].config), free(b->cubes_tab[id].config_text),
-			free(b->cubes_tab[id].reply_body);
+			free(b->cubes_tab[id].reply_body), free(b->cubes_tab[id].reply_diff);
 	dp_fini(b);
 	schema_fini(b);
 	store_close(&b->store);

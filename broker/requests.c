@@ -356,6 +356,7 @@ remove_dp:
 free_cube:
 	schema_cfg_free(c->config);
 	free(c->reply_body);
+	free(c->reply_diff);
 	memset(c, 0, sizeof(*c));
 	return q->status;
 }
@@ -386,6 +387,7 @@ static int rq_cube_delete(struct rq *q, struct bk_cube *c)
 	schema_cfg_free(c->config);
 	free(c->config_text);
 	free(c->reply_body);
+	free(c->reply_diff);
 	memset(c, 0, sizeof(*c));
 	topo_attach_prune(b); /* what was attached to its ports (the rows went with it) */
 	bk_event(b, name, "deleted", NULL);
@@ -471,22 +473,77 @@ static int rq_read(struct rq *q, struct bk_cube *c, char **segs, int n)
 	return 0;
 }
 
+/* Whole writes of a cube's configuration are due after this many changes. */
+#define RQ_JOURNAL_MAX 256
+
+/*
+ * What an action changed in the cube's own configuration (DESIGN 4.4: a
+ * firewall append is a rule), as the cube reported it: into memory and the
+ * database as a change the user made, not sent back (the cube has it). Fails
+ * leaving memory and database as they were; the cube is then given its stored
+ * configuration again, so that it forgets the change too.
+ */
+static int rq_action_stores(struct rq *q, struct bk_cube *c, const char *text)
+{
+	struct broker *b = q->b;
+	struct lyd_node *diff = NULL;
+	char err[BK_ERR_MAX];
+	int r, count = 0;
+
+	r = schema_parse_diff(b, c->service, c->name, text, &diff, err, sizeof(err));
+	if (r == 0)
+		r = schema_splice(b, &c->config, diff, 0, err, sizeof(err));
+	if (r < 0) {
+		bk_log(3, "%s: the change its action reported does not apply: %s", c->name, err);
+		rq_fail(q, -EPROTO,
+			"%s: the action ran but its change of the configuration does not apply (%s): the cube "
+			"gets its stored configuration back",
+			c->name, err);
+		cubes_configure(b, c, err, sizeof(err));
+		schema_cfg_free(diff);
+		return q->status;
+	}
+	r = store_begin(b->store);
+	if (r == 0) {
+		r = store_change_append(b->store, c->name, text, &count);
+		if (r == 0 && count > RQ_JOURNAL_MAX)
+			r = rq_store_cube(b, c, 0);
+		if (r == 0)
+			r = store_commit(b->store);
+		else
+			store_rollback(b->store);
+	}
+	if (r < 0) {
+		rq_fail(q, r, "database: cannot store what the action changed in %s: %s", c->name,
+			store_errmsg(b->store));
+		schema_splice(b, &c->config, diff, 1, err, sizeof(err));
+		cubes_configure(b, c, err, sizeof(err));
+	} else {
+		bk_event(b, c->name, "config", NULL);
+	}
+	schema_cfg_free(diff);
+	return r < 0 ? q->status : 0;
+}
+
 static int rq_action(struct rq *q, struct bk_cube *c, const char *rel)
 {
-	char err[BK_ERR_MAX], *result = NULL;
+	char err[BK_ERR_MAX], *result = NULL, *diff = NULL;
 	const char *body = q->body ? json_object_to_json_string_ext(q->body, JSON_C_TO_STRING_PLAIN) : "";
-	int r = cubes_action(q->b, c, rel, body, &result, err, sizeof(err));
+	int r = cubes_action(q->b, c, rel, body, &result, &diff, err, sizeof(err));
 
 	if (r < 0)
 		return rq_fail(q, r, "%s", err);
+	if (diff && rq_action_stores(q, c, diff) < 0) {
+		free(result);
+		free(diff);
+		return q->status;
+	}
+	free(diff);
 	if (result && *result)
 		q->out = json_tokener_parse(result);
 	free(result);
 	return 0;
 }
-
-/* Whole writes of a cube's configuration are due after this many changes. */
-#define RQ_JOURNAL_MAX 256
 
 /*
  * An edit below the cube (an entry, a container, a leaf; not the ports,

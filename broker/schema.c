@@ -2210,6 +2210,25 @@ int schema_splice(struct broker *b, struct lyd_node **cfg, const struct lyd_node
 	return 0;
 }
 
+int schema_parse_diff(struct broker *b, const char *service, const char *cube, const char *text, struct lyd_node **diff,
+		      char *err, size_t errlen)
+{
+	const char *name;
+
+	*diff = NULL;
+	if (lyd_parse_data_mem(b->yang, text, LYD_JSON, LYD_PARSE_ONLY | LYD_PARSE_STRICT, 0, diff) != LY_SUCCESS)
+		return schema_ly_error(b->yang, "the change does not parse", err, errlen);
+	/* one entry: the cube's own */
+	if (!*diff || (*diff)->next || !(*diff)->schema || strcmp((*diff)->schema->module->name, service) ||
+	    !(name = schema_cfg_get(*diff, "name")) || (cube && strcmp(name, cube))) {
+		snprintf(err, errlen, "the change is not one of cube %s", cube ? cube : "?");
+		lyd_free_all(*diff);
+		*diff = NULL;
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int schema_apply_diff(struct broker *b, struct lyd_node **cfg, const char *text, char *err, size_t errlen)
 {
 	struct lyd_node *d = NULL;
