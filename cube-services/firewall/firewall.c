@@ -76,7 +76,7 @@ int fw_specialise(struct cube *c, const uint32_t want[FW_NCHAINS])
 	p->loaded[FW_INGRESS] = want[FW_INGRESS];
 	p->loaded[FW_EGRESS] = want[FW_EGRESS];
 	p->specialised = true;
-	cube_log(c, LOG_DEBUG, "fast path specialised: matchers ingress 0x%x egress 0x%x", want[FW_INGRESS],
+	cube_log(c, LOG_INFO, "fast path specialised: matchers ingress 0x%x egress 0x%x", want[FW_INGRESS],
 		 want[FW_EGRESS]);
 	return 0;
 }
