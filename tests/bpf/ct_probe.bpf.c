@@ -55,6 +55,14 @@ struct {
 	__type(value, struct probe_stash);
 } stash SEC(".maps");
 
+/* probe_live's out, per CPU */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct probe_out);
+} live_out SEC(".maps");
+
 /* the test sets max_entries before load for the full-table cases */
 CB_CT_MAP(ct, 1024);
 
@@ -70,7 +78,8 @@ static __always_inline int probe(struct probe_ctx *ctx, int live)
 	__u64 now;
 	__u32 k = 0;
 
-	o = bpf_map_lookup_elem(&out, &k);
+	/* on a device, packets run on every CPU at once: each its own */
+	o = live ? bpf_map_lookup_elem(&live_out, &k) : bpf_map_lookup_elem(&out, &k);
 	i = bpf_map_lookup_elem(&in, &k);
 	if (!o || !i)
 		return 100;

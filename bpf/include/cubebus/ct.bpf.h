@@ -69,8 +69,11 @@
  *   stack (or in a per-CPU map, which lets lookup and commit sit in
  *   different tail calls: ref holds a copy of the entry, never a pointer).
  *   Entries are updated in place without a lock (see struct cb_ct_entry):
- *   past the handshake each direction writes only its own fields, so the
- *   two directions on two CPUs never undo each other's sequence numbers;
+ *   past the handshake each direction writes only its own fields, and
+ *   those only forward (read again at commit: the window left is the few
+ *   instructions between that read and the write; BPF's default CPU has no
+ *   compare-and-swap), so the CPUs running a connection do not undo each
+ *   other's sequence numbers;
  *   the state shown may lag one packet behind (it is derived again from
  *   both directions' flags at the next one). The service's cookie (NAT: its binding) is kept by
  *   every update, including a TCP reopen; a new or replaced entry has 0.
@@ -919,10 +922,16 @@ static __always_inline int cb_ct_commit_(void *map, void *tmap, void *smap, stru
 		if (e && ref->partial) {
 			int d = ref->dir & 1;
 
-			e->end[d] = ref->next.end[d];
-			e->acked[d] = ref->next.acked[d];
-			e->fin_end[d] = ref->next.fin_end[d];
-			e->dflags[d] = ref->next.dflags[d];
+			/* only forward: another packet of this direction (the
+			 * sender's CPUs take turns) may have gone further since
+			 * this one's lookup */
+			if (cb_ct_seq_after(ref->next.end[d], e->end[d]))
+				e->end[d] = ref->next.end[d];
+			if (cb_ct_seq_after(ref->next.acked[d], e->acked[d]))
+				e->acked[d] = ref->next.acked[d];
+			if ((ref->next.dflags[d] & CB_CT_D_FIN) && !(e->dflags[d] & CB_CT_D_FIN))
+				e->fin_end[d] = ref->next.fin_end[d];
+			e->dflags[d] |= ref->next.dflags[d];
 			e->l4state = ref->next.l4state;
 			e->expires = ref->next.expires;
 			return 0;
