@@ -169,6 +169,9 @@ int schema_validate(struct broker *b, const char *service, struct lyd_node **cfg
  * cube's ports) names port, which is about to be deleted; 0 otherwise. */
 int schema_port_users(struct broker *b, const char *service, const struct lyd_node *cfg, const char *port, char *err,
 		      size_t errlen);
+/* Adds to a new cube's configuration (a body) the entries its model's lists
+ * declare with base:default-entries, where it does not have them. */
+void schema_add_default_entries(struct broker *b, const char *service, struct json_object *cfg);
 /* Merges a cube's operational state (its READ answer) into view, the cube
  * as read: list entries meet by their keys (a port's state joins that
  * port's entry), other members replace. Members "cubebus:..." are skipped. */
