@@ -2292,19 +2292,6 @@ void schema_add_default_entries(struct broker *b, const char *service, struct js
 	}
 }
 
-struct json_object *schema_with_defaults(struct broker *b, const char *service, struct json_object *cfg)
-{
-	struct lyd_node *tree = NULL;
-	struct json_object *o;
-	char err[BK_ERR_MAX];
-
-	if (schema_parse(b, service, cfg, &tree, err, sizeof(err)) < 0)
-		return schema_copy(cfg);
-	o = schema_print(b, service, tree, LYD_PRINT_WD_ALL);
-	lyd_free_all(tree);
-	return o ? o : schema_copy(cfg);
-}
-
 /* A description on one line: YANG's continuation indents collapsed. */
 static struct json_object *schema_dsc(const char *dsc)
 {
