@@ -1632,6 +1632,7 @@ static struct json_object *schema_edit_doc(struct broker *b, const char *service
 				schema_canon(schema_key(c, k), segs[i + 1 + k], canon, sizeof(canon));
 				json_object_object_add(next, schema_key(c, k)->name, json_object_new_string(canon));
 			}
+			schema_coerce(c, next); /* a number key as a JSON number */
 			json_object_array_add(arr, next);
 			json_object_object_add(cur, c->name, arr);
 			i += nk;

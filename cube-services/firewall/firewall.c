@@ -171,42 +171,24 @@ static int fw_state_chain(struct cube *c, struct cube_state *st, struct fwc *f, 
 		const struct fwc_rule *x = fwc_get(f, chain, id);
 
 		fw_counter(c, chain, fwc_slot(f, chain, id), &pk, &by);
-		r = firewall_chain_rule_emit(st, &(struct firewall_chain_rule_state){
-							 .chain_name = cn,
-							 .id = id,
-							 .src = x->src_family ? x->src_txt : NULL,
-							 .dst = x->dst_family ? x->dst_txt : NULL,
-							 .l4proto = x->proto >= 0 ? x->proto_txt : NULL,
-							 .sport = x->sport,
-							 .no_sport = x->sport < 0,
-							 .dport = x->dport,
-							 .no_dport = x->dport < 0,
-							 .tcpflags = x->has_flags ? x->flags_txt : NULL,
-							 .conntrack = x->ct,
-							 .no_conntrack = x->ct < 0,
-							 .action = x->action,
-							 .description = x->description[0] ? x->description : NULL,
-						 });
-		if (r == 0)
-			r = firewall_chain_stats_emit(st,
-						      &(struct firewall_chain_stats_state){
-							      .chain_name = cn,
-							      .id = id,
-							      .pkts = pk,
-							      .bytes = by,
-							      .src = x->src_family ? x->src_txt : NULL,
-							      .dst = x->dst_family ? x->dst_txt : NULL,
-							      .l4proto = x->proto >= 0 ? x->proto_txt : NULL,
-							      .sport = x->sport,
-							      .no_sport = x->sport < 0,
-							      .dport = x->dport,
-							      .no_dport = x->dport < 0,
-							      .tcpflags = x->has_flags ? x->flags_txt : NULL,
-							      .conntrack = x->ct,
-							      .no_conntrack = x->ct < 0,
-							      .action = x->action,
-							      .description = x->description[0] ? x->description : NULL,
-						      });
+		r = firewall_chain_stats_emit(st, &(struct firewall_chain_stats_state){
+							  .chain_name = cn,
+							  .id = fw_rule_id(c, chain, id),
+							  .pkts = pk,
+							  .bytes = by,
+							  .src = x->src_family ? x->src_txt : NULL,
+							  .dst = x->dst_family ? x->dst_txt : NULL,
+							  .l4proto = x->proto >= 0 ? x->proto_txt : NULL,
+							  .sport = x->sport,
+							  .no_sport = x->sport < 0,
+							  .dport = x->dport,
+							  .no_dport = x->dport < 0,
+							  .tcpflags = x->has_flags ? x->flags_txt : NULL,
+							  .conntrack = x->ct,
+							  .no_conntrack = x->ct < 0,
+							  .action = x->action,
+							  .description = x->description[0] ? x->description : NULL,
+						  });
 	}
 	if (r < 0)
 		return r;
@@ -214,7 +196,7 @@ static int fw_state_chain(struct cube *c, struct cube_state *st, struct fwc *f, 
 	fw_counter(c, chain, FW_RULES_MAX, &pk, &by);
 	return firewall_chain_stats_emit(st, &(struct firewall_chain_stats_state){
 						     .chain_name = cn,
-						     .id = n,
+						     .id = n ? fw_rule_id(c, chain, n - 1) + 1 : 0,
 						     .pkts = pk,
 						     .bytes = by,
 						     .no_sport = true,
@@ -272,6 +254,18 @@ static void fw_pktin(struct cube *c, const struct cb_pktin_hdr *h, const void *f
 	p->log_unlogged = 0;
 }
 
+/* The program exact again after rules given lazily (fw_fit). */
+static void fw_tick(struct cube *c)
+{
+	struct fw_priv *p = cube_priv(c);
+	struct fwc *f = p->fwc;
+
+	if (!p->shrink_due || !f)
+		return;
+	p->shrink_due = false;
+	fw_specialise(c, (const uint32_t[FW_NCHAINS]){ fwc_matchers(f, FW_INGRESS), fwc_matchers(f, FW_EGRESS) });
+}
+
 static const struct cube_ops firewall_ops = {
 	.service = "firewall",
 	CUBE_PROGRAMS(firewall),
@@ -279,6 +273,8 @@ static const struct cube_ops firewall_ops = {
 	.state = fw_state,
 	.actions = &firewall_actions,
 	.pktin = fw_pktin,
+	.tick = fw_tick,
+	.tick_ms = 200,
 	.priv_size = sizeof(struct fw_priv),
 };
 
