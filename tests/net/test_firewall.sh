@@ -108,6 +108,27 @@ scenario() { # T WHERE: the checks on one attachment
 	check "$P: UDP 5354 dropped" eval '! udp_ok 5354'
 	check "$P: rules show lists 3 rules, ids 0-2" test "$(rules INGRESS | jq -c '[.[].id]')" = "[0,1,2]"
 
+	# ---- the rules are configuration: a crash of the process keeps them, a broker restart too
+	local kept pid
+	kept=$(rules INGRESS)
+	pid=$(cube_field fw1 pid)
+	[[ $pid =~ ^[0-9]+$ ]] && [ "$pid" -gt 1 ] && kill -9 "$pid"
+	check "$P: the firewall process restarts after a kill" \
+		wait_for 10 eval "p=\$(cube_field fw1 pid); [ -n \"\$p\" ] && [ \"\$p\" != $pid ] && [ \"\$(cube_field fw1 status)\" = running ]"
+	check "$P: the restarted process has the same rules" test "$(rules INGRESS)" = "$kept"
+	check "$P: ... and applies them: ping allowed, TCP 8081 dropped" eval 'ping_ok h1 10.0.0.2 && tcp_fails 8081'
+	check "$P: insert id=0 l4proto=ICMP action=DROP after the restart" \
+		cubectl fw1 chain INGRESS insert id=0 l4proto=ICMP action=DROP
+	check "$P: ... stops the ping (the rebuilt chain has it first)" ping_stops
+	check "$P: ... and the rules after it moved up (ids 0-3)" test "$(rules INGRESS | jq -c '[.[].id]')" = "[0,1,2,3]"
+	stop_broker
+	start_broker >/dev/null
+	check "$P: after a broker restart the 4 rules are there" \
+		wait_for 10 eval '[ "$(rules INGRESS | jq -c "[.[].id]")" = "[0,1,2,3]" ]'
+	check "$P: delete l4proto=ICMP action=DROP" cubectl fw1 chain INGRESS delete l4proto=ICMP action=DROP
+	check "$P: the rules are as before the kill" test "$(rules INGRESS)" = "$kept"
+	check "$P: ping allowed again" ping_ok h1 10.0.0.2
+
 	# ---- counters
 	ns h1 ping -c 5 -i 0.1 -q 10.0.0.2 >/dev/null 2>&1
 	check "$P: the ICMP rule counted >= 5 packets" test "$(stat_of INGRESS 0 pkts)" -ge 5
