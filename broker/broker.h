@@ -166,8 +166,8 @@ int schema_set_peer(struct broker *b, struct lyd_node *cfg, const char *port, co
 int schema_validate(struct broker *b, const char *service, struct lyd_node **cfg, char *err, size_t errlen);
 /* -EBUSY with a sentence when a port reference in cfg (a leafref to the
  * cube's ports) names port, which is about to be deleted; 0 otherwise. */
-int schema_port_users(struct broker *b, const char *service, const struct lyd_node *cfg, const char *port,
-		      char *err, size_t errlen);
+int schema_port_users(struct broker *b, const char *service, const struct lyd_node *cfg, const char *port, char *err,
+		      size_t errlen);
 /* Merges a cube's operational state (its READ answer) into view, the cube
  * as read: list entries meet by their keys (a port's state joins that
  * port's entry), other members replace. Members "cubebus:..." are skipped. */
@@ -176,15 +176,15 @@ void schema_merge_state(struct broker *b, const char *service, struct json_objec
 enum schema_target_kind { ST_CUBE, ST_CONTAINER, ST_LIST, ST_ENTRY, ST_LEAF, ST_LEAFLIST, ST_ACTION };
 struct schema_target {
 	enum schema_target_kind kind;
-	const void *snode;  /* const struct lysc_node * */
-	char rel[1024];	    /* path inside the cube, "fdb/flush", for actions */
-	char where[1024];   /* the path in the user's words, "fdb entry aa:bb:.." */
-	char path[2048];    /* the data path below the cube, "fdb/entry[address='aa:bb:..']" */
-	char keys[8][256];  /* the canonical keys of the entry (ST_ENTRY) */
+	const void *snode; /* const struct lysc_node * */
+	char rel[1024];	   /* path inside the cube, "fdb/flush", for actions */
+	char where[1024];  /* the path in the user's words, "fdb entry aa:bb:.." */
+	char path[2048];   /* the data path below the cube, "fdb/entry[address='aa:bb:..']" */
+	char keys[8][256]; /* the canonical keys of the entry (ST_ENTRY) */
 	int nkeys;
-	int nway;	    /* list entries on the way to a deeper node: */
-	int way_len[8];	    /* the length of path up to each */
-	int way_wlen[8];    /* and of where */
+	int nway;	 /* list entries on the way to a deeper node: */
+	int way_len[8];	 /* the length of path up to each */
+	int way_wlen[8]; /* and of where */
 };
 /*
  * Applies verb (CREATE/UPDATE/REPLACE/DELETE) with body at the path segments
