@@ -1132,7 +1132,7 @@ int schema_read(struct broker *b, const char *service, struct json_object *view,
 		struct json_object **out, struct schema_target *target, char *err, size_t errlen)
 {
 	const struct lysc_node *sn = schema_top(b, service);
-	struct json_object *node = view;
+	struct json_object *node = view, *parent = NULL;
 	int r;
 
 	r = schema_walk(b, service, CUBEBUS__VERB__READ, segs, n, NULL, target, NULL, 0, err, errlen);
@@ -1143,6 +1143,7 @@ int schema_read(struct broker *b, const char *service, struct json_object *view,
 		const struct lysc_node *c = schema_child(sn, segs[i]);
 		struct json_object *next = NULL;
 
+		parent = i == n - 1 ? node : NULL;
 		json_object_object_get_ex(node, c->name, &next);
 		node = next;
 		sn = c;
@@ -1158,6 +1159,10 @@ int schema_read(struct broker *b, const char *service, struct json_object *view,
 			node = idx >= 0 ? json_object_array_get_idx(node, idx) : NULL;
 			i += nk;
 		}
+	}
+	if (!node && parent && (target->kind == ST_LIST || target->kind == ST_LEAFLIST)) {
+		*out = json_object_new_array(); /* a list with no entries is there, empty */
+		return 0;
 	}
 	if (!node) {
 		snprintf(err, errlen, "%s: not found", target->where[0] ? target->where : "cube");
