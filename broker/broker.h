@@ -197,6 +197,9 @@ struct schema_target {
  * -errno with err. schema_read: READ of the node at the path in view (the
  * cube as read, JSON), a new reference in *out.
  */
+/* The walk of schema_edit alone: the target of the path (-EOPNOTSUPP for an action). */
+int schema_walk(struct broker *b, const char *service, int verb, char **segs, int n, struct json_object *body,
+		struct schema_target *target, char *prel, size_t prelsize, char *err, size_t errlen);
 int schema_edit(struct broker *b, const char *service, struct lyd_node **cfg, int verb, char **segs, int n,
 		struct json_object *body, struct schema_target *target, char *err, size_t errlen);
 int schema_read(struct broker *b, const char *service, struct json_object *view, char **segs, int n,

@@ -490,6 +490,7 @@ static int rq_action_stores(struct rq *q, struct bk_cube *c, const char *text)
 	char err[BK_ERR_MAX];
 	int r, count = 0;
 
+	bk_log(7, "%s: the action changed its configuration (%zu bytes of diff)", c->name, strlen(text));
 	r = schema_parse_diff(b, c->service, c->name, text, &diff, err, sizeof(err));
 	if (r == 0)
 		r = schema_splice(b, &c->config, diff, 0, err, sizeof(err));
@@ -655,6 +656,14 @@ static int rq_edit(struct rq *q, struct bk_cube *c, char **segs, int n)
 	char err[BK_ERR_MAX];
 	int r;
 
+	/* an action goes to the cube as it is: nothing to copy or validate here */
+	{
+		char prel[2048];
+
+		r = schema_walk(q->b, c->service, q->verb, segs, n, q->body, &t, prel, sizeof(prel), err, sizeof(err));
+		if (r == -EOPNOTSUPP && t.kind == ST_ACTION)
+			return rq_action(q, c, t.rel);
+	}
 	r = rq_edit_part(q, c, segs, n);
 	if (r != 1)
 		return r;

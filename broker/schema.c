@@ -1010,8 +1010,8 @@ static int schema_pred_cat(char *path, size_t size, const char *name, const char
  * unknown name, keys missing, a leaf with something below it, an action
  * (-EOPNOTSUPP, after checking its input), state given to a change.
  */
-static int schema_walk(struct broker *b, const char *service, int verb, char **segs, int n, struct json_object *body,
-		       struct schema_target *target, char *prel, size_t prelsize, char *err, size_t errlen)
+int schema_walk(struct broker *b, const char *service, int verb, char **segs, int n, struct json_object *body,
+		struct schema_target *target, char *prel, size_t prelsize, char *err, size_t errlen)
 {
 	const struct lysc_node *sn = schema_top(b, service);
 	char *where = target->where, *rel = target->path;
