@@ -319,7 +319,30 @@ int firewall_chain_append_action(struct cube *c, const struct firewall_chain_app
 int firewall_chain_insert_action(struct cube *c, const struct firewall_chain_insert_in *in,
 				 struct firewall_chain_insert_out *out)
 {
-	return fw_insert(c, in->chain_name, in->has_id ? in->id : 0, false, &FW_TEXT(in), &out->id);
+	struct fw_priv *p = cube_priv(c);
+	struct fwc *f = fw_compiler(c);
+	uint32_t id = in->has_id ? in->id : 0, ref = in->has_before ? in->before : in->after, rank;
+	int chain;
+
+	if (in->has_id + in->has_before + in->has_after > 1) {
+		cube_fail(c, "insert takes one of id, before and after");
+		return -EINVAL;
+	}
+	if (in->has_before || in->has_after) {
+		if (!f)
+			return -EIO;
+		chain = fw_chain_index(c, in->chain_name);
+		if (chain < 0)
+			return chain;
+		rank = fw_rank(c, f, chain, ref);
+		if (rank >= fwc_count(f, chain) || p->ids[chain][rank] != ref) {
+			cube_fail(c, "chain %s has no rule %u to insert %s", fw_chain_names[chain], ref,
+				  in->has_before ? "before" : "after");
+			return -ENOENT;
+		}
+		id = in->has_before ? ref : ref + 1;
+	}
+	return fw_insert(c, in->chain_name, id, false, &FW_TEXT(in), &out->id);
 }
 
 int firewall_chain_delete_action(struct cube *c, const struct firewall_chain_delete_in *in,

@@ -129,6 +129,20 @@ scenario() { # T WHERE: the checks on one attachment
 	check "$P: the rules are as before the kill" test "$(rules INGRESS)" = "$kept"
 	check "$P: ping allowed again" ping_ok h1 10.0.0.2
 
+	# ---- insert before / after a rule (beyond the reference model)
+	check "$P: insert after=0 takes id 1" eval \
+		'cubectl fw1 chain INGRESS insert after=0 l4proto=UDP dport=7 action=DROP | matches -q "id: 1"'
+	check "$P: insert before=2 takes id 2" eval \
+		'cubectl fw1 chain INGRESS insert before=2 l4proto=UDP dport=6 action=DROP | matches -q "id: 2"'
+	check "$P: ... in that order, the others moved" test "$(rules INGRESS | jq -c '[.[] | .dport // 0]')" = "[0,7,6,8080,5353]"
+	refused "$P: insert before a rule that is not there" 'has no rule 99' \
+		cubectl fw1 chain INGRESS insert before=99 action=DROP
+	refused "$P: insert with both id and after" 'one of id, before and after' \
+		cubectl fw1 chain INGRESS insert id=1 after=0 action=DROP
+	check "$P: delete the two" eval 'cubectl fw1 chain INGRESS delete l4proto=UDP dport=7 action=DROP &&
+		cubectl fw1 chain INGRESS delete l4proto=UDP dport=6 action=DROP'
+	check "$P: the three rules again" test "$(rules INGRESS)" = "$kept"
+
 	# ---- counters
 	ns h1 ping -c 5 -i 0.1 -q 10.0.0.2 >/dev/null 2>&1
 	check "$P: the ICMP rule counted >= 5 packets" test "$(stat_of INGRESS 0 pkts)" -ge 5
