@@ -16,6 +16,9 @@ struct fw_priv {
 	uint32_t loaded[FW_NCHAINS]; /* matchers of the loaded program */
 	bool specialised;	     /* loaded[] holds what the program was built with */
 	bool shrink_due;	     /* the loaded program has more than the rules use */
+	bool conntrack;		     /* the cube's conntrack leaf (absent: ON) */
+	bool loaded_track;	     /* the loaded program tracks connections */
+	unsigned ticks;
 	uint64_t logged, log_last_ms, log_unlogged;
 	/* the configured id of each rule, by rank (fwc's order): ascending */
 	uint32_t ids[FW_NCHAINS][FW_RULES_MAX];

@@ -124,6 +124,11 @@ struct fw_chain_conf {
 	__u32 pad;
 };
 
+/* Sessions the firewall tracks (fw_ct): a full table refuses new ones, counted. */
+#ifndef FW_CT_MAX
+#define FW_CT_MAX 65536
+#endif
+
 /* fw_conf[0] */
 struct fw_conf {
 	__u32 conntrack; /* 1: on */
@@ -139,6 +144,7 @@ enum fw_pstat {
 	FW_PS_IPOPT,   /* IPv4 with options */
 	FW_PS_CT_FULL, /* sessions not created: the table was full */
 	FW_PS_LOGGED,  /* copies sent to the process (LOG) */
+	FW_PS_CT_ACCEPTED, /* accepted as ESTABLISHED or RELATED before the chain (accept-established) */
 	FW_PS_MAX,
 };
 #endif

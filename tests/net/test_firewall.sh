@@ -87,10 +87,93 @@ ping_stops() {
 	return 1
 }
 
+# tcp_from CLIENT SERVER SERVER_IP PORT: CLIENT connects to SERVER:PORT and the line arrives
+tcp_from() {
+	local cl=$1 sv=$2 ip=$3 port=$4 got lp
+	rm -f "$TMP/nc.out"
+	ns "$sv" timeout 5 nc -l -p "$port" >"$TMP/nc.out" 2>/dev/null &
+	lp=$!
+	sleep 0.3
+	echo "hello $port" | ns "$cl" timeout 3 nc -w 1 -N "$ip" "$port" >/dev/null 2>&1
+	kill $lp 2>/dev/null
+	wait $lp 2>/dev/null
+	got=$(cat "$TMP/nc.out" 2>/dev/null)
+	[ "$got" = "hello $port" ]
+}
+
+# udp_echo CLIENT SERVER SERVER_IP PORT: CLIENT's datagram to SERVER:PORT is echoed back
+udp_echo() {
+	local cl=$1 sv=$2 ip=$3 port=$4 sp out
+	ns "$sv" timeout 4 /usr/bin/python3 -c "
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(('0.0.0.0', $port))
+for _ in range(3):
+    d, a = s.recvfrom(100)
+    s.sendto(d, a)" 2>/dev/null &
+	sp=$!
+	sleep 0.3
+	out=$(ns "$cl" timeout 3 /usr/bin/python3 -c "
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(0.7)
+for i in range(3):
+    s.sendto(b'echo', ('$ip', $port))
+    try:
+        print(s.recvfrom(100)[0].decode()); break
+    except socket.timeout:
+        pass" 2>/dev/null)
+	kill $sp 2>/dev/null
+	wait $sp 2>/dev/null
+	[ "$out" = echo ]
+}
+
+sessions() { # the session table, one line of JSON
+	cubectl fw1 session-table show -json | jq -c '.'
+}
+
+ct_scenario() { # P
+	local P=$1
+	check "$P: ct: conntrack ON, accept-established ON" cubectl fw1 set conntrack=ON accept-established=ON
+	check "$P: ct: INGRESS default DROP, EGRESS ACCEPT" eval \
+		'cubectl fw1 chain INGRESS set default=DROP && cubectl fw1 chain EGRESS set default=ACCEPT'
+	check "$P: ct: ping from inside (h2 -> h1) answered" ping_ok h2 10.0.0.1
+	check "$P: ct: ping from outside (h1 -> h2) dropped" ping_stops
+	check "$P: ct: TCP from inside (nc h2 -> h1:7001)" tcp_from h2 h1 10.0.0.1 7001
+	check "$P: ct: TCP from outside (nc h1 -> h2:7002) dropped" eval '! tcp_from h1 h2 10.0.0.2 7002'
+	check "$P: ct: UDP from inside (h2 -> h1:7003) answered" udp_echo h2 h1 10.0.0.1 7003
+	check "$P: ct: UDP from outside (h1 -> h2:7004) not answered" eval '! udp_echo h1 h2 10.0.0.2 7004'
+	check "$P: ct: the session table has the TCP session from h2" \
+		eval '[ "$(sessions | jq "[.[] | select(.l4proto == \"TCP\" and .src == \"10.0.0.2\" and .dport == 7001)] | length")" -ge 1 ]'
+	check "$P: ct: ... and the UDP one, ESTABLISHED" \
+		eval '[ "$(sessions | jq "[.[] | select(.l4proto == \"UDP\" and .dport == 7003 and .state == \"ESTABLISHED\")] | length")" -ge 1 ]'
+	check "$P: ct: no session from the outside attempts" \
+		test "$(sessions | jq '[.[] | select(.src == "10.0.0.1" and (.dport == 7002 or .dport == 7004))] | length')" = 0
+	# the state as a rule's match, accept-established OFF
+	check "$P: ct: accept-established OFF" cubectl fw1 set accept-established=OFF
+	check "$P: ct: replies dropped without a rule for them" eval '! ping_ok h2 10.0.0.1'
+	check "$P: ct: append conntrack=ESTABLISHED action=ACCEPT" \
+		cubectl fw1 chain INGRESS append conntrack=ESTABLISHED action=ACCEPT
+	check "$P: ct: the replies pass by the rule" ping_ok h2 10.0.0.1
+	check "$P: ct: ... which counted them" test "$(stat_of INGRESS 0 pkts)" -ge 1
+	check "$P: ct: outside still dropped" ping_stops
+	check "$P: ct: delete conntrack=ESTABLISHED action=ACCEPT" \
+		cubectl fw1 chain INGRESS delete conntrack=ESTABLISHED action=ACCEPT
+	# no tracking at all: the program loses it, replies are NEW
+	check "$P: ct: conntrack OFF, accept-established ON" cubectl fw1 set conntrack=OFF accept-established=ON
+	check "$P: ct: the fast path dropped the tracking" \
+		wait_for 3 eval 'tail -n 50 "$BROKER_LOG" | grep "fw1.*specialised" | tail -n 1 | matches -q "tracking off"'
+	check "$P: ct: with conntrack OFF the replies are dropped" eval '! ping_ok h2 10.0.0.1'
+	check "$P: ct: conntrack ON again: replies pass" eval \
+		'cubectl fw1 set conntrack=ON && ping_ok h2 10.0.0.1'
+}
+
 scenario() { # T WHERE: the checks on one attachment
 	local T=$1 W=$2 P="$1/$2"
 
-	# ---- default DROP with allow rules
+	# ---- default DROP with allow rules (each packet through the rules:
+	# accept-established would take a flow's later packets before them)
+	check "$P: accept-established OFF" cubectl fw1 set accept-established=OFF
 	check "$P: h1 -> h2 with no rule (default ACCEPT)" ping_ok h1 10.0.0.2
 	check "$P: chain INGRESS set default=DROP" cubectl fw1 chain INGRESS set default=DROP
 	check "$P: default DROP: ping stops" ping_stops
@@ -225,6 +308,16 @@ scenario() { # T WHERE: the checks on one attachment
 		fi
 	done
 	check "$P: chains emptied by a batch of deletes" test "$(rules INGRESS)$(rules EGRESS)" = "[][]"
+
+	# ---- connection tracking (empty chains): h2 is inside (behind the cube,
+	# EGRESS is its way out), h1 outside; INGRESS drops what is not a reply
+	if [ "$T/$W" = XDP_SKB/netdev ]; then
+		skip "$P: connections opened from inside" "XDP has no egress hook on a netdev: EGRESS sees nothing"
+	else
+		ct_scenario "$P"
+	fi
+	cubectl fw1 set conntrack=ON accept-established=ON >/dev/null
+	cubectl fw1 chain INGRESS set default=ACCEPT >/dev/null
 }
 
 start_broker || {
