@@ -509,7 +509,6 @@ swap_part() {
 	ip -n "$NSG" addr add $SRC_IP/24 dev g$k && ip -n "$NSG" route add default via 198.18.1.254 &&
 		ip -n "$NSS" addr add $DST_IP/24 dev s$k && ip -n "$NSS" route add default via 198.18.2.254 ||
 		{ SWAP_RES="cannot address the probe's hosts"; return; }
-	ip -n "$m" neigh del $DST_IP dev vb 2>/dev/null
 	# 1000 rules that use src, dst, l4proto, dport; the probe (UDP 9900,
 	# TCP 9901) accepted; the change: a rule that needs a matcher no rule used
 	cb $l del fw1 2>/dev/null
