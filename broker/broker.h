@@ -141,6 +141,9 @@ int schema_validate(struct broker *b, const char *service, struct json_object *c
 		    char *err, size_t errlen);
 /* cfg with every default filled in (new object). */
 struct json_object *schema_with_defaults(struct broker *b, const char *service, struct json_object *cfg);
+/* Adds to a new cube's configuration the entries its model's lists declare
+ * with base:default-entries, where cfg does not have them. */
+void schema_add_default_entries(struct broker *b, const char *service, struct json_object *cfg);
 /* Merges a cube's operational state (its READ answer) into view, the cube
  * as read: list entries meet by their keys (a port's state joins that
  * port's entry), other members replace. Members "cubebus:..." are skipped. */

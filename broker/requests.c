@@ -280,6 +280,7 @@ static int rq_cube_create(struct rq *q, const char *service, const char *name)
 	if (!cfg)
 		cfg = json_object_new_object();
 	json_object_object_add(cfg, "name", json_object_new_string(name));
+	schema_add_default_entries(b, service, cfg);
 	r = schema_validate(b, service, cfg, &norm, err, sizeof(err));
 	json_object_put(cfg);
 	if (r < 0)

@@ -1457,6 +1457,56 @@ int schema_validate(struct broker *b, const char *service, struct json_object *c
 	return r;
 }
 
+/* The argument of extension base:default-entries on a node, or NULL. */
+static const char *schema_default_entries(const struct lysc_node *sn)
+{
+	LY_ARRAY_COUNT_TYPE i;
+
+	LY_ARRAY_FOR(sn->exts, i)
+	{
+		const struct lysc_ext_instance *e = &sn->exts[i];
+
+		if (e->def && e->def->name && !strcmp(e->def->name, "default-entries") && e->def->module &&
+		    !strcmp(e->def->module->name, "cubebus-base"))
+			return e->argument;
+	}
+	return NULL;
+}
+
+void schema_add_default_entries(struct broker *b, const char *service, struct json_object *cfg)
+{
+	const struct lysc_node *top = schema_top(b, service), *c;
+
+	if (!top)
+		return;
+	LY_LIST_FOR(lysc_node_child(top), c)
+	{
+		const char *keys = c->nodetype == LYS_LIST ? schema_default_entries(c) : NULL;
+		struct json_object *arr = NULL;
+		char buf[256], *tok, *save = NULL;
+
+		if (!keys || schema_nkeys(c) != 1 || strlen(keys) >= sizeof(buf))
+			continue;
+		if (!json_object_object_get_ex(cfg, c->name, &arr)) {
+			arr = json_object_new_array();
+			json_object_object_add(cfg, c->name, arr);
+		}
+		if (!json_object_is_type(arr, json_type_array))
+			continue; /* validation says what is wrong */
+		strcpy(buf, keys);
+		for (tok = strtok_r(buf, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+			char *vals[1] = { tok };
+			struct json_object *e;
+
+			if (schema_find_entry(c, arr, vals, 1) >= 0)
+				continue;
+			e = json_object_new_object();
+			json_object_object_add(e, schema_key(c, 0)->name, json_object_new_string(tok));
+			json_object_array_add(arr, e);
+		}
+	}
+}
+
 struct json_object *schema_with_defaults(struct broker *b, const char *service, struct json_object *cfg)
 {
 	struct lyd_node *tree = NULL;

@@ -72,6 +72,13 @@ struct cube {
 	struct lyd_node *cfg_tree;
 	char *apply_err; /* the sentence of the change being applied */
 	size_t apply_errlen;
+	/* the service's own read-only data (cube_set_rodata), set at every load */
+	struct {
+		char name[64];
+		__u32 val;
+	} svc_rodata[CUBE_RODATA_MAX];
+	int n_svc_rodata;
+	uint64_t reloads; /* loads after the first: log level, cube_reload_fastpath */
 };
 
 static volatile sig_atomic_t cube_stop;
@@ -532,6 +539,13 @@ static int cube_load_prog(struct cube *c, int level, void **skel, struct bpf_obj
 		cube_set_rodata(obj, "cb_sp_rate", rate ? strtoul(rate, NULL, 10) : CUBE_SLOWPATH_PPS);
 	}
 	cube_set_rodata(obj, "cb_loglevel", level);
+	for (int i = 0; i < c->n_svc_rodata; i++) {
+		r = cube_set_rodata(obj, c->svc_rodata[i].name, c->svc_rodata[i].val);
+		if (r < 0) {
+			snprintf(err, errlen, "program has no read-only %s: %s", c->svc_rodata[i].name, strerror(-r));
+			return r;
+		}
+	}
 	cb_pin_name(pin, sizeof(pin), c->name);
 	snprintf(path, sizeof(path), "%s/cubes/%s", c->bpffs, pin);
 	if (mkdir(path, 0700) < 0 && errno != EEXIST) {
@@ -671,6 +685,44 @@ static int cube_reload(struct cube *c, int level, char *err, size_t errlen)
 	map = bpf_object__find_map_by_name(c->obj, "cb_g_links");
 	c->links_fd = map ? bpf_map__fd(map) : -1;
 	return 0;
+}
+
+int cube_set_rodata_u32(struct cube *c, const char *name, uint32_t val)
+{
+	int i;
+
+	if (strlen(name) >= sizeof(c->svc_rodata[0].name))
+		return -ENAMETOOLONG;
+	for (i = 0; i < c->n_svc_rodata && strcmp(c->svc_rodata[i].name, name); i++)
+		;
+	if (i == c->n_svc_rodata) {
+		if (i == CUBE_RODATA_MAX)
+			return -ENOSPC;
+		snprintf(c->svc_rodata[i].name, sizeof(c->svc_rodata[i].name), "%s", name);
+		c->n_svc_rodata++;
+	}
+	c->svc_rodata[i].val = val;
+	return 0;
+}
+
+int cube_reload_fastpath(struct cube *c)
+{
+	char err[256];
+	int r;
+
+	if (!c->obj)
+		return 0; /* not loaded yet: the first load takes the values */
+	r = cube_reload(c, c->fp_loglevel, err, sizeof(err));
+	if (r < 0)
+		cube_fail(c, "%s", err);
+	else
+		c->reloads++;
+	return r;
+}
+
+uint64_t cube_reloads(const struct cube *c)
+{
+	return c->reloads;
 }
 
 /* ---- bus ------------------------------------------------------------------ */

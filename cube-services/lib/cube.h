@@ -108,6 +108,24 @@ void cube_port_foreach(const struct cube *c, void (*cb)(struct cube *c, const ch
 		       void *arg);
 
 /*
+ * Specialisation (DESIGN §3.5). A service's fast path may have const
+ * volatile __u32 globals of its own that select code (the verifier removes
+ * what their values do not use). cube_set_rodata_u32() records a value,
+ * applied at every load of the cube's program from then on (restarts and
+ * log level changes included); at most CUBE_RODATA_MAX of them. 0, or
+ * -ENOSPC / -ENAMETOOLONG. cube_reload_fastpath() loads the program again
+ * with the recorded values on the cube's pinned maps (its state stays) and
+ * swaps it into the cube's slot with one map update, so that every packet
+ * runs the old program or the new one; before the first load it does
+ * nothing. 0, or a negative errno after cube_fail() (the old program keeps
+ * running). cube_reloads() counts the reloads of the process.
+ */
+#define CUBE_RODATA_MAX 16
+int cube_set_rodata_u32(struct cube *c, const char *name, uint32_t val);
+int cube_reload_fastpath(struct cube *c);
+uint64_t cube_reloads(const struct cube *c);
+
+/*
  * Packet-out: sends frame out of port (CB_DIR_OUT) or into the cube's own
  * fast path as if received on port (CB_DIR_IN). Safe from any thread.
  * Returns 0 or -errno.

@@ -476,11 +476,92 @@ out:
 	return r;
 }
 
-/* The input, a JSON object of leaves, as children of op. */
+/* One leaf of an input (or of an entry of an input list) under parent. */
+static int cubeop_input_leaf(struct lyd_node *parent, const struct lysc_node *sn, const char *words,
+			     struct json_object *v, char *err, size_t errlen)
+{
+	const char *val;
+
+	if (json_object_is_type(v, json_type_object) ||
+	    (json_object_is_type(v, json_type_array) &&
+	     (json_object_array_length(v) != 1 || json_object_array_get_idx(v, 0))))
+		val = NULL;
+	else if (json_object_is_type(v, json_type_array) || json_object_is_type(v, json_type_null))
+		val = ""; /* an empty leaf: [null] */
+	else
+		val = json_object_get_string(v);
+	if (!val || lyd_new_term(parent, NULL, sn->name, val, 0, NULL) != LY_SUCCESS) {
+		snprintf(err, errlen, "%s %s: %s is not a value the model allows (%s)", words, sn->name,
+			 val ? val : json_object_to_json_string(v),
+			 val ? ly_errmsg(LYD_CTX(parent)) : "not a single value");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/*
+ * A list of an action's input (a batch): a JSON array of objects of the
+ * entry's leaves, each an entry under op, in the array's order. A missing
+ * key, a key given twice, an unknown leaf: refused in words.
+ */
+static int cubeop_input_list(struct lyd_node *op, const struct lysc_node *list, const char *words,
+			     struct json_object *arr, char *err, size_t errlen)
+{
+	size_t n = json_object_is_type(arr, json_type_array) ? json_object_array_length(arr) : 0;
+
+	if (!json_object_is_type(arr, json_type_array)) {
+		snprintf(err, errlen, "%s %s: give a list of entries ([{...}, ...])", words, list->name);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *e = json_object_array_get_idx(arr, i), *kv;
+		char pred[1024] = "";
+		struct lyd_node *entry = NULL;
+		const struct lysc_node *c;
+
+		if (!json_object_is_type(e, json_type_object)) {
+			snprintf(err, errlen, "%s %s entry %zu: not an object of its leaves", words, list->name, i);
+			return -EINVAL;
+		}
+		LY_LIST_FOR(lysc_node_child(list), c)
+		{
+			size_t l = strlen(pred);
+
+			if (!(c->flags & LYS_KEY))
+				continue;
+			if (!json_object_object_get_ex(e, c->name, &kv) || json_object_is_type(kv, json_type_object) ||
+			    json_object_is_type(kv, json_type_array) || strchr(json_object_get_string(kv), '\'')) {
+				snprintf(err, errlen, "%s %s entry %zu: its key %s is missing or not a value", words,
+					 list->name, i, c->name);
+				return -EINVAL;
+			}
+			snprintf(pred + l, sizeof(pred) - l, "[%s='%s']", c->name, json_object_get_string(kv));
+		}
+		if (lyd_new_list2(op, NULL, list->name, pred, 0, &entry) != LY_SUCCESS) {
+			snprintf(err, errlen, "%s %s entry %zu: %s", words, list->name, i, ly_errmsg(LYD_CTX(op)));
+			return -EINVAL;
+		}
+		json_object_object_foreach(e, key, v)
+		{
+			const struct lysc_node *sn = lys_find_child(list, list->module, key, 0, 0, 0);
+
+			if (!sn || sn->nodetype != LYS_LEAF) {
+				snprintf(err, errlen, "%s %s entry %zu has no leaf %s", words, list->name, i, key);
+				return -EINVAL;
+			}
+			if (sn->flags & LYS_KEY)
+				continue;
+			if (cubeop_input_leaf(entry, sn, words, v, err, errlen) < 0)
+				return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* The input, a JSON object of leaves (and of lists), as children of op. */
 static int cubeop_input(struct lyd_node *op, const char *words, const char *input, char *err, size_t errlen)
 {
 	struct json_object *in = input && *input ? json_tokener_parse(input) : NULL;
-	const struct ly_ctx *ctx = LYD_CTX(op);
 	int r = 0;
 
 	if (input && *input && !json_object_is_type(in, json_type_object)) {
@@ -494,28 +575,17 @@ static int cubeop_input(struct lyd_node *op, const char *words, const char *inpu
 	{
 		const char *colon = strchr(key, ':'), *lname = colon ? colon + 1 : key;
 		const struct lysc_node *sn = lys_find_child(op->schema, op->schema->module, lname, 0, 0, 0);
-		const char *val;
 
-		if (!sn || sn->nodetype != LYS_LEAF || (colon && strncmp(key, sn->module->name, colon - key))) {
+		if (!sn || !(sn->nodetype & (LYS_LEAF | LYS_LIST)) ||
+		    (colon && strncmp(key, sn->module->name, colon - key))) {
 			snprintf(err, errlen, "%s has no input %s", words, key);
 			r = -EINVAL;
 			goto out;
 		}
-		if (json_object_is_type(v, json_type_object) ||
-		    (json_object_is_type(v, json_type_array) &&
-		     (json_object_array_length(v) != 1 || json_object_array_get_idx(v, 0))))
-			val = NULL;
-		else if (json_object_is_type(v, json_type_array) || json_object_is_type(v, json_type_null))
-			val = ""; /* an empty leaf: [null] */
-		else
-			val = json_object_get_string(v);
-		if (!val || lyd_new_term(op, NULL, sn->name, val, 0, NULL) != LY_SUCCESS) {
-			snprintf(err, errlen, "%s %s: %s is not a value the model allows (%s)", words, sn->name,
-				 val ? val : json_object_to_json_string(v),
-				 val ? ly_errmsg(ctx) : "not a single value");
-			r = -EINVAL;
+		r = sn->nodetype == LYS_LIST ? cubeop_input_list(op, sn, words, v, err, errlen)
+					     : cubeop_input_leaf(op, sn, words, v, err, errlen);
+		if (r < 0)
 			goto out;
-		}
 	}
 out:
 	json_object_put(in);

@@ -402,6 +402,30 @@ static void test_diffs(void)
 	}
 }
 
+/* the entries a load action got, as text: "id:val|-:kind|-:text;" */
+static char load_seen[256];
+static int load_has_tag;
+
+static int load_entry(const struct cfgtest_batch_in_items *e, void *arg)
+{
+	size_t l = strlen(load_seen);
+
+	snprintf(load_seen + l, sizeof(load_seen) - l, "%u:%s%u:%s:%s;", e->id, e->has_val ? "" : "-",
+		 e->has_val ? e->val : 0, e->has_kind ? cfgtest_batch_in_items_kind_name(e->kind) : "-",
+		 e->text ? e->text : "-");
+	return 0;
+}
+
+int cfgtest_batch_action(struct cube *c, const struct cfgtest_batch_in *in, struct cfgtest_batch_out *out)
+{
+	char err[128];
+
+	load_seen[0] = '\0';
+	load_has_tag = in->has_tag;
+	out->seen = in->n_items;
+	return cfgtest_batch_in_items_foreach(in, load_entry, NULL, err, sizeof(err));
+}
+
 /* ---- actions ------------------------------------------------------------- */
 
 static char *output;
@@ -418,6 +442,34 @@ static void refused(int r, const char *err, int calls_before, const char *w1, co
 {
 	printf("# %s\n", err);
 	check(r == -EINVAL && n_reset == calls_before && strstr(err, w1) && (!w2 || strstr(err, w2)), name);
+}
+
+static void test_action_lists(void)
+{
+	char err[512];
+	int r;
+
+	r = run("batch",
+		"{\"items\":[{\"id\":7,\"val\":0,\"kind\":\"B\"},{\"id\":2,\"text\":\"x\"},{\"id\":5,\"val\":9}]}", err,
+		sizeof(err));
+	printf("# %s %s\n", err, load_seen);
+	check(r == 0 && !strcmp(load_seen, "7:0:B:-;2:-0:-:x;5:9:-:-;") && !load_has_tag,
+	      "action input list: entries in their order, has_ set for the leaves given (0 too)");
+	check(output && strstr(output, "\"seen\":3"), "action input list: n_ counts the entries");
+	r = run("batch", "{\"tag\":0,\"items\":[]}", err, sizeof(err));
+	check(r == 0 && load_has_tag && !strcmp(load_seen, ""), "action input: an optional 0 is there (has_tag)");
+	r = run("batch", "{\"items\":[{\"val\":1}]}", err, sizeof(err));
+	printf("# %s\n", err);
+	check(r == -EINVAL && strstr(err, "key id"), "action input list: an entry without its key is refused");
+	r = run("batch", "{\"items\":[{\"id\":1,\"nope\":1}]}", err, sizeof(err));
+	check(r == -EINVAL && strstr(err, "no leaf nope"), "action input list: an unknown leaf is refused");
+	r = run("batch", "{\"items\":[{\"id\":1,\"val\":70000}]}", err, sizeof(err));
+	check(r == -EINVAL && strstr(err, "70000"), "action input list: a value out of range is refused");
+	r = run("batch", "{\"items\":[{\"id\":1},{\"id\":1}]}", err, sizeof(err));
+	printf("# %s\n", err);
+	check(r == -EINVAL, "action input list: a key given twice is refused");
+	r = run("batch", "{\"items\":{\"id\":1}}", err, sizeof(err));
+	check(r == -EINVAL && strstr(err, "list of entries"), "action input list: an object for the list is refused");
 }
 
 static void test_actions(void)
@@ -768,6 +820,7 @@ int main(void)
 	      "cube deleted: everything deleted, deepest first");
 
 	test_actions();
+	test_action_lists();
 	test_state();
 	test_diffs();
 

@@ -78,14 +78,28 @@ static void gen_error(const struct lysc_node *sn, const char *fmt, ...)
 	failed = 1;
 }
 
-/* "aging-time" -> "aging_time" */
+/* "aging-time" -> "aging_time"; a C keyword gets a '_' ("default" -> "default_"). */
 static void gen_ident(char *out, size_t size, const char *name)
 {
+	static const char *const keywords[] = { "auto",	    "bool",    "break",	 "case",     "char",	 "const",
+						"continue", "default", "do",	 "double",   "else",	 "enum",
+						"extern",   "false",   "float",	 "for",	     "goto",	 "if",
+						"inline",   "int",     "long",	 "register", "restrict", "return",
+						"short",    "signed",  "sizeof", "static",   "struct",	 "switch",
+						"true",	    "typedef", "union",	 "unsigned", "void",	 "volatile",
+						"while" };
 	size_t i;
 
 	for (i = 0; name[i] && i + 1 < size; i++)
 		out[i] = isalnum((unsigned char)name[i]) ? name[i] : '_';
 	out[i] = '\0';
+	for (size_t k = 0; k < sizeof(keywords) / sizeof(keywords[0]); k++) {
+		if (!strcmp(out, keywords[k]) && i + 2 < size) {
+			out[i] = '_';
+			out[i + 1] = '\0';
+			break;
+		}
+	}
 }
 
 static void gen_upper(char *s)
@@ -296,6 +310,28 @@ static void gen_enum(const struct lysc_node_leaf *leaf, const char *cname)
 	fprintf(C, "\t}\n\treturn \"?\";\n}\n\n");
 }
 
+/*
+ * Presence of optional scalar leaves: an absent integer, boolean or enum
+ * decodes as 0, which is also a value. Where the model gives such a leaf no
+ * default and does not make it mandatory, decoded structs (configuration,
+ * action inputs) get `bool has_<leaf>`, set when the leaf is there, and
+ * state structs get `bool no_<leaf>`, which an emitter's caller sets to
+ * leave the leaf out (zero: emitted, as every other field).
+ */
+enum { GEN_PRESENCE_NONE, GEN_PRESENCE_HAS, GEN_PRESENCE_NO };
+static int gen_presence;
+
+static int gen_optional_scalar(const struct lysc_node *c)
+{
+	const struct lysc_node_leaf *leaf = (const void *)c;
+	enum gen_type t;
+
+	if (c->nodetype != LYS_LEAF || (c->flags & (LYS_KEY | LYS_MAND_TRUE)) || leaf->dflt)
+		return 0;
+	t = gen_leaf_type(leaf);
+	return t <= T_BOOL || t == T_ENUM;
+}
+
 /* One field's declaration; sets *type. */
 static void gen_field(const struct lysc_node *c, const char *prefix, const char *owner)
 {
@@ -318,6 +354,8 @@ static void gen_field(const struct lysc_node *c, const char *prefix, const char 
 
 		fprintf(H, "\t%s%s%s%s;\n", ct, ct[strlen(ct) - 1] == '*' ? "" : " ", prefix, id);
 	}
+	if (gen_presence != GEN_PRESENCE_NONE && !*prefix && gen_optional_scalar(c))
+		fprintf(H, "\tbool %s_%s;\n", gen_presence == GEN_PRESENCE_HAS ? "has" : "no", id);
 }
 
 /*
@@ -335,6 +373,13 @@ static void gen_decode_leaf(const struct lysc_node *c, const char *node_var, con
 	};
 
 	fprintf(C, "\tv = cubecfg_child(%s, \"%s\", \"%s\");\n", node_var, mod, c->name);
+	if (gen_presence == GEN_PRESENCE_HAS && gen_optional_scalar(c)) {
+		char own[160];
+
+		gen_ident(own, sizeof(own), c->name);
+		if (!strncmp(dst, "out->", 5) && !strcmp(dst + 5, own)) /* a field of the node's own */
+			fprintf(C, "\tout->has_%s = v != NULL;\n", own);
+	}
 	switch (t) {
 	case T_U8:
 	case T_U16:
@@ -402,12 +447,15 @@ static int gen_parent_key_fields(const struct lysc_node *sn)
 
 		if (anc->nodetype != LYS_LIST)
 			continue;
+		char owner[256];
+
 		gen_ident(pid, sizeof(pid), anc->name);
 		snprintf(kp, sizeof(kp), "%s_", pid);
+		gen_cname(anc, owner, sizeof(owner)); /* an enum key: the enum of the list's struct */
 		LY_LIST_FOR(lysc_node_child(anc), c)
 		{
 			if (c->flags & LYS_KEY)
-				gen_field(c, kp, "");
+				gen_field(c, kp, owner);
 		}
 	}
 	return up;
@@ -445,6 +493,7 @@ static void gen_node(const struct lysc_node *sn, FILE *table)
 	int up;
 
 	gen_cname(sn, cname, sizeof(cname));
+	gen_presence = GEN_PRESENCE_HAS;
 	/* enums first: the struct names them */
 	LY_LIST_FOR(lysc_node_child(sn), c)
 	{
@@ -521,6 +570,7 @@ static void gen_node(const struct lysc_node *sn, FILE *table)
 		cname, cname, kp, cname, cname);
 	fprintf(table, "\t{ \"%s\", sizeof(struct %s), %s_decode_any, %s_create_any, %s_update_any, %s_delete_any },\n",
 		kp, cname, cname, cname, cname, cname);
+	gen_presence = GEN_PRESENCE_NONE;
 }
 
 static void gen_walk(const struct lysc_node *sn, FILE *table)
@@ -671,7 +721,14 @@ static void gen_emit_path(const struct lysc_node *sn, const char *cname)
 			else
 				snprintf(expr, sizeof(expr), "s->%s_%s", pid, id);
 			snprintf(buf, sizeof(buf), "kb[%d]", nk);
-			snprintf(ename, sizeof(ename), "%s_%s", cname, id);
+			if (a == sn) {
+				snprintf(ename, sizeof(ename), "%s_%s", cname, id);
+			} else { /* an enum key above: the enum of that list's struct */
+				char acn[256];
+
+				gen_cname(a, acn, sizeof(acn));
+				snprintf(ename, sizeof(ename), "%s_%s", acn, id);
+			}
 			gen_text(C, c, expr, buf, ename, val, sizeof(val));
 			fprintf(C, "\tk[%d] = %s;\n", nk, val);
 			nk++;
@@ -690,6 +747,7 @@ static void gen_state(const struct lysc_node *sn)
 	int nkeys = 0;
 
 	gen_cname(sn, cname, sizeof(cname));
+	gen_presence = GEN_PRESENCE_NO;
 	if (sn->nodetype == LYS_LIST && sn->parent)
 		fprintf(state_lists, "\t\"%s\",\n", lysc_path(sn, LYSC_PATH_DATA, kp, sizeof(kp)));
 	snprintf(sname, sizeof(sname), "%s_state", cname);
@@ -746,14 +804,101 @@ static void gen_state(const struct lysc_node *sn)
 		gen_ident(id, sizeof(id), c->name);
 		snprintf(expr, sizeof(expr), "s->%s", id);
 		snprintf(ename, sizeof(ename), "%s_%s", cname, id);
+		if (gen_optional_scalar(c))
+			fprintf(C, "\tif (!s->no_%s) {\n", id);
 		gen_text(C, c, expr, "v", ename, val, sizeof(val));
 		fprintf(C, "\tcubeop_leaf(st, n, \"%s\", %s);\n", c->name, val);
+		if (gen_optional_scalar(c))
+			fprintf(C, "\t}\n");
 	}
 	fprintf(C, "\treturn cubeop_state_status(st);\n}\n\n");
+	gen_presence = GEN_PRESENCE_NONE;
+}
+
+/*
+ * A list in an action's input (a batch of entries): a struct of its entry
+ * (its leaves), a decoder of one entry and a walker over the entries, in
+ * their order; the input struct holds the first entry's data node and the
+ * number of entries. Only leaves are supported in the entry.
+ */
+static void gen_input_list(const struct lysc_node *list, const char *sname)
+{
+	const struct lysc_node *c;
+	char id[128], ename[512], ltype[512], dst[300];
+
+	gen_ident(id, sizeof(id), list->name);
+	snprintf(ltype, sizeof(ltype), "%s_%s", sname, id);
+	LY_LIST_FOR(lysc_node_child(list), c)
+	{
+		if (c->nodetype != LYS_LEAF) {
+			gen_error(c, "%s nodes in a list of an action's input are not supported by cubebus-gen yet",
+				  lys_nodetype2str(c->nodetype));
+			continue;
+		}
+		if (gen_leaf_type((const void *)c) == T_ENUM) {
+			char lid[128];
+
+			gen_ident(lid, sizeof(lid), c->name);
+			snprintf(ename, sizeof(ename), "%s_%s", ltype, lid);
+			gen_enum((const void *)c, ename);
+		}
+	}
+	fprintf(H, "/* an entry of the input list %s */\nstruct %s {\n", list->name, ltype);
+	LY_LIST_FOR(lysc_node_child(list), c)
+	{
+		if (c->nodetype == LYS_LEAF)
+			gen_field(c, "", ltype);
+	}
+	fprintf(H, "};\n");
+	fprintf(H, "int %s_decode(const struct lyd_node *n, struct %s *out, char *err, size_t errlen);\n", ltype,
+		ltype);
+	fprintf(C, "int %s_decode(const struct lyd_node *n, struct %s *out, char *err, size_t errlen)\n{\n", ltype,
+		ltype);
+	fprintf(C, "\tconst struct lyd_node *v = NULL;\n\tstruct cb_ip ip;\n\n\t(void)ip;\n");
+	fprintf(C, "\tmemset(out, 0, sizeof(*out));\n");
+	LY_LIST_FOR(lysc_node_child(list), c)
+	{
+		char lid[128];
+
+		if (c->nodetype != LYS_LEAF)
+			continue;
+		gen_ident(lid, sizeof(lid), c->name);
+		snprintf(dst, sizeof(dst), "out->%s", lid);
+		gen_decode_leaf(c, "n", dst);
+	}
+	fprintf(C, "\treturn 0;\nbad: __attribute__((unused));\n"
+		   "\treturn cubecfg_bad_value(err, errlen, v->schema->name, lyd_get_value(v));\n}\n\n");
+}
+
+/* The walker of an input list, once the input struct is declared. */
+static void gen_input_list_walker(const struct lysc_node *list, const char *sname)
+{
+	char id[128], ltype[512];
+
+	gen_ident(id, sizeof(id), list->name);
+	snprintf(ltype, sizeof(ltype), "%s_%s", sname, id);
+	fprintf(H,
+		"/* Calls cb for each entry of in's list %s, in their order, decoded (strings\n"
+		" * valid during the action only); stops at and returns cb's first negative\n"
+		" * value, or -EINVAL with a sentence in err for an entry that does not decode. */\n"
+		"int %s_foreach(const struct %s *in, int (*cb)(const struct %s *e, void *arg), void *arg, char *err,\n"
+		"\tsize_t errlen);\n",
+		list->name, ltype, sname, ltype);
+	fprintf(C,
+		"int %s_foreach(const struct %s *in, int (*cb)(const struct %s *e, void *arg), void *arg, char *err,\n"
+		"\tsize_t errlen)\n{\n\tconst struct lyd_node *n;\n\tuint32_t i = 0;\n\tint r = 0;\n\n"
+		"\tfor (n = in->%s; n && i < in->n_%s && r >= 0; n = n->next) {\n"
+		"\t\tstruct %s e;\n\n"
+		"\t\tif (!n->schema || strcmp(n->schema->name, \"%s\"))\n\t\t\tcontinue;\n"
+		"\t\ti++;\n"
+		"\t\tr = %s_decode(n, &e, err, errlen);\n"
+		"\t\tif (r >= 0)\n\t\t\tr = cb(&e, arg);\n\t}\n"
+		"\treturn r < 0 ? r : 0;\n}\n\n",
+		ltype, sname, ltype, id, id, ltype, list->name, ltype);
 }
 
 /* The input or output struct of an action: its leaves (and, for the input,
- * the keys of the list entries above the action). */
+ * the keys of the list entries above the action, and its lists). */
 static void gen_inout(const struct lysc_node *act, const struct lysc_node *first, const char *sname, int input)
 {
 	const struct lysc_node *c;
@@ -761,6 +906,10 @@ static void gen_inout(const struct lysc_node *act, const struct lysc_node *first
 
 	LY_LIST_FOR(first, c)
 	{
+		if (input && c->nodetype == LYS_LIST) {
+			gen_input_list(c, sname);
+			continue;
+		}
 		if (c->nodetype != LYS_LEAF) {
 			gen_error(c, "%s nodes in an action's %s are not supported by cubebus-gen yet",
 				  lys_nodetype2str(c->nodetype), input ? "input" : "output");
@@ -777,10 +926,21 @@ static void gen_inout(const struct lysc_node *act, const struct lysc_node *first
 		gen_parent_key_fields(act);
 	LY_LIST_FOR(first, c)
 	{
-		if (c->nodetype == LYS_LEAF)
+		if (c->nodetype == LYS_LEAF) {
 			gen_field(c, "", sname);
+		} else if (input && c->nodetype == LYS_LIST) {
+			gen_ident(id, sizeof(id), c->name);
+			fprintf(H,
+				"\tconst struct lyd_node *%s; /* first entry: %s_%s_foreach() */\n\tuint32_t n_%s;\n",
+				id, sname, id, id);
+		}
 	}
 	fprintf(H, "};\n");
+	LY_LIST_FOR(first, c)
+	{
+		if (input && c->nodetype == LYS_LIST)
+			gen_input_list_walker(c, sname);
+	}
 }
 
 /* The structs, decoder, encoder, handler prototype and table entry of one action. */
@@ -794,7 +954,9 @@ static void gen_action(const struct lysc_node_action *act, FILE *atable)
 	snprintf(in, sizeof(in), "%s_in", cname);
 	snprintf(out, sizeof(out), "%s_out", cname);
 	fprintf(H, "/* action %s */\n", lysc_path(an, LYSC_PATH_DATA, kp, sizeof(kp)));
+	gen_presence = GEN_PRESENCE_HAS;
 	gen_inout(an, act->input.child, in, 1);
+	gen_presence = GEN_PRESENCE_NONE;
 	gen_inout(an, act->output.child, out, 0);
 	fprintf(H, "int %s_decode(const struct lyd_node *n, struct %s *out, char *err, size_t errlen);\n", in, in);
 	fprintf(H, "int %s_encode(struct lyd_node *op, const struct %s *out, char *err, size_t errlen);\n", out, out);
@@ -808,6 +970,7 @@ static void gen_action(const struct lysc_node_action *act, FILE *atable)
 	fprintf(C, "int %s_decode(const struct lyd_node *n, struct %s *out, char *err, size_t errlen)\n{\n", in, in);
 	fprintf(C, "\tconst struct lyd_node *v = NULL, *p;\n\tstruct cb_ip ip;\n\n\t(void)ip;\n\t(void)p;\n");
 	fprintf(C, "\tmemset(out, 0, sizeof(*out));\n");
+	gen_presence = GEN_PRESENCE_HAS;
 	up = 0;
 	for (const struct lysc_node *a = an->parent; a && a->parent; a = a->parent)
 		up++;
@@ -822,6 +985,18 @@ static void gen_action(const struct lysc_node_action *act, FILE *atable)
 		snprintf(dst, sizeof(dst), "out->%s", id);
 		gen_decode_leaf(c, "n", dst);
 	}
+	LY_LIST_FOR(act->input.child, c)
+	{
+		if (c->nodetype != LYS_LIST)
+			continue;
+		gen_ident(id, sizeof(id), c->name);
+		fprintf(C,
+			"\tfor (const struct lyd_node *e = lyd_child(n); e; e = e->next) {\n"
+			"\t\tif (!e->schema || strcmp(e->schema->name, \"%s\"))\n\t\t\tcontinue;\n"
+			"\t\tif (!out->%s)\n\t\t\tout->%s = e;\n\t\tout->n_%s++;\n\t}\n",
+			c->name, id, id, id);
+	}
+	gen_presence = GEN_PRESENCE_NONE;
 	fprintf(C, "\treturn 0;\nbad: __attribute__((unused));\n"
 		   "\treturn cubecfg_bad_value(err, errlen, v->schema->name, lyd_get_value(v));\n}\n\n");
 	/* the output encoder */

@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * ct_probe - runs the connection-tracking module (cubebus/ct.bpf.h) on the
+ * frames of tests/bpf/test_ct.c. Built for TC and for XDP (-DCUBE_TC /
+ * -DCUBE_XDP) like a service.
+ *
+ * probe_ct: parses the frame (Ethernet, VLAN tags, then cb_ct_parse), looks
+ * it up at in[0].now and, when the state is not INVALID and in[0].commit is
+ * set, commits it. Everything lands in out[0]; the program returns the
+ * state (0..3), or 10 + the parse result when the frame is not trackable.
+ */
+#include <linux/bpf.h>
+#include <linux/pkt_cls.h>
+#include <bpf/bpf_helpers.h>
+#include "cubebus/parsing.bpf.h"
+#include "cubebus/ct.bpf.h"
+#include "ct_probe.h"
+
+#ifdef CUBE_TC
+#define probe_ctx __sk_buff
+#define SEC_HOOK  "tc"
+#else
+#define probe_ctx xdp_md
+#define SEC_HOOK  "xdp"
+#endif
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct probe_in);
+} in SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct probe_out);
+} out SEC(".maps");
+
+/* the test sets max_entries before load for the full-table cases */
+CB_CT_MAP(ct, 1024);
+
+SEC(SEC_HOOK)
+int probe_ct(struct probe_ctx *ctx)
+{
+	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
+	struct cb_cursor c = { .pos = data };
+	__u16 vids[CB_VLAN_MAX];
+	struct probe_out *o;
+	struct probe_in *i;
+	struct ethhdr *eth;
+	__be16 proto;
+	__u32 k = 0;
+
+	o = bpf_map_lookup_elem(&out, &k);
+	i = bpf_map_lookup_elem(&in, &k);
+	if (!o || !i)
+		return 100;
+	o->runs++;
+	o->commit = 1;
+	o->state = -1;
+	eth = cb_parse_eth(&c, end);
+	if (!eth) {
+		o->parse = CB_CT_P_SHORT;
+		return 10 + CB_CT_P_SHORT;
+	}
+	proto = eth->h_proto;
+	if (cb_parse_vlans(&c, end, &proto, vids) < 0) {
+		o->parse = CB_CT_P_SHORT;
+		return 10 + CB_CT_P_SHORT;
+	}
+	o->parse = cb_ct_parse(c.pos, end, proto, &o->pkt);
+	if (o->parse != CB_CT_P_OK)
+		return 10 + o->parse;
+	o->state = cb_ct_lookup(ct, &o->pkt, i->now, &o->ref);
+	if (o->state != CB_CT_INVALID && i->commit)
+		o->commit = cb_ct_commit(ct, &o->pkt, &o->ref, i->now);
+	return o->state;
+}
+
+char _license[] SEC("license") = "GPL";
