@@ -543,9 +543,9 @@ fi
 
 # ---- specialise-and-swap under the probe ------------------------------------------------
 
-swap_rows=() SWAP_LOST= SWAP_RES=
+swap_rows=() SWAP_LOST= SWAP_RES= SWAP_SEEN=
 swap_part() {
-	local l=cb-tc m k i t0 ms out rpid spid secs res ts=()
+	local l=cb-tc m k i t0 ms out rpid spid secs res sw0 ts=()
 	[ -z "${NOTE[$l]:-}" ] || { SWAP_RES=${NOTE[$l]}; return; }
 	m=${NSM[$l]} k=${KIDX[$l]}
 	# addresses for the probe on this path only (pktgen needs none)
@@ -562,6 +562,9 @@ swap_part() {
 	cb $l firewall add fw1 type=TC && cb $l fw1 set conntrack=OFF && cb $l fw1 chain INGRESS set default=DROP &&
 		cb_batch $l "$tmp/swap.json" && cb $l attach fw1 va ||
 		{ SWAP_RES="firewall setup failed: $CERR"; return; }
+	# the cube logs each swap at DEBUG ("fast path specialised"): counted
+	cb $l fw1 set loglevel=DEBUG
+	sw0=$(grep -c 'fast path specialised' "$tmp/$l/broker.log")
 	secs=$((SWAPS * 2 + 3))
 	ip netns exec "$NSS" "$PROBE" recv --timeout $((secs + 20)) >"$tmp/probe.out" 2>&1 &
 	rpid=$!
@@ -585,6 +588,7 @@ swap_part() {
 	wait $rpid
 	res=$(grep '^{' "$tmp/probe.out")
 	echo "probe: $res" >>"$LOG"
+	SWAP_SEEN=$(($(grep -c 'fast path specialised' "$tmp/$l/broker.log") - sw0))
 	SWAP_RES=$res
 	SWAP_LOST=$(jq -r '.lost' <<<"$res" 2>/dev/null)
 	if [ ${#ts[@]} -gt 0 ]; then
@@ -746,6 +750,7 @@ if part swap; then
 		printf '%s\n' "${swap_rows[@]}"
 		echo
 	fi
+	[ -n "$SWAP_SEEN" ] && echo "Swaps the firewall logged (\"fast path specialised\", at DEBUG) during them: $SWAP_SEEN of $((2 * SWAPS)) changes."
 	echo "Probe: ${SWAP_RES:-not run}"
 	[ -n "$SWAP_LOST" ] && echo "Packets lost during the swaps: **$SWAP_LOST** (must be 0)."
 	echo
