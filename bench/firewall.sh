@@ -312,7 +312,7 @@ load() {
 # O_SHARE (the generator's share of its CPU), O_OTHER (the other CPUs' busy
 # fraction); returns 1 when the sink counted nothing
 run_once() {
-	local l=$1 k=${KIDX[$1]} sp gp rc line gen_t
+	local l=$1 k=${KIDX[$1]} sp gp rc line gen_t k0 k1
 	gen_t=$(awk -v w="$WARMUP" -v d="$WINDOW" 'BEGIN {print w + d + 5}')
 	O_PPS= O_NS= O_SHARE= O_OTHER=
 	: >"$tmp/sink.out"
@@ -324,6 +324,7 @@ run_once() {
 		echo "xdpsink did not start on s$k" >>"$LOG"
 		return 1
 	fi
+	k0=$(ksoftirqd_ticks)
 	ip netns exec "$NSG" "$BB/pktgen" --dev g$k --dst-mac "${MAC_VA[$l]}" --src $SRC_IP --dst $DST_IP \
 		--dport $PORT --size 64 --duration "$gen_t" --cpu "$GENCPU" >"$tmp/gen.out" 2>>"$LOG" &
 	gp=$!
@@ -331,14 +332,28 @@ run_once() {
 	rc=$?
 	kill -TERM "$gp" 2>/dev/null
 	wait "$gp" 2>/dev/null
+	k1=$(ksoftirqd_ticks)
 	line=$(grep '^packets=' "$tmp/sink.out")
-	echo "  $l: ${line:-no packet (xdpsink status $rc)} | generator: $(cat "$tmp/gen.out")" >>"$LOG"
+	echo "  $l: ${line:-no packet (xdpsink status $rc)} | generator: $(cat "$tmp/gen.out") | ksoftirqd: $((k1 - k0)) ticks" >>"$LOG"
 	[ "$rc" -eq 0 ] && [ -n "$line" ] || return 1
 	O_PPS=$(echo "$line" | kv pps)
-	O_SHARE=$(kv cpu <"$tmp/gen.out")
-	O_NS=$(echo "$line" | kv busy | tr ',' '\n' | awk -v g="$GENCPU" -v s="$(echo "$line" | kv seconds)" \
+	# the path's share of its CPU: the generator's thread (the path runs in
+	# its softirq) and ksoftirqd on that CPU (NAPI polls it took over)
+	O_SHARE=$(awk -v c="$(kv cpu <"$tmp/gen.out")" -v s="$(kv seconds <"$tmp/gen.out")" -v t=$((k1 - k0)) \
+		-v hz="$HZ" 'BEGIN {printf "%.3f", c + (s > 0 ? t / hz / s : 0)}')
+	# CPU time of the path per packet delivered: that share over the rate
+	O_NS=$(awk -v c="$O_SHARE" -v p="$O_PPS" 'BEGIN {printf "%.1f", c * 1e9 / p}')
+	O_BUSYNS=$(echo "$line" | kv busy | tr ',' '\n' | awk -v g="$GENCPU" -v s="$(echo "$line" | kv seconds)" \
 		-v p="$(echo "$line" | kv packets)" 'NR - 1 == g {printf "%.1f", $1 * s * 1e9 / p}')
+	echo "    path share $O_SHARE, $O_NS ns/packet (CPU busy: $O_BUSYNS ns/packet)" >>"$LOG"
 	O_OTHER=$(echo "$line" | kv busy | tr ',' '\n' | awk -v g="$GENCPU" 'NR - 1 != g {s += $1; n++} END {if (n) printf "%.2f", s / n}')
+}
+
+# ksoftirqd_ticks: CPU time (clock ticks) of ksoftirqd on the generator's CPU
+HZ=$(getconf CLK_TCK)
+KSD_PID=$(pgrep -x "ksoftirqd/$GENCPU" | head -n 1)
+ksoftirqd_ticks() {
+	[ -n "$KSD_PID" ] && awk '{print $14 + $15}' /proc/"$KSD_PID"/stat 2>/dev/null || echo 0
 }
 
 # in_path LEG: with no rule matching, the sink gets nothing (the filter is
@@ -649,8 +664,11 @@ if part pps; then
 		done
 	done
 	echo
-	echo "CPU time per packet (ns, the generator's CPU, where the whole path runs), and in"
-	echo "parentheses the filter's own cost: the same minus ip_forward with no filter."
+	echo "CPU time per packet (ns): the CPU time the path got (pktgen's thread, in whose softirq"
+	echo "the whole path runs, and ksoftirqd on that CPU) over the packets the sink counted, so"
+	echo "that other tasks on the machine do not count; in parentheses the filter's own cost: the"
+	echo "same minus ip_forward with no filter. The last line of each group: the cost per packet"
+	echo "at ${SIZES##* } rules over the cost at ${SIZES%% *}."
 	echo
 	hdr="| rules | matched by |"
 	sep="|---:|---|"
@@ -700,9 +718,9 @@ if part pps; then
 	echo "All the traffic runs on CPU $GENCPU (pktgen's): the veth transmit runs the receiver's"
 	echo "NAPI in the sender's softirq, so generator, forwarding, filter and sink share one CPU"
 	echo "and pps is what that CPU achieves with the generator on it."
-	echo "A run in which the generator had less than $(awk -v m="$GEN_SHARE" 'BEGIN {print m * 100}') % of its CPU is repeated (up to $RETRIES"
+	echo "A run in which the path had less than $(awk -v m="$GEN_SHARE" 'BEGIN {print m * 100}') % of its CPU is repeated (up to $RETRIES"
 	echo "time(s) per case, $RETRY_BUDGET in all): here $DISTURBED disturbed, $REPEATED repeated."
-	[ "$FLAGGED" = 1 ] && echo "\\* no run of this case kept the generator's CPU to itself: lower than on a quiet machine."
+	[ "$FLAGGED" = 1 ] && echo "\\* no run of this case kept the CPU to itself: its pps is lower than on a quiet machine (its CPU time per packet holds)."
 	echo "Load average at the start: $LOAD0, at the end: $LOAD1 (the machine is shared); the"
 	echo "other CPU was $(fmt "$(median "${ALL_OTHER[@]}")" %.2f) busy (median over the runs: other work, not this path)."
 	for k in "${!NOTE[@]}"; do
@@ -772,9 +790,11 @@ for l in cb-tc cb-xdp; do
 	[ $l = cb-xdp ] && T=XDP_SKB
 	if part pps; then
 		r=$(ratio "${PPS[$l,$hi,last]:-}" "${PPS[nft1,$hi,last]:-}")
-		echo "| ≥ 10× nftables one rule per line at $hi rules ($T, pps, last rule matching) | ${r}× | $(verdict "$r" ">=" 10) |"
+		c=$(ratio "${NSP[nft1,$hi,last]:-}" "${NSP[$l,$hi,last]:-}")
+		echo "| ≥ 10× nftables one rule per line at $hi rules ($T, pps, last rule matching) | ${r}× (per packet CPU: ${c}×) | $(verdict "$r" ">=" 10) |"
 		r=$(ratio "${PPS[$l,$hi,last]:-}" "${PPS[nftb,$hi,last]:-}")
-		echo "| ≥ nftables' best form at $hi rules ($T, pps) | ${r}× | $(verdict "$r" ">=" 1) |"
+		c=$(ratio "${NSP[nftb,$hi,last]:-}" "${NSP[$l,$hi,last]:-}")
+		echo "| ≥ nftables' best form at $hi rules ($T, pps, last rule matching) | ${r}× (per packet CPU: ${c}×) | $(verdict "$r" ">=" 1) |"
 		r=$(ratio "${NSP[$l,$hi,last]:-}" "${NSP[$l,$lo,last]:-}")
 		echo "| per-packet cost at $hi rules within 2× of $lo ($T, CPU ns/packet of the path) | ${r}× | $(verdict "$r" "<=" 2) |"
 	fi
