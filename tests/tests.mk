@@ -42,4 +42,5 @@ $(TB)/tools/probe: tests/tools/probe.c
 tests-build: $(TB)/tools/probe
 -include tests/bpf/router.mk
 -include tests/bpf/sdk.mk
+-include tests/bpf/firewall.mk
 -include tests/bpf/ct.mk

@@ -117,6 +117,8 @@ static __always_inline __u32 fw_ctz(__u64 x)
 struct fw_match {
 	__u32 all, src, dst, proto, sport, dport, flags, ct;
 	__u32 matchers;
+	__u32 first; /* the first summary word with a candidate */
+	__u64 top;   /* the AND of the summaries' summaries */
 	__u32 found; /* position + 1, 0 none */
 };
 
@@ -127,7 +129,7 @@ static __always_inline __u64 fw_word(__u32 k)
 	return w ? *w : 0;
 }
 
-/* Word i of the AND of the vectors (off 0: the summary, FW_SUMS: the words). */
+/* Word i of the AND of the vectors (0: the top, 1 + i: summary i, 1 + FW_SUMS + w: word w). */
 static __always_inline __u64 fw_and(const struct fw_match *m, __u32 i)
 {
 	__u32 ms = m->matchers;
@@ -153,14 +155,17 @@ static __always_inline __u64 fw_and(const struct fw_match *m, __u32 i)
 /* One summary word: the candidate words every vector has non-zero, in
  * order; the first with a bit in the AND is the rule. A bpf_loop callback,
  * so the verifier checks it once. */
-static long fw_and_word(__u32 i, void *data)
+static long fw_and_word(__u32 n, void *data)
 {
 	struct fw_match *m = data;
+	__u32 i = n + m->first;
 	__u64 s;
 
 	if (i >= FW_SUMS)
 		return 1;
-	s = fw_and(m, i);
+	if (!(m->top & (1ull << i)))
+		return 0;
+	s = fw_and(m, 1 + i);
 	for (int k = 0; k < 64; k++) {
 		__u32 wi;
 		__u64 w;
@@ -169,7 +174,7 @@ static long fw_and_word(__u32 i, void *data)
 			return 0;
 		wi = i * 64 + fw_ctz(s);
 		s &= s - 1;
-		w = fw_and(m, FW_SUMS + wi);
+		w = fw_and(m, 1 + FW_SUMS + wi);
 		if (w) {
 			m->found = wi * 64 + fw_ctz(w) + 1;
 			return 1;
@@ -255,7 +260,12 @@ static __always_inline __u32 fw_classify(__u32 chain, const struct fw_chain_conf
 	if ((m.matchers & FW_M_CT) &&
 	    fw_small_vec(chain, FW_SMALL_CT + (p->ct < 5 ? p->ct : FW_CT_UNTRACKED), &m.ct) < 0)
 		return 0;
-	bpf_loop(FW_SUMS, fw_and_word, &m, 0);
+	/* the summaries' summary first: most packets stop here, with no candidate */
+	m.top = fw_and(&m, 0);
+	if (!m.top)
+		return 0;
+	m.first = fw_ctz(m.top);
+	bpf_loop(FW_SUMS - m.first, fw_and_word, &m, 0);
 	return m.found;
 }
 
@@ -268,6 +278,16 @@ static __always_inline int fw_parse(struct cube_ctx *ctx, struct fw_pkt *p)
 	int r = cb_parse_pkt(data, end, &pk);
 
 	if (r != CB_PARSE_OK) {
+		/* the parser refuses a TCP header shorter than 20 bytes: a data
+		 * offset below 5 is a bad header, not a short packet */
+		if (pk.l4_proto == IPPROTO_TCP && pk.l4_off) {
+			__u8 *t = data + (pk.l4_off & 0x3ff);
+
+			if ((void *)(t + 13) <= end && (t[12] >> 4) < 5) {
+				fw_pstat(FW_PS_BADTCP);
+				return -1;
+			}
+		}
 		fw_pstat(FW_PS_SHORT);
 		return -1;
 	}

@@ -8,6 +8,8 @@
  * it up at in[0].now and, when the state is not INVALID and in[0].commit is
  * set, commits it. Everything lands in out[0]; the program returns the
  * state (0..3), or 10 + the parse result when the frame is not trackable.
+ * probe_live does the same on a device (test_ct's netns suite) with the
+ * kernel's clock, and passes every packet.
  */
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
@@ -41,8 +43,7 @@ struct {
 /* the test sets max_entries before load for the full-table cases */
 CB_CT_MAP(ct, 1024);
 
-SEC(SEC_HOOK)
-int probe_ct(struct probe_ctx *ctx)
+static __always_inline int probe(struct probe_ctx *ctx, int live)
 {
 	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
 	struct cb_cursor c = { .pos = data };
@@ -51,6 +52,7 @@ int probe_ct(struct probe_ctx *ctx)
 	struct probe_in *i;
 	struct ethhdr *eth;
 	__be16 proto;
+	__u64 now;
 	__u32 k = 0;
 
 	o = bpf_map_lookup_elem(&out, &k);
@@ -73,10 +75,29 @@ int probe_ct(struct probe_ctx *ctx)
 	o->parse = cb_ct_parse(c.pos, end, proto, &o->pkt);
 	if (o->parse != CB_CT_P_OK)
 		return 10 + o->parse;
-	o->state = cb_ct_lookup(ct, &o->pkt, i->now, &o->ref);
+	now = live ? bpf_ktime_get_ns() : i->now;
+	o->state = cb_ct_lookup(ct, &o->pkt, now, &o->ref);
 	if (o->state != CB_CT_INVALID && i->commit)
-		o->commit = cb_ct_commit(ct, &o->pkt, &o->ref, i->now);
+		o->commit = cb_ct_commit(ct, &o->pkt, &o->ref, now);
 	return o->state;
+}
+
+SEC(SEC_HOOK)
+int probe_ct(struct probe_ctx *ctx)
+{
+	return probe(ctx, 0);
+}
+
+/* On a real device: the kernel's clock; every packet passes. */
+SEC(SEC_HOOK)
+int probe_live(struct probe_ctx *ctx)
+{
+	probe(ctx, 1);
+#ifdef CUBE_TC
+	return TC_ACT_OK;
+#else
+	return XDP_PASS;
+#endif
 }
 
 char _license[] SEC("license") = "GPL";

@@ -12,7 +12,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
+#include <net/if.h>
 #include <linux/if_ether.h>
 #include <linux/in.h>
 #include <bpf/bpf.h>
@@ -999,6 +1004,24 @@ static void suite_malformed(struct env *e)
 	r = run(e, &f, 0, &o);
 	snprintf(name, sizeof(name), "%s/v4/frag/first-fragment-flagged", hook_name[e->hook]);
 	report(r == ST_NEW && o.pkt.fragment == 1, name, "ret %d fragment %u", r, o.pkt.fragment);
+	/* a TCP segment in fragments: the first tells its start; the peer's
+	 * ack of the whole segment is not an ack of unsent data */
+	{
+		struct flow ft = flow(0, 1, 2, 1234, 80);
+		static const struct tstep hs[] = { HS_STEPS };
+
+		run_tcp_table(e, &ft, "fragmented-segment", hs, 3, 100, 200);
+		eth(&f, ETH_P_IP);
+		ip4(&f, &ft.c, &ft.s, IPPROTO_TCP, 20 + 100, 0x2000, 0); /* MF: 1400 more follow */
+		tcphdr(&f, 1234, 80, 101, 201, PSH | ACK, 100);
+		step(e, "tcp/fragmented-segment/first-fragment", &ft, IPPROTO_TCP, &f, ST_EST, CB_CT_S_ESTABLISHED);
+		tcp_frame(&f, &ft, 1, ACK, 201, 101 + 1500, 0);
+		step(e, "tcp/fragmented-segment/ack-of-the-whole-segment", &ft, IPPROTO_TCP, &f, ST_EST,
+		     CB_CT_S_ESTABLISHED);
+		tcp_frame(&f, &ft, 1, ACK, 201, 101 + 100 + 65536, 0);
+		step(e, "tcp/fragmented-segment/ack-past-a-datagram", &ft, IPPROTO_TCP, &f, ST_INV,
+		     CB_CT_S_ESTABLISHED);
+	}
 	tcp_frame(&f, &f4, 0, SYN, 1, 0, 0);
 	f.len = 14 + 12;
 	if (e->hook == 0)
@@ -1232,6 +1255,190 @@ static void figures(struct env *e)
 	ct_clear(e);
 }
 
+/* ---- real stacks: TCP, UDP and ping between two netns through probe_live ----------- */
+
+/*
+ * Names as tests/net/lib.sh makes them ("cbt" + 5 hex digits), so that
+ * tests/net/cleanup.sh finds what a crashed run left; /tmp/<id>.X/owner
+ * holds our pid meanwhile. The veths live only inside the two netns.
+ */
+static char live_id[16], live_dir[64];
+
+static void live_cleanup(void)
+{
+	char cmd[256];
+
+	if (!live_id[0])
+		return;
+	snprintf(cmd, sizeof(cmd), "ip netns del %s-a 2>/dev/null; ip netns del %s-b 2>/dev/null; rm -rf %s", live_id,
+		 live_id, live_dir);
+	if (system(cmd) != 0)
+		printf("# cleanup: %s failed\n", cmd);
+	live_id[0] = 0;
+}
+
+static void live_signal(int sig)
+{
+	live_cleanup();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static int sh(const char *fmt, ...)
+{
+	char cmd[1024];
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	r = system(cmd);
+	return r == -1 ? -1 : WEXITSTATUS(r);
+}
+
+struct live_find {
+	const char *proto, *src, *dst, *state;
+	__u16 dport;
+	int found;
+};
+
+static int live_cb(const struct cb_ct_session *s, void *arg)
+{
+	struct live_find *q = arg;
+
+	if (!q->proto) {
+		printf("#   session %s %s:%u -> %s:%u %s eta %u\n", s->l4proto, s->src, s->sport, s->dst, s->dport,
+		       s->state, s->eta);
+		return 0;
+	}
+	if (!strcmp(s->l4proto, q->proto) && !strcmp(s->src, q->src) && !strcmp(s->dst, q->dst) &&
+	    !strcmp(s->state, q->state) && (!q->dport || s->dport == q->dport))
+		q->found++;
+	return 0;
+}
+
+static void live_expect(struct env *e, const char *name, const char *proto, const char *src, const char *dst,
+			__u16 dport, const char *state)
+{
+	struct live_find q = { .proto = proto, .src = src, .dst = dst, .state = state, .dport = dport };
+	char full[128];
+
+	cb_ct_foreach(e->ct, cb_ct_now(), live_cb, &q);
+	snprintf(full, sizeof(full), "tc/live/%s", name);
+	report(q.found == 1, full, "no %s session %s -> %s:%u in %s (%d)", proto, src, dst, dport, state, q.found);
+}
+
+static void suite_live(void)
+{
+	struct probe_in in = { .commit = 1 };
+	struct cb_ct_stats st;
+	struct env e;
+	char path[128];
+	int self = -1, ns = -1, r, ifindex;
+	__u32 k = 0;
+
+	if (sh("command -v nc >/dev/null && command -v ip >/dev/null && command -v ping >/dev/null") != 0) {
+		printf("ok - tc/live # SKIP needs nc, ip and ping\n");
+		return;
+	}
+	snprintf(live_id, sizeof(live_id), "cbt%05x", (unsigned)getpid() & 0xfffff);
+	snprintf(live_dir, sizeof(live_dir), "/tmp/%s.ct", live_id);
+	atexit(live_cleanup);
+	signal(SIGINT, live_signal);
+	signal(SIGTERM, live_signal);
+	if (mkdir(live_dir, 0700) == 0) {
+		snprintf(path, sizeof(path), "%s/owner", live_dir);
+		FILE *f = fopen(path, "w");
+
+		if (f) {
+			fprintf(f, "%d\n", getpid());
+			fclose(f);
+		}
+	}
+	r = sh("set -e; A=%s-a; B=%s-b; ip netns add $A; ip netns add $B;"
+	       "ip link add cta netns $A type veth peer name ctb netns $B;"
+	       "ip -n $A addr add 10.9.0.1/24 dev cta; ip -n $B addr add 10.9.0.2/24 dev ctb;"
+	       "ip -n $A addr add fd00:9::1/64 dev cta nodad; ip -n $B addr add fd00:9::2/64 dev ctb nodad;"
+	       "for n in $A $B; do ip -n $n link set lo up; done; ip -n $A link set cta up; ip -n $B link set ctb up",
+	       live_id, live_id);
+	report(r == 0, "tc/live/netns", "setting up the two netns failed (%d)", r);
+	if (r != 0)
+		return;
+	r = env_open(&e, 0, 1024);
+	if (r < 0) {
+		report(0, "tc/live/load", "load: %s", strerror(-r));
+		env_close(&e);
+		return;
+	}
+	bpf_map_update_elem(e.in, &k, &in, BPF_ANY);
+	/* attach on both sides of netns a's veth, from inside it */
+	snprintf(path, sizeof(path), "/run/netns/%s-a", live_id);
+	self = open("/proc/self/ns/net", O_RDONLY);
+	ns = open(path, O_RDONLY);
+	r = -1;
+	if (self >= 0 && ns >= 0 && setns(ns, CLONE_NEWNET) == 0) {
+		int fd = bpf_program__fd(bpf_object__find_program_by_name(e.obj, "probe_live"));
+
+		ifindex = (int)if_nametoindex("cta");
+		LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS);
+		LIBBPF_OPTS(bpf_tc_opts, oi, .prog_fd = fd);
+		LIBBPF_OPTS(bpf_tc_opts, oe, .prog_fd = fd);
+		r = bpf_tc_hook_create(&hook);
+		hook.attach_point = BPF_TC_INGRESS;
+		if (r == 0 || r == -EEXIST)
+			r = bpf_tc_attach(&hook, &oi);
+		hook.attach_point = BPF_TC_EGRESS;
+		if (r == 0)
+			r = bpf_tc_attach(&hook, &oe);
+		if (setns(self, CLONE_NEWNET) < 0)
+			r = -errno;
+	}
+	if (self >= 0)
+		close(self);
+	if (ns >= 0)
+		close(ns);
+	report(r == 0, "tc/live/attach", "attaching probe_live to the veth failed (%d)", r);
+	if (r != 0) {
+		env_close(&e);
+		live_cleanup();
+		return;
+	}
+#define IN_A "ip netns exec %s-a "
+#define IN_B "ip netns exec %s-b "
+	sh(IN_A "ping -c 2 -i 0.2 -W 1 10.9.0.2 >/dev/null", live_id);
+	sh(IN_A "ping -6 -c 2 -i 0.2 -W 1 fd00:9::2 >/dev/null", live_id);
+	/* 200 kB one way and 300 kB back, then both close */
+	sh("(" IN_B "sh -c 'head -c 300000 /dev/zero | timeout 10 nc -l -N 10.9.0.2 5001 >/dev/null' &);"
+	   "sleep 0.3; head -c 200000 /dev/zero | " IN_A "timeout 10 nc -N -q 1 10.9.0.2 5001 >/dev/null",
+	   live_id, live_id);
+	sh("(" IN_B "sh -c 'head -c 300000 /dev/zero | timeout 10 nc -6 -l -N fd00:9::2 5002 >/dev/null' &);"
+	   "sleep 0.3; head -c 200000 /dev/zero | " IN_A "timeout 10 nc -6 -N -q 1 fd00:9::2 5002 >/dev/null",
+	   live_id, live_id);
+	/* refused, and a UDP datagram to a closed port (port unreachable) */
+	sh(IN_A "nc -z -w 1 10.9.0.2 5999", live_id);
+	sh("echo hi | " IN_A "timeout 2 nc -u -w 1 10.9.0.2 5400", live_id);
+	sh("sleep 1");
+	{
+		struct live_find all = { 0 };
+
+		cb_ct_foreach(e.ct, cb_ct_now(), live_cb, &all); /* the table, for the log */
+	}
+	live_expect(&e, "icmp-echo", "ICMP", "10.9.0.1", "10.9.0.2", 0, "ESTABLISHED");
+	live_expect(&e, "icmpv6-echo", "ICMPv6", "fd00:9::1", "fd00:9::2", 0, "ESTABLISHED");
+	live_expect(&e, "tcp4-closed-both-ways", "TCP", "10.9.0.1", "10.9.0.2", 5001, "TIME_WAIT");
+	live_expect(&e, "tcp6-closed-both-ways", "TCP", "fd00:9::1", "fd00:9::2", 5002, "TIME_WAIT");
+	live_expect(&e, "tcp-refused", "TCP", "10.9.0.1", "10.9.0.2", 5999, "CLOSE");
+	live_expect(&e, "udp-unanswered", "UDP", "10.9.0.1", "10.9.0.2", 5400, "NEW");
+	r = cb_ct_read_stats(e.stats, &st);
+	report(r == 0 && st.invalid == 0, "tc/live/no-packet-invalid", "%llu packets of real stacks were INVALID",
+	       (unsigned long long)st.invalid);
+	report(r == 0 && st.related >= 1, "tc/live/port-unreachable-related", "related %llu",
+	       (unsigned long long)st.related);
+	env_close(&e);
+	live_cleanup();
+}
+
 int main(void)
 {
 	libbpf_set_print(silent);
@@ -1258,6 +1465,7 @@ int main(void)
 		env_close(&e);
 		suite_full(h);
 	}
+	suite_live();
 	printf("# %d passed, %d failed\n", n_ok, n_fail);
 	return n_fail ? 1 : 0;
 }
