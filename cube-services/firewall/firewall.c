@@ -259,6 +259,35 @@ static int fw_state(struct cube *c, struct cube_state *st)
 			return r;
 	}
 	r = cb_ct_foreach(cube_map_fd(c, "fw_ct"), cb_ct_now(), fw_session, st);
+	if (r < 0)
+		return r;
+	{
+		uint64_t ps[FW_PS_MAX] = { 0 }, live = 0;
+		int ncpu = libbpf_num_possible_cpus(), fd = cube_map_fd(c, "fw_pstats");
+		struct cb_ct_counts n;
+
+		for (uint32_t k = 0; k < FW_PS_MAX && ncpu > 0; k++) {
+			uint64_t v[ncpu];
+
+			if (bpf_map_lookup_elem(fd, &k, v) == 0)
+				for (int i = 0; i < ncpu; i++)
+					ps[k] += v[i];
+		}
+		if (cb_ct_sweep(cube_map_fd(c, "fw_ct"), -1, cb_ct_now(), &n) == 0)
+			live = n.entries;
+		r = firewall_cube_emit(st, &(struct firewall_cube_state){
+						   .packets_not_ip = ps[FW_PS_NONIP],
+						   .packets_truncated = ps[FW_PS_SHORT],
+						   .packets_bad_tcp = ps[FW_PS_BADTCP],
+						   .packets_fragments = ps[FW_PS_FRAG],
+						   .packets_ip_options = ps[FW_PS_IPOPT],
+						   .packets_logged = ps[FW_PS_LOGGED],
+						   .packets_established = ps[FW_PS_CT_ACCEPTED],
+						   .sessions = live,
+						   .sessions_max = FW_CT_MAX,
+						   .sessions_refused = ps[FW_PS_CT_FULL],
+					   });
+	}
 	return r < 0 ? r : 0;
 }
 

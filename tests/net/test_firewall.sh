@@ -149,6 +149,10 @@ ct_scenario() { # P
 		eval '[ "$(sessions | jq "[.[] | select(.l4proto == \"UDP\" and .dport == 7003 and .state == \"ESTABLISHED\")] | length")" -ge 1 ]'
 	check "$P: ct: no session from the outside attempts" \
 		test "$(sessions | jq '[.[] | select(.src == "10.0.0.1" and (.dport == 7002 or .dport == 7004))] | length')" = 0
+	check "$P: ct: the cube counts its sessions (of 65536)" eval \
+		'[ "$(cubectl fw1 show -json | jq .sessions)" -ge 1 ] && [ "$(cubectl fw1 show -json | jq ".\"sessions-max\"")" = 65536 ]'
+	check "$P: ct: ... and the packets accept-established took" \
+		eval '[ "$(cubectl fw1 show -json | jq ".\"packets-established\"")" -ge 1 ]'
 	# the state as a rule's match, accept-established OFF
 	check "$P: ct: accept-established OFF" cubectl fw1 set accept-established=OFF
 	check "$P: ct: replies dropped without a rule for them" eval '! ping_ok h2 10.0.0.1'
