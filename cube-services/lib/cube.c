@@ -1156,9 +1156,31 @@ int cube_cfg_remove(struct cube *c, const char *path)
 	return 0;
 }
 
+/* Writes the node at path below at with the leaves of o; 0 or -EINVAL. */
+static int cube_cfg_build(struct lyd_node *at, const char *path, struct json_object *o, struct lyd_node **out)
+{
+	struct lyd_node *node = NULL;
+
+	*out = NULL;
+	if (lyd_new_path(at, NULL, path, NULL, 0, NULL) != LY_SUCCESS ||
+	    lyd_find_path(at, path, 0, &node) != LY_SUCCESS)
+		return -EINVAL;
+	json_object_object_foreach(o, k, v)
+	{
+		const struct lysc_node *sk = lys_find_child(node->schema, NULL, k, 0, 0, 0);
+
+		if (sk && lysc_is_key(sk))
+			continue; /* a key: the path has it */
+		if (lyd_new_path(node, NULL, k, json_object_get_string(v), LYD_NEW_PATH_UPDATE, NULL) != LY_SUCCESS)
+			return -EINVAL;
+	}
+	*out = node;
+	return 0;
+}
+
 int cube_cfg_put(struct cube *c, const char *path, const char *leaves)
 {
-	struct lyd_node *node = NULL, *created = NULL, *old;
+	struct lyd_node *node = NULL, *created = NULL, *scratch = NULL, *old;
 	struct json_object *o;
 	int r = cube_cfg_ready(c, path);
 
@@ -1169,45 +1191,39 @@ int cube_cfg_put(struct cube *c, const char *path, const char *leaves)
 		json_object_put(o);
 		return cube_cfg_fail(c, -EINVAL, "%s: the leaves are not a JSON object%s", path, NULL);
 	}
+	/* first on a copy of the cube's entry alone: a path or a value libyang
+	 * refuses leaves the tree as it is */
+	if (lyd_dup_single(c->cfg_tree, NULL, 0, &scratch) != LY_SUCCESS) {
+		json_object_put(o);
+		return cube_cfg_fail(c, -ENOMEM, "%s: out of memory%s", path, NULL);
+	}
+	r = cube_cfg_build(scratch, path, o, &node);
+	if (r < 0)
+		cube_cfg_fail(c, r, "%s: %s", path, ly_errmsg(LYD_CTX(c->cfg_tree)));
+	lyd_free_all(scratch);
+	if (r < 0) {
+		json_object_put(o);
+		return r;
+	}
+	/* the tree before: the entry, or the nodes above where it will be */
 	if (lyd_find_path(c->cfg_tree, path, 0, &node) == LY_SUCCESS) {
 		old = cube_cfg_snap(node, 1);
 		lyd_free_tree(node);
-	} else if (lyd_new_path(c->cfg_tree, NULL, path, NULL, 0, &created) == LY_SUCCESS &&
-		   lyd_find_path(c->cfg_tree, path, 0, &node) == LY_SUCCESS) {
-		/* a new entry: before it, its parents only */
-		old = cube_cfg_snap(node, 0);
+	} else if (lyd_new_path(c->cfg_tree, NULL, path, NULL, 0, &created) == LY_SUCCESS && created) {
+		old = cube_cfg_snap(created, 0); /* created: the first node the path lacked */
 		lyd_free_tree(created);
 	} else {
 		json_object_put(o);
 		return cube_cfg_fail(c, -EINVAL, "%s: %s", path, ly_errmsg(LYD_CTX(c->cfg_tree)));
 	}
-	node = NULL;
-	r = lyd_new_path(c->cfg_tree, NULL, path, NULL, 0, NULL) == LY_SUCCESS &&
-			    lyd_find_path(c->cfg_tree, path, 0, &node) == LY_SUCCESS
-		    ? 0
-		    : -EINVAL;
-	json_object_object_foreach(o, k, v)
-	{
-		const struct lysc_node *sk = r == 0 ? lys_find_child(node->schema, NULL, k, 0, 0, 0) : NULL;
-
-		if (r < 0)
-			break;
-		if (sk && lysc_is_key(sk))
-			continue; /* a key: the path has it */
-		if (lyd_new_path(node, NULL, k, json_object_get_string(v), LYD_NEW_PATH_UPDATE, NULL) != LY_SUCCESS)
-			r = -EINVAL;
-	}
+	r = cube_cfg_build(c->cfg_tree, path, o, &node);
 	json_object_put(o);
 	if (r == 0)
 		r = cube_cfg_record(c, old, cube_cfg_snap(node, 1));
 	else
 		lyd_free_all(old);
-	if (r < 0) {
-		cube_cfg_fail(c, r, "%s: %s", path, ly_errmsg(LYD_CTX(c->cfg_tree)));
-		if (node)
-			lyd_free_tree(node);
-		/* the entry it replaced comes back with the undo of the action */
-	}
+	if (r < 0)
+		cube_cfg_fail(c, r, "%s: cannot record the change%s", path, NULL);
 	return r;
 }
 
