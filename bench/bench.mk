@@ -62,3 +62,4 @@ bench-resilience: all
 	  echo "Regenerate with \`make bench-resilience\` (as root). Date: $$(date -u +%Y-%m-%dT%H:%MZ), kernel $$(uname -r), $$(nproc) CPUs."; \
 	  echo; bash bench/resilience.sh; } > docs/RESILIENCE.md.tmp && mv docs/RESILIENCE.md.tmp docs/RESILIENCE.md
 .PHONY: bench-resilience
+-include bench/bench4.mk

@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # `make bench`: runs every benchmark in one invocation and writes
 # docs/BENCHMARKS.md (machine, kernel, date, command, tables, reading).
-# QUICK=1 for a smoke run (about a minute; the full run takes about 6
-# minutes, most of it bench/throughput.sh).
+# QUICK=1 for a smoke run (about 3 minutes; the full run takes about 14
+# minutes, most of it bench/throughput.sh and bench/firewall.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 quick=${QUICK:-0}
@@ -47,10 +47,14 @@ echo "bench: throughput on veth (pktgen, xdpsink, iperf3)..." >&2
 QUICK=$quick bash bench/throughput.sh >"$tmp.tp" ||
 	echo "bench/throughput.sh failed (status $?): run it alone to see why." >"$tmp.tp"
 
+echo "bench: the firewall against iptables and nftables..." >&2
+QUICK=$quick bash bench/firewall_md.sh >"$tmp.fw" ||
+	echo "bench/firewall_md.sh failed (status $?): run it alone to see why." >"$tmp.fw"
+
 {
 	echo "# Benchmarks"
 	echo
-	echo "Regenerate with \`$cmd\` (as root; about $([ "$quick" = 1 ] && echo "1 minute" || echo "6 minutes")). Every figure is a"
+	echo "Regenerate with \`$cmd\` (as root; about $([ "$quick" = 1 ] && echo "3 minutes" || echo "14 minutes")). Every figure is a"
 	echo "ratio against a baseline measured in the same run, on the same machine."
 	echo
 	echo "- Date: $(date -u +%Y-%m-%dT%H:%MZ)"
@@ -170,6 +174,8 @@ QUICK=$quick bash bench/throughput.sh >"$tmp.tp" ||
 	echo "  then runs at a fraction of the speed."
 	echo "- Run to run, rates move by a few percent on this VM; other work on the machine lowers"
 	echo "  pps and raises ns/packet together."
+	echo
+	cat "$tmp.fw"
 	echo
 	echo "## Reading"
 	echo

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <sys/types.h>
 #include <json-c/json.h>
+#include <libyang/libyang.h>
 #include <czmq.h>
 
 #include "bus.h"
@@ -73,7 +74,8 @@ struct bk_cube {
 	int att_pos; /* place in the port's chain, 0 closest to the peer */
 	int xdp;
 	unsigned generation;
-	struct json_object *config; /* the cube's YANG JSON, no module prefix */
+	struct lyd_node *config; /* the cube's configuration tree (schema.c), NULL without a model */
+	char *config_text;	 /* its stored text, kept while its service is not installed */
 	struct bk_port ports[CB_MAX_PORTS];
 
 	enum bk_cube_state state;
@@ -92,6 +94,7 @@ struct bk_cube {
 	int reply_status;
 	char reply_error[BK_ERR_MAX];
 	char *reply_body;
+	char *reply_diff; /* RESULT of an ACTION: its change of the configuration */
 	char exit_reason[128];
 };
 
@@ -134,15 +137,40 @@ void schema_fini(struct broker *b);
 int schema_has_service(struct broker *b, const char *service);
 /* JSON array of service names. */
 struct json_object *schema_services(struct broker *b);
-/* Validates cfg as the configuration of cube name of service. On success,
- * if normalized is non-NULL, sets it to a new canonical copy (no defaults,
- * values typed per the model). Returns 0 or -EINVAL with err. */
-int schema_validate(struct broker *b, const char *service, struct json_object *cfg, struct json_object **normalized,
-		    char *err, size_t errlen);
-/* cfg with every default filled in (new object). */
-struct json_object *schema_with_defaults(struct broker *b, const char *service, struct json_object *cfg);
-/* Adds to a new cube's configuration the entries its model's lists declare
- * with base:default-entries, where cfg does not have them. */
+/*
+ * A cube's configuration is its entry of the service's top-level list as a
+ * libyang data tree (config only, validated, canonical values): JSON exists
+ * only at the edges, bodies and reads (json-c), storage and messages (RFC
+ * 7951 text).
+ *
+ * schema_cfg_new: the configuration of a new cube from its body (may be
+ * NULL), checked in the user's words, then by libyang. schema_cfg_load: from
+ * its stored text (the entry's RFC 7951 object). schema_cfg_text: that text
+ * (malloc'd). schema_cfg_json: the entry as a JSON object, with every default
+ * filled in when defaults (a read). schema_cfg_get: the value at a data path
+ * below the cube ("type", "ports[name='p1']/peer"), NULL when absent.
+ */
+int schema_cfg_new(struct broker *b, const char *service, const char *name, struct json_object *body,
+		   struct lyd_node **cfg, char *err, size_t errlen);
+int schema_cfg_load(struct broker *b, const char *service, const char *text, struct lyd_node **cfg, char *err,
+		    size_t errlen);
+char *schema_cfg_text(const struct lyd_node *cfg);
+struct json_object *schema_cfg_json(const struct lyd_node *cfg, int defaults);
+const char *schema_cfg_get(const struct lyd_node *cfg, const char *path);
+struct lyd_node *schema_cfg_dup(const struct lyd_node *cfg);
+void schema_cfg_free(struct lyd_node *cfg);
+/* Sets (peer "": removes) the peer of port, creating the port's entry. */
+int schema_set_peer(struct broker *b, struct lyd_node *cfg, const char *port, const char *peer, char *err,
+		    size_t errlen);
+/* Validates *cfg (whole, or a part of schema_prune) in place: mandatory
+ * leaves and port references in the user's words, then libyang. */
+int schema_validate(struct broker *b, const char *service, struct lyd_node **cfg, char *err, size_t errlen);
+/* -EBUSY with a sentence when a port reference in cfg (a leafref to the
+ * cube's ports) names port, which is about to be deleted; 0 otherwise. */
+int schema_port_users(struct broker *b, const char *service, const struct lyd_node *cfg, const char *port, char *err,
+		      size_t errlen);
+/* Adds to a new cube's configuration (a body) the entries its model's lists
+ * declare with base:default-entries, where it does not have them. */
 void schema_add_default_entries(struct broker *b, const char *service, struct json_object *cfg);
 /* Merges a cube's operational state (its READ answer) into view, the cube
  * as read: list entries meet by their keys (a port's state joins that
@@ -154,43 +182,56 @@ struct schema_target {
 	enum schema_target_kind kind;
 	const void *snode; /* const struct lysc_node * */
 	char rel[1024];	   /* path inside the cube, "fdb/flush", for actions */
+	char where[1024];  /* the path in the user's words, "fdb entry aa:bb:.." */
+	char path[2048];   /* the data path below the cube, "fdb/entry[address='aa:bb:..']" */
+	char keys[8][256]; /* the canonical keys of the entry (ST_ENTRY) */
+	int nkeys;
+	int nway;	 /* list entries on the way to a deeper node: */
+	int way_len[8];	 /* the length of path up to each */
+	int way_wlen[8]; /* and of where */
 };
 /*
  * Applies verb (CREATE/UPDATE/REPLACE/DELETE) with body at the path segments
- * segs[0..n) inside the cube config cfg (modified in place). READ fills
- * *out with a new reference to the node at path inside cfg (which should
- * then be the merged config+state). For an action path returns -EOPNOTSUPP
- * with target->rel set. Returns 0 or -errno with err.
+ * segs[0..n) to the cube configuration *cfg (in place; validate after). For
+ * an action path returns -EOPNOTSUPP with target->rel set. Returns 0 or
+ * -errno with err. schema_read: READ of the node at the path in view (the
+ * cube as read, JSON), a new reference in *out.
  */
-int schema_edit(struct broker *b, const char *service, struct json_object *cfg, int verb, char **segs, int n,
-		struct json_object *body, struct json_object **out, struct schema_target *target, char *err,
-		size_t errlen);
+/* The walk of schema_edit alone: the target of the path (-EOPNOTSUPP for an action). */
+int schema_walk(struct broker *b, const char *service, int verb, char **segs, int n, struct json_object *body,
+		struct schema_target *target, char *prel, size_t prelsize, char *err, size_t errlen);
+int schema_edit(struct broker *b, const char *service, struct lyd_node **cfg, int verb, char **segs, int n,
+		struct json_object *body, struct schema_target *target, char *err, size_t errlen);
+int schema_read(struct broker *b, const char *service, struct json_object *view, char **segs, int n,
+		struct json_object **out, struct schema_target *target, char *err, size_t errlen);
 /*
  * Edits below a cube in time proportional to what they touch (requests.c
  * rq_edit_part): schema_incremental says whether the model allows checking
  * a part on its own; schema_prune copies out of cfg what an edit at
  * segs[0..n) can touch (along the path each node's leaves and containers and
- * the one entry of each list, the node at the path whole), or NULL when the
- * path is not such an edit; schema_splice puts a part's node at that path
- * back into cfg (removing it if the part has none); schema_room checks that
- * a new entry at the path fits its list's max-elements; schema_diff gives
- * the libyang diff (JSON, malloc'd, NULL when equal) between two parts of
- * cube name; schema_apply_diff applies such a diff to *cfg (the journal).
+ * the one entry of each list, the node at the path whole; the cube's ports
+ * whole), or NULL when the path is not such an edit; schema_room checks
+ * that a new entry at the target fits its list's max-elements; schema_diff
+ * gives the libyang diff between two parts (the tree and its RFC 7951 text,
+ * both NULL when equal); schema_splice applies a diff, or its reverse, to
+ * *cfg; schema_apply_diff applies a diff's text (the journal).
  */
 int schema_incremental(struct broker *b, const char *service);
 /* A transparent service: its cubes have no ports (transparent-base-yang-module). */
 int schema_is_transparent(struct broker *b, const char *service);
 int schema_check_action(struct broker *b, const char *service, char **segs, int n, struct json_object *body, char *err,
 			size_t errlen);
-struct json_object *schema_prune(struct broker *b, const char *service, struct json_object *cfg, char **segs, int n);
-void schema_splice(struct broker *b, const char *service, struct json_object *cfg, struct json_object *part,
-		   char **segs, int n);
-int schema_room(struct broker *b, const char *service, struct json_object *cfg, char **segs, int n, char *err,
-		size_t errlen);
-int schema_diff(struct broker *b, const char *service, const char *name, struct json_object *old,
-		struct json_object *new, char **diff, char *err, size_t errlen);
-int schema_apply_diff(struct broker *b, const char *service, const char *name, struct json_object **cfg,
-		      const char *diff, char *err, size_t errlen);
+struct lyd_node *schema_prune(struct broker *b, const char *service, const struct lyd_node *cfg, char **segs, int n);
+int schema_room(struct broker *b, const char *service, const struct lyd_node *cfg, const struct schema_target *t,
+		char *err, size_t errlen);
+int schema_diff(struct broker *b, const struct lyd_node *old, const struct lyd_node *new, struct lyd_node **diff,
+		char **text, char *err, size_t errlen);
+int schema_splice(struct broker *b, struct lyd_node **cfg, const struct lyd_node *diff, int reverse, char *err,
+		  size_t errlen);
+int schema_apply_diff(struct broker *b, struct lyd_node **cfg, const char *text, char *err, size_t errlen);
+/* A diff's text that must be one of cube's (service's) changes. */
+int schema_parse_diff(struct broker *b, const char *service, const char *cube, const char *text, struct lyd_node **diff,
+		      char *err, size_t errlen);
 /* Writes the Markdown reference of every service's data tree. */
 int schema_describe(struct broker *b, FILE *out);
 /* Help text for the node at path: a JSON object. */
@@ -255,8 +296,9 @@ int cubes_configure(struct broker *b, struct bk_cube *c, char *err, size_t errle
 int cubes_change(struct broker *b, struct bk_cube *c, const char *diff, char *err, size_t errlen);
 /* READ: sets *state to the cube's operational JSON. */
 int cubes_read(struct broker *b, struct bk_cube *c, struct json_object **state, char *err, size_t errlen);
-int cubes_action(struct broker *b, struct bk_cube *c, const char *path, const char *body, char **result, char *err,
-		 size_t errlen);
+/* *diff: what the action changed in the cube's configuration (NULL: nothing). */
+int cubes_action(struct broker *b, struct bk_cube *c, const char *path, const char *body, char **result, char **diff,
+		 char *err, size_t errlen);
 void cubes_stop(struct broker *b, struct bk_cube *c);
 int cubes_on_message(zloop_t *loop, zsock_t *sock, void *arg);
 /* Periodic: reap children, restart dead cubes, time out silent ones. */

@@ -62,7 +62,6 @@ static void cubes_write_pidfile(struct broker *b, struct bk_cube *c)
 int cubes_spawn(struct broker *b, struct bk_cube *c, char *err, size_t errlen)
 {
 	char bin[700], id[16], gen[16], level[16];
-	struct json_object *lv;
 	posix_spawnattr_t attr;
 	pid_t pid;
 	int r;
@@ -77,7 +76,7 @@ int cubes_spawn(struct broker *b, struct bk_cube *c, char *err, size_t errlen)
 	snprintf(gen, sizeof(gen), "%u", c->generation);
 	/* the fast path is built for its log level: loaded once, not twice */
 	snprintf(level, sizeof(level), "%s",
-		 json_object_object_get_ex(c->config, "loglevel", &lv) ? json_object_get_string(lv) : "INFO");
+		 schema_cfg_get(c->config, "loglevel") ? schema_cfg_get(c->config, "loglevel") : "INFO");
 	char *argv[] = { bin,	   "--name",	   c->name, "--id",	  id,	       "--type",
 			 c->type,  "--generation", gen,	    "--run-dir",  b->run_dir,  "--bpffs",
 			 b->bpffs, "--loglevel",   level,   "--yang-dir", b->yang_dir, b->debug ? "-d" : NULL,
@@ -133,7 +132,7 @@ static char *cubes_config_body(struct bk_cube *c)
 	struct json_object *o = json_object_new_object(), *ports = json_object_new_array();
 	char *s;
 
-	json_object_object_add(o, "config", json_object_get(c->config));
+	json_object_object_add(o, "config", schema_cfg_json(c->config, 0));
 	for (int i = 0; i < CB_MAX_PORTS; i++) {
 		struct json_object *p;
 
@@ -367,12 +366,11 @@ static void cubes_on_whoami(struct broker *b, struct bk_cube *c, const char *ide
 		/* a new generation: an older process that comes back is stale */
 		c->generation++;
 		c->external = 1;
-		struct json_object *lv;
 
 		snprintf(body, sizeof(body),
 			 "{\"id\":%d,\"type\":\"%s\",\"service\":\"%s\",\"generation\":%u,\"loglevel\":\"%s\"}", c->id,
 			 c->type, c->service, c->generation,
-			 json_object_object_get_ex(c->config, "loglevel", &lv) ? json_object_get_string(lv) : "INFO");
+			 schema_cfg_get(c->config, "loglevel") ? schema_cfg_get(c->config, "loglevel") : "INFO");
 		r.kind = CUBEBUS__CUBE_MSG__KIND__WHOAMI;
 		r.body = body;
 		r.generation = c->generation;
@@ -392,6 +390,8 @@ static void cubes_on_result(struct broker *b, struct bk_cube *c, Cubebus__CubeMs
 	snprintf(c->reply_error, sizeof(c->reply_error), "%s", m->error);
 	free(c->reply_body);
 	c->reply_body = strdup(m->body);
+	free(c->reply_diff);
+	c->reply_diff = m->diff && m->diff[0] ? strdup(m->diff) : NULL;
 	if (c->state == BK_CUBE_CONFIGURING) {
 		if (m->status == 0) {
 			c->state = BK_CUBE_RUNNING;
@@ -632,15 +632,22 @@ int cubes_read(struct broker *b, struct bk_cube *c, struct json_object **state, 
 	return r;
 }
 
-int cubes_action(struct broker *b, struct bk_cube *c, const char *path, const char *body, char **result, char *err,
-		 size_t errlen)
+int cubes_action(struct broker *b, struct bk_cube *c, const char *path, const char *body, char **result, char **diff,
+		 char *err, size_t errlen)
 {
 	Cubebus__CubeMsg m = CUBEBUS__CUBE_MSG__INIT;
+	int r;
 
 	m.kind = CUBEBUS__CUBE_MSG__KIND__ACTION;
 	m.path = (char *)path;
 	m.body = (char *)(body ? body : "");
-	return cubes_exchange(b, c, &m, result, err, errlen);
+	r = cubes_exchange(b, c, &m, result, err, errlen);
+	*diff = NULL;
+	if (r == 0) {
+		*diff = c->reply_diff;
+		c->reply_diff = NULL;
+	}
+	return r;
 }
 
 void cubes_stop(struct broker *b, struct bk_cube *c)

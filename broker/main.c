@@ -178,7 +178,7 @@ static int bk_apply_change(const char *diff, void *arg)
 
 	if (j->bad)
 		return 0;
-	if (schema_apply_diff(j->b, j->c->service, j->c->name, &j->c->config, diff, err, sizeof(err)) < 0) {
+	if (schema_apply_diff(j->b, &j->c->config, diff, err, sizeof(err)) < 0) {
 		bk_log(3, "database: %s: change %d of its journal does not apply (%s); it starts with the %d before",
 		       j->c->name, j->n + 1, err, j->n);
 		j->bad = 1;
@@ -196,24 +196,18 @@ static int bk_apply_change(const char *diff, void *arg)
 static void bk_load_journal(struct broker *b, struct bk_cube *c)
 {
 	struct bk_journal j = { .b = b, .c = c };
-	struct json_object *cfg = NULL, *norm = NULL;
 	char err[BK_ERR_MAX];
 
 	if (store_change_list(b->store, c->name, bk_apply_change, &j) < 0)
 		bk_log(3, "database: cannot read the journal of %s: %s", c->name, store_errmsg(b->store));
-	json_object_deep_copy(c->config, &cfg, NULL);
-	json_object_object_add(cfg, "name", json_object_new_string(c->name));
-	if (schema_validate(b, c->service, cfg, &norm, err, sizeof(err)) == 0) {
-		json_object_put(c->config);
-		c->config = norm;
-	}
-	json_object_put(cfg);
+	if (j.n && schema_validate(b, c->service, &c->config, err, sizeof(err)) < 0)
+		bk_log(3, "database: %s: its configuration with its journal is not valid (%s)", c->name, err);
 	if (j.n) {
 		struct store_cube sc = { 0 };
 
 		if (store_cube_get(b->store, c->name, &sc) == 0) {
 			free(sc.config);
-			sc.config = strdup(json_object_to_json_string_ext(c->config, JSON_C_TO_STRING_PLAIN));
+			sc.config = schema_cfg_text(c->config);
 			if (!sc.config || store_cube_update(b->store, &sc) < 0)
 				bk_log(4, "database: cannot write the configuration of %s whole: %s", c->name,
 				       store_errmsg(b->store));
@@ -240,14 +234,19 @@ static int bk_load_cube(const struct store_cube *sc, void *arg)
 	c->xdp = strcmp(c->type, "TC") != 0;
 	c->generation = sc->generation;
 	c->restarts = sc->restarts;
-	c->config = json_tokener_parse(sc->config);
-	if (!c->config) {
-		bk_log(3, "database: configuration of %s is not JSON; starting it empty", sc->name);
-		c->config = json_object_new_object();
-	}
 	if (b->yang && schema_has_service(b, c->service)) {
+		char err[BK_ERR_MAX];
+
+		if (schema_cfg_load(b, c->service, sc->config, &c->config, err, sizeof(err)) < 0) {
+			bk_log(3, "database: the configuration of %s does not load (%s); starting it empty", sc->name,
+			       err);
+			if (schema_cfg_new(b, c->service, sc->name, NULL, &c->config, err, sizeof(err)) < 0)
+				bk_log(3, "%s: %s", sc->name, err);
+		}
 		bk_load_journal(b, c);
 		c->transparent = schema_is_transparent(b, c->service);
+	} else {
+		c->config_text = strdup(sc->config ? sc->config : "{}");
 	}
 	if (c->transparent) { /* its two ports, as messages name them */
 		snprintf(c->ports[0].name, sizeof(c->ports[0].name), "inner");
@@ -427,7 +426,8 @@ static int bk_cleanup(struct broker *b)
 				fclose(f);
 				unlink(path);
 			}
-			json_object_put(c->config);
+			schema_cfg_free(c->config);
+			free(c->config_text);
 		}
 		store_close(&b->store);
 	}
@@ -608,7 +608,8 @@ out:
 	zsock_destroy(&b->cubes);
 	zsock_destroy(&b->events);
 	for (int id = 1; id < CB_MAX_CUBES; id++)
-		json_object_put(b->cubes_tab[id].config), free(b->cubes_tab[id].reply_body);
+		schema_cfg_free(b->cubes_tab[id].config), free(b->cubes_tab[id].config_text),
+			free(b->cubes_tab[id].reply_body), free(b->cubes_tab[id].reply_diff);
 	dp_fini(b);
 	schema_fini(b);
 	store_close(&b->store);

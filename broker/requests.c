@@ -51,9 +51,9 @@ static int rq_fail(struct rq *q, int status, const char *fmt, ...)
 
 struct rq_change {
 	struct bk_cube *cube;
-	struct json_object *config; /* new, validated */
+	struct lyd_node *config; /* new, validated */
 	/* saved for rollback */
-	struct json_object *old_config;
+	struct lyd_node *old_config;
 	struct bk_port old_ports[CB_MAX_PORTS];
 	int configured;
 };
@@ -70,8 +70,11 @@ static int rq_store_cube(struct broker *b, struct bk_cube *c, int insert)
 	sc.id = c->id;
 	sc.generation = c->generation;
 	sc.restarts = c->restarts;
-	sc.config = (char *)json_object_to_json_string_ext(c->config, JSON_C_TO_STRING_PLAIN);
+	sc.config = c->config ? schema_cfg_text(c->config) : strdup(c->config_text ? c->config_text : "{}");
+	if (!sc.config)
+		return -ENOMEM;
 	r = insert ? store_cube_insert(b->store, &sc) : store_cube_update(b->store, &sc);
+	free(sc.config);
 	if (r < 0)
 		return r;
 	/* ports: the indices the data plane uses */
@@ -99,7 +102,7 @@ static void rq_restore(struct rq_change *ch)
 {
 	struct bk_cube *c = ch->cube;
 
-	json_object_put(c->config);
+	schema_cfg_free(c->config);
 	c->config = ch->old_config;
 	ch->old_config = NULL;
 	for (int i = 0; i < CB_MAX_PORTS; i++) {
@@ -120,11 +123,10 @@ static int rq_commit(struct rq *q, struct rq_change *chs, int n)
 	/* 1. checks that need no change of anything */
 	for (i = 0; i < n; i++) {
 		struct bk_cube *c = chs[i].cube;
-		const char *type = "TC";
-		struct json_object *v;
+		const char *type = schema_cfg_get(chs[i].config, "type");
 
-		if (json_object_object_get_ex(chs[i].config, "type", &v))
-			type = json_object_get_string(v);
+		if (!type)
+			type = "TC";
 		if (strcmp(type, c->type)) {
 			r = rq_fail(q, -EINVAL, "%s: the type of a cube is fixed at creation (%s)", c->name, c->type);
 			goto free_new;
@@ -134,10 +136,10 @@ static int rq_commit(struct rq *q, struct rq_change *chs, int n)
 	for (i = 0; i < n; i++) {
 		struct bk_cube *c = chs[i].cube;
 
-		chs[i].old_config = json_object_get(c->config);
+		chs[i].old_config = c->config;
 		memcpy(chs[i].old_ports, c->ports, sizeof(c->ports));
-		json_object_put(c->config);
-		c->config = json_object_get(chs[i].config);
+		c->config = chs[i].config;
+		chs[i].config = NULL; /* the cube's now; the old one is kept for rollback */
 		r = topo_ports_from_config(c, err, sizeof(err));
 		if (r < 0) {
 			rq_fail(q, r, "%s", err);
@@ -189,8 +191,7 @@ static int rq_commit(struct rq *q, struct rq_change *chs, int n)
 		goto undo_cubes;
 	}
 	for (i = 0; i < n; i++) {
-		json_object_put(chs[i].old_config);
-		json_object_put(chs[i].config);
+		schema_cfg_free(chs[i].old_config);
 		bk_event(b, chs[i].cube->name, "config", NULL);
 	}
 	topo_attach_prune(b); /* a deleted port detached its chain (its rows went with it) */
@@ -213,7 +214,7 @@ undo_memory:
 			rq_restore(&chs[i]);
 free_new:
 	for (i = 0; i < n; i++)
-		json_object_put(chs[i].config);
+		schema_cfg_free(chs[i].config);
 	return r;
 }
 
@@ -246,16 +247,14 @@ static int rq_name_ok(struct rq *q, const char *name)
  * Leaves of the base model the system does not do yet: true is refused
  * rather than stored and ignored (false, the default, is what it does).
  */
-static int rq_unsupported(struct rq *q, const char *cube, struct json_object *cfg)
+static int rq_unsupported(struct rq *q, const char *cube, const struct lyd_node *cfg)
 {
 	static const char *const leaves[] = { "shadow", "span" };
-	struct json_object *v;
 
 	for (size_t i = 0; i < sizeof(leaves) / sizeof(leaves[0]); i++) {
-		if (!json_object_object_get_ex(cfg, leaves[i], &v))
-			continue;
-		if (json_object_is_type(v, json_type_boolean) ? json_object_get_boolean(v)
-							      : !strcmp(json_object_get_string(v), "true"))
+		const char *v = schema_cfg_get(cfg, leaves[i]);
+
+		if (v && !strcmp(v, "true"))
 			return rq_fail(q, -EOPNOTSUPP, "%s: %s is not supported yet: leave it out or set %s=false",
 				       cube, leaves[i], leaves[i]);
 	}
@@ -265,7 +264,7 @@ static int rq_unsupported(struct rq *q, const char *cube, struct json_object *cf
 static int rq_cube_create(struct rq *q, const char *service, const char *name)
 {
 	struct broker *b = q->b;
-	struct json_object *cfg = NULL, *norm = NULL, *v;
+	struct lyd_node *norm = NULL;
 	struct bk_cube *c = NULL;
 	char err[BK_ERR_MAX];
 	int r, id;
@@ -276,23 +275,17 @@ static int rq_cube_create(struct rq *q, const char *service, const char *name)
 		return rq_fail(q, -EEXIST, "cube %s already exists", name);
 	if (q->body && !json_object_is_type(q->body, json_type_object))
 		return rq_fail(q, -EINVAL, "the body of a new cube must be a JSON object");
-	json_object_deep_copy(q->body ? q->body : NULL, &cfg, NULL);
-	if (!cfg)
-		cfg = json_object_new_object();
-	json_object_object_add(cfg, "name", json_object_new_string(name));
-	schema_add_default_entries(b, service, cfg);
-	r = schema_validate(b, service, cfg, &norm, err, sizeof(err));
-	json_object_put(cfg);
+	r = schema_cfg_new(b, service, name, q->body, &norm, err, sizeof(err));
 	if (r < 0)
 		return rq_fail(q, r, "%s", err);
 	if (rq_unsupported(q, name, norm) < 0) {
-		json_object_put(norm);
+		schema_cfg_free(norm);
 		return q->status;
 	}
 	for (id = 1; id < CB_MAX_CUBES && b->cubes_tab[id].used; id++)
 		;
 	if (id >= CB_MAX_CUBES) {
-		json_object_put(norm);
+		schema_cfg_free(norm);
 		return rq_fail(q, -ENOSPC, "no free cube slot: at most %d cubes", CB_MAX_CUBES - 1);
 	}
 	c = &b->cubes_tab[id];
@@ -301,8 +294,7 @@ static int rq_cube_create(struct rq *q, const char *service, const char *name)
 	c->id = id;
 	snprintf(c->name, sizeof(c->name), "%s", name);
 	snprintf(c->service, sizeof(c->service), "%s", service);
-	snprintf(c->type, sizeof(c->type), "%s",
-		 json_object_object_get_ex(norm, "type", &v) ? json_object_get_string(v) : "TC");
+	snprintf(c->type, sizeof(c->type), "%s", schema_cfg_get(norm, "type") ? schema_cfg_get(norm, "type") : "TC");
 	c->xdp = strcmp(c->type, "TC") != 0;
 	c->transparent = schema_is_transparent(b, service);
 	if (c->transparent) { /* its two ports, as messages name them */
@@ -362,8 +354,9 @@ rollback:
 remove_dp:
 	dp_cube_remove(b, c);
 free_cube:
-	json_object_put(c->config);
+	schema_cfg_free(c->config);
 	free(c->reply_body);
+	free(c->reply_diff);
 	memset(c, 0, sizeof(*c));
 	return q->status;
 }
@@ -391,8 +384,10 @@ static int rq_cube_delete(struct rq *q, struct bk_cube *c)
 	if (r < 0)
 		bk_log(3, "database: cannot commit the deletion of %s: %s", c->name, store_errmsg(b->store));
 	snprintf(name, sizeof(name), "%s", c->name);
-	json_object_put(c->config);
+	schema_cfg_free(c->config);
+	free(c->config_text);
 	free(c->reply_body);
+	free(c->reply_diff);
 	memset(c, 0, sizeof(*c));
 	topo_attach_prune(b); /* what was attached to its ports (the rows went with it) */
 	bk_event(b, name, "deleted", NULL);
@@ -417,7 +412,7 @@ static void rq_add_tcubes(struct json_object *o, struct bk_cube **chain, int n)
 /* The cube as a user reads it: config with defaults, identity, port status, state. */
 static struct json_object *rq_cube_view(struct rq *q, struct bk_cube *c, int with_state)
 {
-	struct json_object *o = schema_with_defaults(q->b, c->service, c->config), *ports, *state = NULL;
+	struct json_object *o = schema_cfg_json(c->config, 1), *ports, *state = NULL;
 	char err[BK_ERR_MAX];
 
 	json_object_object_add(o, "uuid", json_object_new_string(c->uuid));
@@ -470,7 +465,7 @@ static int rq_read(struct rq *q, struct bk_cube *c, char **segs, int n)
 		q->out = view;
 		return 0;
 	}
-	r = schema_edit(q->b, c->service, view, CUBEBUS__VERB__READ, segs, n, NULL, &out, &t, err, sizeof(err));
+	r = schema_read(q->b, c->service, view, segs, n, &out, &t, err, sizeof(err));
 	json_object_put(view);
 	if (r < 0)
 		return rq_fail(q, r, "%s: %s", c->name, err);
@@ -478,22 +473,78 @@ static int rq_read(struct rq *q, struct bk_cube *c, char **segs, int n)
 	return 0;
 }
 
+/* Whole writes of a cube's configuration are due after this many changes. */
+#define RQ_JOURNAL_MAX 256
+
+/*
+ * What an action changed in the cube's own configuration (DESIGN 4.4: a
+ * firewall append is a rule), as the cube reported it: into memory and the
+ * database as a change the user made, not sent back (the cube has it). Fails
+ * leaving memory and database as they were; the cube is then given its stored
+ * configuration again, so that it forgets the change too.
+ */
+static int rq_action_stores(struct rq *q, struct bk_cube *c, const char *text)
+{
+	struct broker *b = q->b;
+	struct lyd_node *diff = NULL;
+	char err[BK_ERR_MAX];
+	int r, count = 0;
+
+	bk_log(7, "%s: the action changed its configuration (%zu bytes of diff)", c->name, strlen(text));
+	r = schema_parse_diff(b, c->service, c->name, text, &diff, err, sizeof(err));
+	if (r == 0)
+		r = schema_splice(b, &c->config, diff, 0, err, sizeof(err));
+	if (r < 0) {
+		bk_log(3, "%s: the change its action reported does not apply: %s", c->name, err);
+		rq_fail(q, -EPROTO,
+			"%s: the action ran but its change of the configuration does not apply (%s): the cube "
+			"gets its stored configuration back",
+			c->name, err);
+		cubes_configure(b, c, err, sizeof(err));
+		schema_cfg_free(diff);
+		return q->status;
+	}
+	r = store_begin(b->store);
+	if (r == 0) {
+		r = store_change_append(b->store, c->name, text, &count);
+		if (r == 0 && count > RQ_JOURNAL_MAX)
+			r = rq_store_cube(b, c, 0);
+		if (r == 0)
+			r = store_commit(b->store);
+		else
+			store_rollback(b->store);
+	}
+	if (r < 0) {
+		rq_fail(q, r, "database: cannot store what the action changed in %s: %s", c->name,
+			store_errmsg(b->store));
+		schema_splice(b, &c->config, diff, 1, err, sizeof(err));
+		cubes_configure(b, c, err, sizeof(err));
+	} else {
+		bk_event(b, c->name, "config", NULL);
+	}
+	schema_cfg_free(diff);
+	return r < 0 ? q->status : 0;
+}
+
 static int rq_action(struct rq *q, struct bk_cube *c, const char *rel)
 {
-	char err[BK_ERR_MAX], *result = NULL;
+	char err[BK_ERR_MAX], *result = NULL, *diff = NULL;
 	const char *body = q->body ? json_object_to_json_string_ext(q->body, JSON_C_TO_STRING_PLAIN) : "";
-	int r = cubes_action(q->b, c, rel, body, &result, err, sizeof(err));
+	int r = cubes_action(q->b, c, rel, body, &result, &diff, err, sizeof(err));
 
 	if (r < 0)
 		return rq_fail(q, r, "%s", err);
+	if (diff && rq_action_stores(q, c, diff) < 0) {
+		free(result);
+		free(diff);
+		return q->status;
+	}
+	free(diff);
 	if (result && *result)
 		q->out = json_tokener_parse(result);
 	free(result);
 	return 0;
 }
-
-/* Whole writes of a cube's configuration are due after this many changes. */
-#define RQ_JOURNAL_MAX 256
 
 /*
  * An edit below the cube (an entry, a container, a leaf; not the ports,
@@ -509,9 +560,9 @@ static int rq_action(struct rq *q, struct bk_cube *c, const char *rel)
 static int rq_edit_part(struct rq *q, struct bk_cube *c, char **segs, int n)
 {
 	struct broker *b = q->b;
-	struct json_object *part, *old, *norm = NULL;
+	struct lyd_node *part, *old = NULL, *diff = NULL;
 	struct schema_target t;
-	char err[BK_ERR_MAX], *diff = NULL;
+	char err[BK_ERR_MAX], *text = NULL;
 	int r, count = 0;
 
 	if (n <= 0 || !strcmp(segs[0], "ports") || q->verb == CUBEBUS__VERB__READ || !schema_incremental(b, c->service))
@@ -519,9 +570,8 @@ static int rq_edit_part(struct rq *q, struct bk_cube *c, char **segs, int n)
 	part = schema_prune(b, c->service, c->config, segs, n);
 	if (!part)
 		return 1;
-	old = NULL;
-	json_object_deep_copy(part, &old, NULL);
-	r = schema_edit(b, c->service, part, q->verb, segs, n, q->body, NULL, &t, err, sizeof(err));
+	old = schema_cfg_dup(part);
+	r = schema_edit(b, c->service, &part, q->verb, segs, n, q->body, &t, err, sizeof(err));
 	if (r == -EOPNOTSUPP && t.kind == ST_ACTION) {
 		r = rq_action(q, c, t.rel);
 		goto out;
@@ -534,19 +584,18 @@ static int rq_edit_part(struct rq *q, struct bk_cube *c, char **segs, int n)
 		rq_fail(q, r, "%s: %s", c->name, err);
 		goto out;
 	}
-	json_object_object_add(part, "name", json_object_new_string(c->name));
-	r = schema_validate(b, c->service, part, &norm, err, sizeof(err));
+	r = schema_room(b, c->service, c->config, &t, err, sizeof(err));
 	if (r == 0)
-		r = schema_room(b, c->service, c->config, segs, n, err, sizeof(err));
+		r = schema_validate(b, c->service, &part, err, sizeof(err));
 	if (r < 0) {
 		rq_fail(q, r, "%s: %s", c->name, err);
 		goto out;
 	}
-	if (rq_unsupported(q, c->name, norm) < 0) {
+	if (rq_unsupported(q, c->name, part) < 0) {
 		r = q->status;
 		goto out;
 	}
-	r = schema_diff(b, c->service, c->name, old, norm, &diff, err, sizeof(err));
+	r = schema_diff(b, old, part, &diff, &text, err, sizeof(err));
 	if (r < 0) {
 		rq_fail(q, r, "%s: %s", c->name, err);
 		goto out;
@@ -554,20 +603,24 @@ static int rq_edit_part(struct rq *q, struct bk_cube *c, char **segs, int n)
 	if (!diff)
 		goto out; /* nothing changes */
 	/* memory, database, cube; undone in reverse on a failure */
-	schema_splice(b, c->service, c->config, norm, segs, n);
+	r = schema_splice(b, &c->config, diff, 0, err, sizeof(err));
+	if (r < 0) {
+		rq_fail(q, r, "%s: %s", c->name, err);
+		goto out;
+	}
 	r = store_begin(b->store);
 	if (r < 0) {
 		rq_fail(q, r, "database: cannot begin: %s", store_errmsg(b->store));
 		goto undo_memory;
 	}
-	r = store_change_append(b->store, c->name, diff, &count);
+	r = store_change_append(b->store, c->name, text, &count);
 	if (r == 0 && count > RQ_JOURNAL_MAX)
 		r = rq_store_cube(b, c, 0); /* the whole configuration, the journal cleared */
 	if (r < 0) {
 		rq_fail(q, r, "database: cannot store %s: %s", c->name, store_errmsg(b->store));
 		goto undo_store;
 	}
-	r = cubes_change(b, c, diff, err, sizeof(err));
+	r = cubes_change(b, c, text, err, sizeof(err));
 	if (r < 0) {
 		rq_fail(q, r, "%s", err);
 		goto undo_store;
@@ -575,7 +628,7 @@ static int rq_edit_part(struct rq *q, struct bk_cube *c, char **segs, int n)
 	r = store_commit(b->store);
 	if (r < 0) {
 		rq_fail(q, r, "database: cannot commit: %s", store_errmsg(b->store));
-		schema_splice(b, c->service, c->config, old, segs, n);
+		schema_splice(b, &c->config, diff, 1, err, sizeof(err));
 		store_rollback(b->store);
 		/* the cube took the change: it gets back what is stored */
 		cubes_configure(b, c, err, sizeof(err));
@@ -586,47 +639,57 @@ static int rq_edit_part(struct rq *q, struct bk_cube *c, char **segs, int n)
 undo_store:
 	store_rollback(b->store);
 undo_memory:
-	schema_splice(b, c->service, c->config, old, segs, n);
+	schema_splice(b, &c->config, diff, 1, err, sizeof(err));
 out:
-	free(diff);
-	json_object_put(norm);
-	json_object_put(old);
-	json_object_put(part);
+	free(text);
+	schema_cfg_free(diff);
+	schema_cfg_free(old);
+	schema_cfg_free(part);
 	return r;
 }
 
 static int rq_edit(struct rq *q, struct bk_cube *c, char **segs, int n)
 {
-	struct json_object *cfg = NULL, *norm = NULL;
+	struct lyd_node *cfg;
 	struct schema_target t;
 	struct rq_change ch = { 0 };
 	char err[BK_ERR_MAX];
 	int r;
 
+	/* an action goes to the cube as it is: nothing to copy or validate here */
+	{
+		char prel[2048];
+
+		r = schema_walk(q->b, c->service, q->verb, segs, n, q->body, &t, prel, sizeof(prel), err, sizeof(err));
+		if (r == -EOPNOTSUPP && t.kind == ST_ACTION)
+			return rq_action(q, c, t.rel);
+	}
 	r = rq_edit_part(q, c, segs, n);
 	if (r != 1)
 		return r;
-	json_object_deep_copy(c->config, &cfg, NULL);
-	r = schema_edit(q->b, c->service, cfg, q->verb, segs, n, q->body, NULL, &t, err, sizeof(err));
+	if (q->verb == CUBEBUS__VERB__DELETE && n == 2 && !strcmp(segs[0], "ports") &&
+	    (r = schema_port_users(q->b, c->service, c->config, segs[1], err, sizeof(err))) < 0)
+		return rq_fail(q, r, "%s: %s", c->name, err);
+	cfg = schema_cfg_dup(c->config);
+	if (!cfg)
+		return rq_fail(q, -ENOMEM, "%s: no configuration to edit", c->name);
+	r = schema_edit(q->b, c->service, &cfg, q->verb, segs, n, q->body, &t, err, sizeof(err));
 	if (r == -EOPNOTSUPP && t.kind == ST_ACTION) {
-		json_object_put(cfg);
+		schema_cfg_free(cfg);
 		return rq_action(q, c, t.rel);
 	}
+	if (r == 0)
+		r = schema_validate(q->b, c->service, &cfg, err, sizeof(err));
 	if (r < 0) {
-		json_object_put(cfg);
+		schema_cfg_free(cfg);
 		return rq_fail(q, r, "%s: %s", c->name, err);
 	}
-	json_object_object_add(cfg, "name", json_object_new_string(c->name));
-	r = schema_validate(q->b, c->service, cfg, &norm, err, sizeof(err));
-	json_object_put(cfg);
-	if (r < 0)
-		return rq_fail(q, r, "%s: %s", c->name, err);
-	if (rq_unsupported(q, c->name, norm) < 0) {
-		json_object_put(norm);
+	if (rq_unsupported(q, c->name, cfg) < 0) {
+		schema_cfg_free(cfg);
 		return q->status;
 	}
 	ch.cube = c;
-	ch.config = norm;
+	ch.config = cfg;
 	return rq_commit(q, &ch, 1);
 }
 
@@ -792,34 +855,6 @@ static int rq_topology(struct rq *q)
 	return 0;
 }
 
-/* Adds or updates port `port` of the change's config with peer. */
-static void rq_set_peer(struct json_object *cfg, const char *port, const char *peer)
-{
-	struct json_object *ports, *p;
-
-	if (!json_object_object_get_ex(cfg, "ports", &ports)) {
-		ports = json_object_new_array();
-		json_object_object_add(cfg, "ports", ports);
-	}
-	for (size_t i = 0; i < json_object_array_length(ports); i++) {
-		struct json_object *n;
-
-		p = json_object_array_get_idx(ports, i);
-		if (json_object_object_get_ex(p, "name", &n) && !strcmp(json_object_get_string(n), port)) {
-			if (peer[0])
-				json_object_object_add(p, "peer", json_object_new_string(peer));
-			else
-				json_object_object_del(p, "peer");
-			return;
-		}
-	}
-	p = json_object_new_object();
-	json_object_object_add(p, "name", json_object_new_string(port));
-	if (peer[0])
-		json_object_object_add(p, "peer", json_object_new_string(peer));
-	json_object_array_add(ports, p);
-}
-
 static const char *rq_port_peer(struct bk_cube *c, const char *port)
 {
 	struct bk_port *p = topo_port(c, port);
@@ -874,32 +909,35 @@ static int rq_connect(struct rq *q)
 		if (!peer || strcmp(peer, p2))
 			return rq_fail(q, -ENOENT, "%s is not connected to %s", p1, p2);
 	}
-	json_object_deep_copy(a->config, &chs[0].config, NULL);
+	chs[0].config = schema_cfg_dup(a->config);
 	chs[0].cube = a;
-	rq_set_peer(chs[0].config, port1, disconnect ? "" : p2);
-	if (z) {
-		struct json_object *zc = chs[0].config;
+	r = chs[0].config ? schema_set_peer(b, chs[0].config, port1, disconnect ? "" : p2, err, sizeof(err)) : -ENOMEM;
+	if (r == 0 && z) {
+		struct lyd_node *zc = chs[0].config;
 
 		if (z != a) {
-			json_object_deep_copy(z->config, &chs[1].config, NULL);
+			chs[1].config = schema_cfg_dup(z->config);
 			chs[1].cube = z;
 			zc = chs[1].config;
 			n = 2;
 		}
-		if (!disconnect || (rq_port_peer(z, port2) && !strcmp(rq_port_peer(z, port2), p1)))
-			rq_set_peer(zc, port2, disconnect ? "" : p1);
+		if (!zc)
+			r = -ENOMEM;
+		else if (!disconnect || (rq_port_peer(z, port2) && !strcmp(rq_port_peer(z, port2), p1)))
+			r = schema_set_peer(b, zc, port2, disconnect ? "" : p1, err, sizeof(err));
 	}
-	for (int i = 0; i < n; i++) {
-		struct json_object *norm = NULL;
-
-		r = schema_validate(b, chs[i].cube->service, chs[i].config, &norm, err, sizeof(err));
-		json_object_put(chs[i].config);
-		chs[i].config = norm;
+	for (int i = 0; r == 0 && i < n; i++) {
+		r = schema_validate(b, chs[i].cube->service, &chs[i].config, err, sizeof(err));
 		if (r < 0) {
 			for (int k = 0; k < n; k++)
-				json_object_put(chs[k].config);
+				schema_cfg_free(chs[k].config);
 			return rq_fail(q, r, "%s: %s", chs[i].cube->name, err);
 		}
+	}
+	if (r < 0) {
+		for (int k = 0; k < n; k++)
+			schema_cfg_free(chs[k].config);
+		return rq_fail(q, r, "%s: %s", a->name, r == -ENOMEM ? "no configuration" : err);
 	}
 	return rq_commit(q, chs, n);
 }

@@ -74,11 +74,8 @@ int schema_init(struct broker *b, char *err, size_t errlen)
 	return 0;
 }
 
-static void schema_cache_drop(void);
-
 void schema_fini(struct broker *b)
 {
-	schema_cache_drop();
 	if (b->yang)
 		ly_ctx_destroy(b->yang);
 	b->yang = NULL;
@@ -360,10 +357,21 @@ static void schema_type_says(const struct ly_ctx *ctx, const struct lysc_type *t
 		}
 		return;
 	}
-	case LY_TYPE_LEAFREF:
-		schema_type_says(ctx, ((const struct lysc_type_leafref *)t)->realtype, tmp, sizeof(tmp));
+	case LY_TYPE_LEAFREF: {
+		const struct lysc_type_leafref *lr = (const struct lysc_type_leafref *)t;
+		const char *x = lyxp_get_expr(lr->path);
+		size_t xl = x ? strlen(x) : 0;
+
+		if (xl >= 10 && !strcmp(x + xl - 10, "ports/name")) {
+			snprintf(buf, size, "the name of %s",
+				 lr->require_instance ? "one of the cube's ports"
+						      : "a port of the cube (it may come later)");
+			return;
+		}
+		schema_type_says(ctx, lr->realtype, tmp, sizeof(tmp));
 		snprintf(buf, size, "%s naming an existing one", tmp);
 		return;
+	}
 	case LY_TYPE_IDENT: snprintf(buf, size, "an identity the model knows"); return;
 	case LY_TYPE_INST: snprintf(buf, size, "a path to an existing node"); return;
 	case LY_TYPE_BINARY: snprintf(buf, size, "base64 data"); return;
@@ -558,11 +566,6 @@ static int schema_find_entry(const struct lysc_node *list, struct json_object *a
 	return schema_find_entry_n(list, array, SIZE_MAX, vals, thorough);
 }
 
-static int schema_find_entry_before(const struct lysc_node *list, struct json_object *array, size_t n, char **vals)
-{
-	return schema_find_entry_n(list, array, n, vals, 0);
-}
-
 /*
  * An index of a list's entries by their keys (canonical text), so that
  * merging or checking n entries is O(n), not O(n^2): the keys of an entry
@@ -629,19 +632,6 @@ static struct lh_table *schema_index_of(const struct lysc_node *list, struct jso
 	return t;
 }
 
-static int schema_entry_keys(const struct lysc_node *list, struct json_object *entry, char **vals)
-{
-	int nk = schema_nkeys(list);
-	struct json_object *v;
-
-	for (int k = 0; k < nk; k++) {
-		if (!json_object_object_get_ex(entry, schema_key(list, k)->name, &v))
-			return -EINVAL;
-		vals[k] = (char *)json_object_get_string(v);
-	}
-	return 0;
-}
-
 /* ---- checks in the user's words ------------------------------------------------ */
 
 /*
@@ -698,8 +688,8 @@ static void schema_child_names(const struct lysc_node *parent, char *buf, size_t
 			schema_cat(buf, size, "%s%s", buf[0] ? ", " : "", c->name);
 }
 
-static int schema_check(const struct lysc_node *parent, struct json_object *obj, const char *where, char *err,
-			size_t errlen);
+static int schema_check(const struct lysc_node *parent, struct json_object *obj, const char *where, int mandatory,
+			char *err, size_t errlen);
 
 static int schema_check_leaf(const struct lysc_node *c, struct json_object *v, const char *where, char *err,
 			     size_t errlen)
@@ -721,8 +711,8 @@ static int schema_check_leaf(const struct lysc_node *c, struct json_object *v, c
 	return 0;
 }
 
-static int schema_check_list(const struct lysc_node *c, struct json_object *v, const char *where, char *err,
-			     size_t errlen)
+static int schema_check_list(const struct lysc_node *c, struct json_object *v, const char *where, int mandatory,
+			     char *err, size_t errlen)
 {
 	const struct lysc_node_list *l = (const struct lysc_node_list *)c;
 	char lwhere[512], ewhere[768];
@@ -763,7 +753,7 @@ static int schema_check_list(const struct lysc_node *c, struct json_object *v, c
 			}
 			schema_index_add(seen, key, (int)i);
 		}
-		r = schema_check(c, e, ewhere, err, errlen);
+		r = schema_check(c, e, ewhere, mandatory, err, errlen);
 		if (r < 0)
 			goto out;
 	}
@@ -782,8 +772,8 @@ out:
  * leaves. Canonicalises list keys in place. where: the path in the user's
  * words ("ports p1"), "" for the cube itself.
  */
-static int schema_check(const struct lysc_node *parent, struct json_object *obj, const char *where, char *err,
-			size_t errlen)
+static int schema_check(const struct lysc_node *parent, struct json_object *obj, const char *where, int mandatory,
+			char *err, size_t errlen)
 {
 	const struct lysc_node *c = NULL;
 	char names[512], sub[512];
@@ -822,9 +812,9 @@ static int schema_check(const struct lysc_node *parent, struct json_object *obj,
 			for (size_t i = 0; i < json_object_array_length(v) && !r; i++)
 				r = schema_check_leaf(c, json_object_array_get_idx(v, i), where, err, errlen);
 		} else if (c->nodetype == LYS_CONTAINER) {
-			r = schema_check(c, v, sub, err, errlen);
+			r = schema_check(c, v, sub, mandatory, err, errlen);
 		} else if (c->nodetype == LYS_LIST) {
-			r = schema_check_list(c, v, where, err, errlen);
+			r = schema_check_list(c, v, where, mandatory, err, errlen);
 		} else {
 			r = 0;
 		}
@@ -832,7 +822,7 @@ static int schema_check(const struct lysc_node *parent, struct json_object *obj,
 			return r;
 	}
 	c = NULL;
-	while ((c = lys_getnext(c, parent, NULL, 0))) {
+	while (mandatory && (c = lys_getnext(c, parent, NULL, 0))) {
 		char says[400];
 
 		if (c->nodetype != LYS_LEAF || !(c->flags & LYS_MAND_TRUE) || (c->flags & LYS_CONFIG_R) ||
@@ -845,6 +835,9 @@ static int schema_check(const struct lysc_node *parent, struct json_object *obj,
 	}
 	return 0;
 }
+
+static int schema_port_ref(const struct lysc_node *sn);
+static int schema_has_port_refs(struct broker *b, const char *service);
 
 /* Gives every value of obj (children of parent) its canonical text where
  * libyang's printer does not (schema_typedefs[].canon). */
@@ -987,32 +980,52 @@ int schema_check_action(struct broker *b, const char *service, char **segs, int 
 			if (i != n - 1 || !body || !json_object_is_type(body, json_type_object))
 				return 0;
 			schema_coerce(c, body);
-			return schema_check(c, body, where, err, errlen);
+			return schema_check(c, body, where, 1, err, errlen);
 		}
 		sn = c;
 	}
 	return 0;
 }
 
-int schema_edit(struct broker *b, const char *service, struct json_object *cfg, int verb, char **segs, int n,
-		struct json_object *body, struct json_object **out, struct schema_target *target, char *err,
-		size_t errlen)
+/* Appends the predicate [name='value'] to path; -1 if value has both quotes. */
+static int schema_pred_cat(char *path, size_t size, const char *name, const char *value)
+{
+	char q = strchr(value, '\'') ? '"' : '\'';
+
+	if (q == '"' && strchr(value, '"'))
+		return -1;
+	schema_cat(path, size, "[%s=%c%s%c]", name, q, value, q);
+	return 0;
+}
+
+/* ---- paths ----------------------------------------------------------------- */
+
+/*
+ * Walks the path segs[0..n) over the service's schema: names are children,
+ * a list's next segments are its keys (canonical text in keys[], joined as
+ * a libyang predicate into rel). Fills target (kind, node, the path in the
+ * user's words, rel: the data path below the cube, "fdb/entry[address='..']")
+ * and sets *at to the index of the segment where the target's own node
+ * starts (for the parent's path, prel). Says in err what is wrong: an
+ * unknown name, keys missing, a leaf with something below it, an action
+ * (-EOPNOTSUPP, after checking its input), state given to a change.
+ */
+int schema_walk(struct broker *b, const char *service, int verb, char **segs, int n, struct json_object *body,
+		struct schema_target *target, char *prel, size_t prelsize, char *err, size_t errlen)
 {
 	const struct lysc_node *sn = schema_top(b, service);
-	struct json_object *node = cfg, *parent = NULL, *array = NULL;
-	const char *member = NULL;
-	int idx = -1,
-	    creating = verb == CUBEBUS__VERB__CREATE || verb == CUBEBUS__VERB__UPDATE || verb == CUBEBUS__VERB__REPLACE;
-	char where[1024] = "", kbuf[8][256], *kvals[8];
+	char *where = target->where, *rel = target->path;
+	size_t psize = sizeof(target->path), wsize = sizeof(target->where);
 
+	memset(target, 0, sizeof(*target));
+	target->kind = ST_CUBE;
+	target->snode = sn;
+	if (prel)
+		prel[0] = 0;
 	if (!sn) {
 		snprintf(err, errlen, "unknown service %s", service);
 		return -ENOENT;
 	}
-	memset(target, 0, sizeof(*target));
-	target->kind = ST_CUBE;
-	if (body)
-		schema_coerce(sn, body); /* refined below for the node the body belongs to */
 	for (int i = 0; i < n; i++) {
 		const struct lysc_node *c = schema_child(sn, segs[i]);
 		size_t wl = strlen(where);
@@ -1021,25 +1034,23 @@ int schema_edit(struct broker *b, const char *service, struct json_object *cfg, 
 			snprintf(err, errlen, "%s%s has no '%s'", where[0] ? "" : "this cube", where, segs[i]);
 			return -ENOENT;
 		}
-		/* where: the path in the user's words (the cubectl words) */
-		snprintf(where + wl, sizeof(where) - wl, "%s%s", wl ? " " : "", segs[i]);
+		snprintf(where + wl, wsize - wl, "%s%s", wl ? " " : "", segs[i]);
 		if (c->nodetype == LYS_ACTION) {
-			int r;
-
 			if (i != n - 1) {
 				snprintf(err, errlen, "%s is an action: nothing below it", where);
 				return -EINVAL;
 			}
 			target->kind = ST_ACTION;
 			target->snode = c;
-			target->rel[0] = 0;
 			for (int k = 0; k <= i; k++)
 				schema_cat(target->rel, sizeof(target->rel), "%s%s", k ? "/" : "", segs[k]);
 			/* the input is checked here, so that a bad one is said
 			 * like any other bad value */
 			if (body && json_object_is_type(body, json_type_object)) {
+				int r;
+
 				schema_coerce(c, body);
-				r = schema_check(c, body, where, err, errlen);
+				r = schema_check(c, body, where, 1, err, errlen);
 				if (r < 0)
 					return r;
 			}
@@ -1051,269 +1062,113 @@ int schema_edit(struct broker *b, const char *service, struct json_object *cfg, 
 			snprintf(err, errlen, "%s is read-only (state, not configuration)", where);
 			return -EACCES;
 		}
+		if (prel)
+			snprintf(prel, prelsize, "%s", rel);
+		schema_cat(rel, psize, "%s%s", rel[0] ? "/" : "", c->name);
+		sn = c;
+		target->snode = c;
 		if (c->nodetype & (LYS_LEAF | LYS_LEAFLIST)) {
 			if (i != n - 1) {
 				snprintf(err, errlen, "%s is a leaf: nothing below it", where);
 				return -EINVAL;
 			}
-			parent = node;
-			member = c->name;
-			node = NULL;
-			if (parent)
-				json_object_object_get_ex(parent, member, &node);
-			sn = c;
 			target->kind = c->nodetype == LYS_LEAF ? ST_LEAF : ST_LEAFLIST;
 			break;
 		}
 		if (c->nodetype & LYS_CONTAINER) {
-			struct json_object *next = NULL;
-
-			if (node && !json_object_object_get_ex(node, c->name, &next) && creating) {
-				next = json_object_new_object();
-				json_object_object_add(node, c->name, next);
-			}
-			parent = node;
-			member = c->name;
-			node = next;
-			sn = c;
 			target->kind = ST_CONTAINER;
 			continue;
 		}
 		/* list: the next segments are its keys */
 		{
 			int nk = schema_nkeys(c);
-			struct json_object *arr = NULL;
 
-			if (node && !json_object_object_get_ex(node, c->name, &arr) && creating) {
-				arr = json_object_new_array();
-				json_object_object_add(node, c->name, arr);
-			}
-			parent = node;
-			member = c->name;
-			sn = c;
 			if (i + nk >= n) {
 				if (i + 1 < n) {
 					snprintf(err, errlen, "%s needs %d key%s", where, nk, nk > 1 ? "s" : "");
 					return -EINVAL;
 				}
-				node = arr;
 				target->kind = ST_LIST;
 				break;
 			}
-			/* keys are matched by value: 10.0.3.7/24 is the route 10.0.3.0/24 */
 			if (nk > 8) {
 				snprintf(err, errlen, "%s has more than 8 keys", where);
 				return -EINVAL;
 			}
-			for (int k = 0; k < nk; k++) {
-				if (schema_canon(schema_key(c, k), segs[i + 1 + k], kbuf[k], sizeof(kbuf[k])) < 0)
+			/* keys are matched by value: 10.0.3.7/24 is the route 10.0.3.0/24 */
+			for (int k = 0; k < nk; k++)
+				if (schema_canon(schema_key(c, k), segs[i + 1 + k], target->keys[k],
+						 sizeof(target->keys[k])) < 0)
 					return schema_value_error(schema_key(c, k), where, segs[i + 1 + k], err,
 								  errlen);
-				kvals[k] = kbuf[k];
-			}
-			array = arr;
-			idx = schema_find_entry(c, arr, kvals, 1);
-			node = idx >= 0 ? json_object_array_get_idx(arr, idx) : NULL;
-			target->kind = ST_ENTRY;
 			for (int k = 0; k < nk; k++) {
-				wl = strlen(where);
-				snprintf(where + wl, sizeof(where) - wl, " %s", segs[i + 1 + k]);
-			}
-			if (i + nk < n - 1) {
-				/* an entry on the way to a deeper node (ports p1
-				 * secondaryip ...): it must exist, whatever the verb */
-				if (!node) {
-					snprintf(err, errlen, "%s: not found", where);
-					return -ENOENT;
-				}
-				i += nk;
-				continue;
-			}
-			if (!node && (verb == CUBEBUS__VERB__CREATE || verb == CUBEBUS__VERB__REPLACE)) {
-				node = json_object_new_object();
-				for (int k = 0; k < nk; k++)
-					json_object_object_add(node, schema_key(c, k)->name,
-							       json_object_new_string(kvals[k]));
-				schema_coerce(c, node);
-				if (!arr) {
-					snprintf(err, errlen, "%s: no place to create it", where);
-					json_object_put(node);
-					return -ENOENT;
-				}
-				json_object_array_add(arr, node);
-				idx = json_object_array_length(arr) - 1;
-				if (body && json_object_is_type(body, json_type_object)) {
-					schema_coerce(c, body);
-					for (int k = 0; k < nk; k++) {
-						const char *kn = schema_key(c, k)->name;
-						struct json_object *bk;
-						char canon[256];
+				const struct lysc_node *kn = schema_key(c, k);
+				char *kv = target->keys[k];
 
-						if (json_object_object_get_ex(body, kn, &bk) &&
-						    (schema_canon(schema_key(c, k), json_object_get_string(bk), canon,
-								  sizeof(canon)) < 0 ||
-						     strcmp(canon, kvals[k]))) {
-							snprintf(err, errlen,
-								 "%s: key %s in the body differs from the path", where,
-								 kn);
-							return -EINVAL;
-						}
-					}
-					schema_merge(c, node, body);
+				if (schema_pred_cat(rel, psize, kn->name, kv) < 0) {
+					snprintf(err, errlen, "%s: a key cannot hold both kinds of quote", where);
+					return -EINVAL;
 				}
-				if (out)
-					*out = NULL;
-				return 0;
-			} else if (node && verb == CUBEBUS__VERB__CREATE) {
-				snprintf(err, errlen, "%s already exists", where);
-				return -EEXIST;
+				wl = strlen(where);
+				snprintf(where + wl, wsize - wl, " %s", segs[i + 1 + k]);
+			}
+			target->kind = ST_ENTRY;
+			target->nkeys = nk;
+			if (i + nk < n - 1 && target->nway < 8) { /* an entry on the way to a deeper node */
+				target->way_len[target->nway] = (int)strlen(rel);
+				target->way_wlen[target->nway++] = (int)strlen(where);
 			}
 			i += nk;
 		}
 	}
-	target->snode = sn;
-	snprintf(target->rel, sizeof(target->rel), "%s", where);
+	return 0;
+}
 
-	if (verb == CUBEBUS__VERB__READ) {
-		if (!node) {
-			snprintf(err, errlen, "%s: not found", where[0] ? where : "cube");
-			return -ENOENT;
+/*
+ * READ: *out is a new reference to the node at segs[0..n) in view, the cube
+ * as read (configuration with defaults, what the broker knows, state).
+ */
+int schema_read(struct broker *b, const char *service, struct json_object *view, char **segs, int n,
+		struct json_object **out, struct schema_target *target, char *err, size_t errlen)
+{
+	const struct lysc_node *sn = schema_top(b, service);
+	struct json_object *node = view, *parent = NULL;
+	int r;
+
+	r = schema_walk(b, service, CUBEBUS__VERB__READ, segs, n, NULL, target, NULL, 0, err, errlen);
+	if (r < 0)
+		return r;
+	/* the same walk over the view */
+	for (int i = 0; i < n && node; i++) {
+		const struct lysc_node *c = schema_child(sn, segs[i]);
+		struct json_object *next = NULL;
+
+		parent = i == n - 1 ? node : NULL;
+		json_object_object_get_ex(node, c->name, &next);
+		node = next;
+		sn = c;
+		if ((c->nodetype & LYS_LIST) && i + 1 < n) {
+			int nk = schema_nkeys(c), idx;
+			char kbuf[8][256], *kvals[8];
+
+			for (int k = 0; k < nk; k++) {
+				schema_canon(schema_key(c, k), segs[i + 1 + k], kbuf[k], sizeof(kbuf[k]));
+				kvals[k] = kbuf[k];
+			}
+			idx = schema_find_entry(c, node, kvals, 1);
+			node = idx >= 0 ? json_object_array_get_idx(node, idx) : NULL;
+			i += nk;
 		}
-		*out = json_object_get(node);
+	}
+	if (!node && parent && (target->kind == ST_LIST || target->kind == ST_LEAFLIST)) {
+		*out = json_object_new_array(); /* a list with no entries is there, empty */
 		return 0;
 	}
-	if (verb == CUBEBUS__VERB__DELETE) {
-		if (target->kind == ST_CUBE) {
-			snprintf(err, errlen, "internal: cube deletion is not an edit");
-			return -EINVAL;
-		}
-		if (!node) {
-			snprintf(err, errlen, "%s: not found", where);
-			return -ENOENT;
-		}
-		if (target->kind == ST_ENTRY)
-			json_object_array_del_idx(array, idx, 1);
-		else
-			json_object_object_del(parent, member);
-		return 0;
-	}
-	/* CREATE, UPDATE, REPLACE */
-	if (target->kind == ST_ENTRY && !node) {
-		snprintf(err, errlen, "%s: not found (use add to create it)", where);
+	if (!node) {
+		snprintf(err, errlen, "%s: not found", target->where[0] ? target->where : "cube");
 		return -ENOENT;
 	}
-	if (target->kind == ST_LEAF || target->kind == ST_LEAFLIST) {
-		struct json_object *v = body;
-
-		if (body && json_object_is_type(body, json_type_object)) {
-			if (!json_object_object_get_ex(body, member, &v) || json_object_object_length(body) != 1) {
-				snprintf(err, errlen, "%s: give the value as %s=VALUE", where, member);
-				return -EINVAL;
-			}
-		}
-		if (!v) {
-			snprintf(err, errlen, "%s: no value given", where);
-			return -EINVAL;
-		}
-		if (target->kind == ST_LEAFLIST && verb == CUBEBUS__VERB__CREATE && node &&
-		    json_object_is_type(node, json_type_array)) {
-			json_object_array_add(node, schema_coerce_scalar(sn, v));
-			return 0;
-		}
-		if (target->kind == ST_LEAFLIST && !json_object_is_type(v, json_type_array)) {
-			struct json_object *a = json_object_new_array();
-
-			json_object_array_add(a, schema_coerce_scalar(sn, v));
-			json_object_object_add(parent, member, a);
-			return 0;
-		}
-		json_object_object_add(parent, member, schema_coerce_scalar(sn, v));
-		return 0;
-	}
-	if (!body) {
-		if (target->kind == ST_CUBE || target->kind == ST_CONTAINER || target->kind == ST_ENTRY)
-			return 0; /* creating an empty container/entry is fine */
-		snprintf(err, errlen, "%s: nothing to set", where);
-		return -EINVAL;
-	}
-	if (target->kind == ST_LIST) {
-		struct json_object *entries = body;
-
-		if (json_object_is_type(body, json_type_object)) {
-			entries = json_object_new_array();
-			json_object_array_add(entries, json_object_get(body));
-		} else {
-			json_object_get(entries);
-		}
-		if (!json_object_is_type(entries, json_type_array)) {
-			json_object_put(entries);
-			snprintf(err, errlen, "%s: expected an object or a list of objects", where);
-			return -EINVAL;
-		}
-		if (verb == CUBEBUS__VERB__REPLACE || !node) {
-			json_object_object_add(parent, member, json_object_new_array());
-			json_object_object_get_ex(parent, member, &node);
-		}
-		for (size_t i = 0; i < json_object_array_length(entries); i++) {
-			struct json_object *e = json_object_array_get_idx(entries, i);
-			char *vals[8];
-			int at;
-
-			schema_coerce(sn, e);
-			if (schema_nkeys(sn) > 8 || schema_canon_entry_keys(sn, e, where, err, errlen) < 0 ||
-			    schema_entry_keys(sn, e, vals) < 0) {
-				json_object_put(entries);
-				return -EINVAL;
-			}
-			if (schema_find_entry_before(sn, entries, i, vals) >= 0) {
-				char ewhere[1024];
-
-				schema_entry_where(sn, e, where, ewhere, sizeof(ewhere));
-				snprintf(err, errlen, "%s: given twice", ewhere);
-				json_object_put(entries);
-				return -EINVAL;
-			}
-			at = schema_find_entry(sn, node, vals, 1);
-			if (at >= 0 && verb == CUBEBUS__VERB__CREATE) {
-				snprintf(err, errlen, "%s %s already exists", where, vals[0]);
-				json_object_put(entries);
-				return -EEXIST;
-			}
-			if (at >= 0)
-				schema_merge(sn, json_object_array_get_idx(node, at), e);
-			else
-				json_object_array_add(node, schema_copy(e));
-		}
-		json_object_put(entries);
-		return 0;
-	}
-	if (!json_object_is_type(body, json_type_object)) {
-		snprintf(err, errlen, "%s is a %s: give key=value pairs", where[0] ? where : "cube",
-			 schema_kind_name(sn));
-		return -EINVAL;
-	}
-	schema_coerce(sn, body);
-	if (target->kind == ST_ENTRY || target->kind == ST_CUBE) {
-		for (int k = 0; k < schema_nkeys(sn); k++) {
-			const char *kn = schema_key(sn, k)->name;
-			struct json_object *bk, *nk;
-			char canon[256];
-
-			if (json_object_object_get_ex(body, kn, &bk) && json_object_object_get_ex(node, kn, &nk) &&
-			    strcmp(json_object_get_string(bk), json_object_get_string(nk)) &&
-			    (schema_canon(schema_key(sn, k), json_object_get_string(bk), canon, sizeof(canon)) < 0 ||
-			     strcmp(canon, json_object_get_string(nk)))) {
-				snprintf(err, errlen, "%s: the key %s cannot be changed", where[0] ? where : "cube",
-					 kn);
-				return -EINVAL;
-			}
-		}
-	}
-	if (verb == CUBEBUS__VERB__REPLACE && target->kind == ST_CONTAINER) {
-		json_object_object_add(parent, member, schema_copy(body));
-		return 0;
-	}
-	schema_merge(sn, node, body);
+	*out = json_object_get(node);
 	return 0;
 }
 
@@ -1357,103 +1212,1039 @@ static void schema_user_path(const char *xpath, char *out, size_t size)
 	}
 }
 
-static int schema_parse(struct broker *b, const char *service, struct json_object *cfg, struct lyd_node **tree,
-			char *err, size_t errlen)
+/* ---- the configuration tree ------------------------------------------------- */
+
+/*
+ * libyang's last error as one line: the node in the user's words, then
+ * libyang's sentence (never a regular expression). libyang 2.1 gives the
+ * data location only inside its text ("Data location \"/x:x[name='b']/y\",
+ * line number 1."): that is where it is read from.
+ */
+/* libyang's max-elements refusal ("Too many "entry" instances.") in the
+ * words an edit's check gives: "fdb entry: holds at most 16384 entries". */
+static void schema_ly_too_many(const struct ly_ctx *ctx, const char *path, char *err, size_t errlen)
 {
-	struct json_object *wrap = json_object_new_object(), *list = json_object_new_array();
-	char key[2 * BK_NAME_MAX + 2];
+	const char *q = strstr(path, "location \"");
+	const struct lysc_node *sn;
+	char xp[512], sp[512], where[512];
+	size_t n = 0;
+	int depth = 0;
+
+	if (q && strchr(q + 10, '"'))
+		snprintf(xp, sizeof(xp), "%.*s", (int)(strchr(q + 10, '"') - q - 10), q + 10);
+	else
+		snprintf(xp, sizeof(xp), "%s", path);
+	for (const char *c = xp; *c && n + 1 < sizeof(sp); c++) { /* the schema path: no predicates */
+		if (*c == '[')
+			depth++;
+		else if (*c == ']')
+			depth--;
+		else if (!depth)
+			sp[n++] = *c;
+	}
+	sp[n] = 0;
+	sn = lys_find_path(ctx, NULL, sp, 0);
+	if (!sn || sn->nodetype != LYS_LIST || !((const struct lysc_node_list *)sn)->max)
+		return;
+	/* the list's words: the data path without the entry's keys */
+	{
+		char *slash = NULL, *cut;
+
+		depth = 0;
+		for (char *c = xp; *c; c++) {
+			if (*c == '[')
+				depth++;
+			else if (*c == ']')
+				depth--;
+			else if (*c == '/' && !depth)
+				slash = c;
+		}
+		if (slash && (cut = strchr(slash, '[')))
+			*cut = 0;
+	}
+	schema_user_path(xp, where, sizeof(where));
+	snprintf(err, errlen, "%s: holds at most %u entries", where, ((const struct lysc_node_list *)sn)->max);
+}
+
+static int schema_ly_error(const struct ly_ctx *ctx, const char *fallback, char *err, size_t errlen)
+{
+	const char *path = ly_errpath(ctx), *msg = ly_errmsg(ctx);
+	char loc[512] = "";
+
+	if (path) {
+		const char *q = strstr(path, "location \"");
+		const char *e;
+		char xp[512];
+
+		if (q && (e = strchr(q + 10, '"'))) {
+			snprintf(xp, sizeof(xp), "%.*s", (int)(e - q - 10), q + 10);
+			schema_user_path(xp, loc, sizeof(loc));
+		} else {
+			schema_user_path(path, loc, sizeof(loc));
+		}
+	}
+	snprintf(err, errlen, "%s%s%s", loc, loc[0] ? ": " : "", msg ? msg : fallback);
+	if (msg && !strncmp(msg, "Too many \"", 10) && path)
+		schema_ly_too_many(ctx, path, err, errlen);
+	{
+		char *re = strstr(err, " does not conform to ");
+
+		if (re)
+			snprintf(re, errlen - (re - err), " does not have the form the model wants");
+	}
+	for (char *nl; (nl = strchr(err, '\n'));)
+		*nl = ' ';
+	return -EINVAL;
+}
+
+/* The node at path below ctx, or NULL (lyd_find_path gives the deepest
+ * parent found when the node is not there). */
+static struct lyd_node *schema_find(const struct lyd_node *ctx, const char *path)
+{
+	struct lyd_node *m = NULL;
+
+	return ctx && lyd_find_path(ctx, path, 0, &m) == LY_SUCCESS ? m : NULL;
+}
+
+/* A node that is there because it was given (not a default libyang added). */
+static int schema_given(const struct lyd_node *node)
+{
+	return node && !(node->flags & LYD_DEFAULT);
+}
+
+/* The user's words for a data node: "fdb entry aa:bb:cc:dd:ee:01". */
+static void schema_node_where(const struct lyd_node *node, char *buf, size_t size)
+{
+	char *p = lyd_path(node, LYD_PATH_STD, NULL, 0);
+
+	buf[0] = 0;
+	if (p)
+		schema_user_path(p, buf, size);
+	free(p);
+}
+
+/* Parses the RFC 7951 text of a cube's list entry (or a document of the
+ * service) into a tree. */
+static int schema_parse_text(struct broker *b, const char *service, const char *entry, int whole, uint32_t parse_opts,
+			     uint32_t val_opts, struct lyd_node **tree, char *err, size_t errlen)
+{
+	char *doc = NULL;
 	LY_ERR r;
 
-	snprintf(key, sizeof(key), "%s:%s", service, service);
-	json_object_array_add(list, json_object_get(cfg));
-	json_object_object_add(wrap, key, list);
-	r = lyd_parse_data_mem(b->yang, json_object_to_json_string_ext(wrap, JSON_C_TO_STRING_PLAIN), LYD_JSON,
-			       LYD_PARSE_STRICT | LYD_PARSE_NO_STATE, LYD_VALIDATE_PRESENT, tree);
-	json_object_put(wrap);
+	*tree = NULL;
+	if (!whole) {
+		if (asprintf(&doc, "{\"%s:%s\":[%s]}", service, service, entry) < 0)
+			return -ENOMEM;
+		entry = doc;
+	}
+	r = lyd_parse_data_mem(b->yang, entry, LYD_JSON, parse_opts, val_opts, tree);
+	free(doc);
 	if (r != LY_SUCCESS) {
-		const char *path = ly_errpath(b->yang);
-		const char *msg = ly_errmsg(b->yang);
-		char loc[512] = "";
+		lyd_free_all(*tree);
+		*tree = NULL;
+		return schema_ly_error(b->yang, "rejected by the model", err, errlen);
+	}
+	return 0;
+}
 
-		/* "Data location "/x:x[name='br1']/type", line number 1." -> the path */
-		if (path) {
-			const char *q = strstr(path, "location \"");
-			const char *e;
-			char xp[512];
+static int schema_parse_json(struct broker *b, const char *service, struct json_object *entry, uint32_t parse_opts,
+			     uint32_t val_opts, struct lyd_node **tree, char *err, size_t errlen)
+{
+	return schema_parse_text(b, service, json_object_to_json_string_ext(entry, JSON_C_TO_STRING_PLAIN), 0,
+				 parse_opts, val_opts, tree, err, errlen);
+}
 
-			if (q && (e = strchr(q + 10, '"'))) {
-				snprintf(xp, sizeof(xp), "%.*s", (int)(e - q - 10), q + 10);
-				schema_user_path(xp, loc, sizeof(loc));
-			} else {
-				schema_user_path(path, loc, sizeof(loc));
+/*
+ * Mandatory leaves missing below node (node included), said as the checks
+ * of bodies say it: "fdb entry aa:..: port is missing: it is mandatory, ...".
+ */
+static int schema_check_mandatory(const struct lyd_node *top, char *err, size_t errlen)
+{
+	const struct lyd_node *elem;
+
+	LYD_TREE_DFS_BEGIN(top, elem)
+	{
+		if (elem->schema && (elem->schema->nodetype & (LYS_CONTAINER | LYS_LIST)) && schema_given(elem)) {
+			const struct lysc_node *c = NULL;
+
+			while ((c = lys_getnext(c, elem->schema, NULL, 0))) {
+				struct lyd_node *m = NULL;
+				char where[512], says[400];
+
+				if (c->nodetype != LYS_LEAF || !(c->flags & LYS_MAND_TRUE) || (c->flags & LYS_CONFIG_R))
+					continue;
+				if (lyd_find_sibling_val(lyd_child(elem), c, NULL, 0, &m) == LY_SUCCESS)
+					continue;
+				schema_node_where(elem, where, sizeof(where));
+				schema_type_says(c->module->ctx, schema_leaf_type(c), says, sizeof(says));
+				snprintf(err, errlen, "%s%s%s is missing: it is mandatory, give %s=VALUE, %s", where,
+					 where[0] ? ": " : "", c->name, c->name, says);
+				return -EINVAL;
 			}
 		}
-		/* the schema checks say most refusals; what reaches here keeps
-		 * libyang's words, but never a regular expression */
-		snprintf(err, errlen, "%s%s%s", loc, loc[0] ? ": " : "", msg ? msg : "rejected by the model");
-		{
-			char *re = strstr(err, " does not conform to ");
+		LYD_TREE_DFS_END(top, elem);
+	}
+	return 0;
+}
 
-			if (re)
-				snprintf(re, errlen - (re - err), " does not have the form the model wants");
-		}
-		{
-			/* libyang ends messages with '.', keep one line */
-			char *nl;
+/* The cube node of any node of its tree. */
+static const struct lyd_node *schema_cube_of(const struct lyd_node *node)
+{
+	while (node && node->parent)
+		node = lyd_parent(node);
+	return node;
+}
 
-			while ((nl = strchr(err, '\n')))
-				*nl = ' ';
+/* "p1, p2": the names of the cube's ports. */
+static void schema_port_names(const struct lyd_node *cube, char *buf, size_t size)
+{
+	struct lyd_node *p;
+
+	buf[0] = 0;
+	LY_LIST_FOR(lyd_child(cube), p)
+	{
+		if (strcmp(p->schema->name, "ports") || p->schema->nodetype != LYS_LIST)
+			continue;
+		schema_cat(buf, size, "%s%s", buf[0] ? ", " : "", lyd_get_value(lyd_child(p)));
+	}
+}
+
+/*
+ * Checks the port references (schema_port_ref, require-instance) below top
+ * against the cube's ports, so that a refusal says it in the user's words
+ * before libyang does in its own: "fdb entry ... port: p9 is not a port of
+ * this cube (its ports: p1, p2)". With gone, finds instead a reference to
+ * that port (which is about to be deleted).
+ */
+static int schema_check_refs(const struct lyd_node *top, const char *gone, char *err, size_t errlen)
+{
+	const struct lyd_node *cube = schema_cube_of(top), *elem;
+
+	LYD_TREE_DFS_BEGIN(top, elem)
+	{
+		const struct lysc_node *sn = elem->schema;
+
+		if (sn && sn->nodetype == LYS_LEAF && !(sn->flags & LYS_CONFIG_R) && schema_port_ref(sn) &&
+		    ((const struct lysc_type_leafref *)schema_leaf_type(sn))->require_instance) {
+			const char *v = lyd_get_value(elem);
+			char where[512], pred[300] = "ports", names[512];
+			struct lyd_node *m = NULL;
+
+			if (gone && !strcmp(v, gone)) {
+				schema_node_where(elem, where, sizeof(where));
+				snprintf(err, errlen, "port %s is in use: %s names it; delete or change that first",
+					 gone, where);
+				return -EBUSY;
+			}
+			if (!gone && (schema_pred_cat(pred, sizeof(pred), "name", v) < 0 ||
+				      lyd_find_path(cube, pred, 0, &m) != LY_SUCCESS)) {
+				schema_node_where(elem, where, sizeof(where));
+				schema_port_names(cube, names, sizeof(names));
+				snprintf(err, errlen, "%s: %s is not a port of this cube (its ports: %s)", where, v,
+					 names[0] ? names : "none");
+				return -EINVAL;
+			}
 		}
-		*tree = NULL;
+		LYD_TREE_DFS_END(top, elem);
+	}
+	return 0;
+}
+
+int schema_port_users(struct broker *b, const char *service, const struct lyd_node *cfg, const char *port, char *err,
+		      size_t errlen)
+{
+	if (!cfg || !schema_has_port_refs(b, service))
+		return 0;
+	return schema_check_refs(cfg, port, err, errlen);
+}
+
+/* Checks, then validates *cfg (a whole configuration or a part) in place:
+ * types, keys, mandatory leaves and references, in the user's words first. */
+int schema_validate(struct broker *b, const char *service, struct lyd_node **cfg, char *err, size_t errlen)
+{
+	int r;
+
+	if (!*cfg) {
+		snprintf(err, errlen, "no configuration");
+		return -EINVAL;
+	}
+	r = schema_check_mandatory(*cfg, err, errlen);
+	if (r == 0 && schema_has_port_refs(b, service))
+		r = schema_check_refs(*cfg, NULL, err, errlen);
+	if (r < 0)
+		return r;
+	if (lyd_validate_all(cfg, NULL, LYD_VALIDATE_PRESENT, NULL) != LY_SUCCESS)
+		return schema_ly_error(b->yang, "rejected by the model", err, errlen);
+	return 0;
+}
+
+int schema_cfg_new(struct broker *b, const char *service, const char *name, struct json_object *body,
+		   struct lyd_node **cfg, char *err, size_t errlen)
+{
+	const struct lysc_node *top = schema_top(b, service);
+	struct json_object *o = NULL;
+	int r;
+
+	*cfg = NULL;
+	if (!top) {
+		snprintf(err, errlen, "unknown service %s", service);
+		return -ENOENT;
+	}
+	json_object_deep_copy(body, &o, NULL);
+	if (!o)
+		o = json_object_new_object();
+	json_object_object_add(o, "name", json_object_new_string(name));
+	schema_add_default_entries(b, service, o);
+	schema_coerce(top, o);
+	r = schema_check(top, o, "", 1, err, errlen);
+	if (r == 0) {
+		schema_canon_values(top, o);
+		r = schema_parse_json(b, service, o, LYD_PARSE_ONLY | LYD_PARSE_STRICT | LYD_PARSE_NO_STATE, 0, cfg,
+				      err, errlen);
+	}
+	json_object_put(o);
+	if (r == 0)
+		r = schema_validate(b, service, cfg, err, errlen);
+	if (r < 0) {
+		lyd_free_all(*cfg);
+		*cfg = NULL;
+	}
+	return r;
+}
+
+int schema_cfg_load(struct broker *b, const char *service, const char *text, struct lyd_node **cfg, char *err,
+		    size_t errlen)
+{
+	return schema_parse_text(b, service, text, 0, LYD_PARSE_STRICT | LYD_PARSE_NO_STATE, LYD_VALIDATE_PRESENT, cfg,
+				 err, errlen);
+}
+
+char *schema_cfg_text(const struct lyd_node *cfg)
+{
+	char *s = NULL, *open, *close;
+
+	/* {"svc:svc":[{...}]}: the entry is between the brackets */
+	if (!cfg || lyd_print_mem(&s, cfg, LYD_JSON, LYD_PRINT_SHRINK) != LY_SUCCESS || !s)
+		return NULL;
+	open = strchr(s, '[');
+	close = strrchr(s, ']');
+	if (!open || !close || close < open) {
+		free(s);
+		return NULL;
+	}
+	*close = 0;
+	memmove(s, open + 1, close - open);
+	return s;
+}
+
+struct json_object *schema_cfg_json(const struct lyd_node *cfg, int defaults)
+{
+	struct lyd_node *tree = (struct lyd_node *)cfg;
+	struct json_object *o;
+	char *s;
+
+	if (defaults && tree)
+		lyd_new_implicit_tree(tree, LYD_IMPLICIT_NO_STATE, NULL); /* defaults of entries a change added */
+	s = schema_cfg_text(cfg);
+	o = s ? json_tokener_parse(s) : NULL;
+	free(s);
+	if (o && defaults) {
+		/* the printer leaves defaults out unless asked: ask */
+		char *d = NULL, *open, *close;
+
+		if (lyd_print_mem(&d, cfg, LYD_JSON, LYD_PRINT_SHRINK | LYD_PRINT_WD_ALL) == LY_SUCCESS && d &&
+		    (open = strchr(d, '[')) && (close = strrchr(d, ']')) && close > open) {
+			*close = 0;
+			json_object_put(o);
+			o = json_tokener_parse(open + 1);
+		}
+		free(d);
+	}
+	return o ? o : json_object_new_object();
+}
+
+const char *schema_cfg_get(const struct lyd_node *cfg, const char *path)
+{
+	struct lyd_node *m = NULL;
+
+	if (!cfg || lyd_find_path(cfg, path, 0, &m) != LY_SUCCESS)
+		return NULL;
+	return lyd_get_value(m);
+}
+
+struct lyd_node *schema_cfg_dup(const struct lyd_node *cfg)
+{
+	struct lyd_node *d = NULL;
+
+	if (cfg && lyd_dup_single(cfg, NULL, LYD_DUP_RECURSIVE | LYD_DUP_WITH_FLAGS, &d) != LY_SUCCESS)
+		return NULL;
+	return d;
+}
+
+void schema_cfg_free(struct lyd_node *cfg)
+{
+	lyd_free_all(cfg);
+}
+
+int schema_set_peer(struct broker *b, struct lyd_node *cfg, const char *port, const char *peer, char *err,
+		    size_t errlen)
+{
+	char path[300] = "ports";
+	struct lyd_node *m = NULL;
+
+	if (schema_pred_cat(path, sizeof(path), "name", port) < 0) {
+		snprintf(err, errlen, "%s: not a port name", port);
+		return -EINVAL;
+	}
+	schema_cat(path, sizeof(path), "/peer");
+	if (!peer[0]) {
+		if (lyd_find_path(cfg, path, 0, &m) == LY_SUCCESS)
+			lyd_free_tree(m);
+		return 0;
+	}
+	if (lyd_new_path(cfg, NULL, path, peer, LYD_NEW_PATH_UPDATE, NULL) != LY_SUCCESS)
+		return schema_ly_error(b->yang, "cannot set the peer", err, errlen);
+	return 0;
+}
+
+/*
+ * The document of an edit: the cube's entry {"name": cube, ...} with the
+ * nodes along segs[0..n) (containers, list entries with their keys) and obj
+ * at the end (the members the target's parent gets). Returns the innermost
+ * object, the one obj's members go into.
+ */
+static struct json_object *schema_edit_doc(struct broker *b, const char *service, const char *cube, char **segs, int n,
+					   struct json_object **doc)
+{
+	const struct lysc_node *sn = schema_top(b, service);
+	struct json_object *cur = json_object_new_object();
+
+	*doc = cur;
+	json_object_object_add(cur, "name", json_object_new_string(cube));
+	for (int i = 0; i < n; i++) {
+		const struct lysc_node *c = schema_child(sn, segs[i]);
+		struct json_object *next = json_object_new_object();
+
+		if (c->nodetype & LYS_CONTAINER) {
+			json_object_object_add(cur, c->name, next);
+		} else {
+			struct json_object *arr = json_object_new_array();
+			int nk = schema_nkeys(c);
+
+			for (int k = 0; k < nk; k++) {
+				char canon[256];
+
+				schema_canon(schema_key(c, k), segs[i + 1 + k], canon, sizeof(canon));
+				json_object_object_add(next, schema_key(c, k)->name, json_object_new_string(canon));
+			}
+			schema_coerce(c, next); /* a number key as a JSON number */
+			json_object_array_add(arr, next);
+			json_object_object_add(cur, c->name, arr);
+			i += nk;
+		}
+		cur = next;
+		sn = c;
+	}
+	return cur;
+}
+
+/* Whether node is all defaults, setting LYD_DEFAULT on the NP containers
+ * below it to match. libyang copies the flag with a node (lyd_dup, and so
+ * lyd_diff_apply) and sets it on a container before its children arrive, so a
+ * spliced-in container can carry it with given children below: then printing
+ * and lookups skip what the user configured. */
+static int schema_dflt_fix(struct lyd_node *node)
+{
+	struct lyd_node *ch;
+	int all = 1;
+
+	if (!node->schema)
+		return 0;
+	if (node->schema->nodetype & LYD_NODE_TERM)
+		return !!(node->flags & LYD_DEFAULT);
+	LY_LIST_FOR(lyd_child(node), ch)
+	{
+		if (!schema_dflt_fix(ch))
+			all = 0;
+	}
+	if (node->schema->nodetype == LYS_CONTAINER && !(node->schema->flags & LYS_PRESENCE) && all) {
+		node->flags |= LYD_DEFAULT;
+		return 1;
+	}
+	node->flags &= ~LYD_DEFAULT;
+	return 0;
+}
+
+/* Merges the edit document doc into *cfg (the same cube). */
+static int schema_merge_doc(struct broker *b, const char *service, struct lyd_node **cfg, struct json_object *doc,
+			    char *err, size_t errlen)
+{
+	struct lyd_node *edit = NULL;
+	int r;
+
+	r = schema_parse_json(b, service, doc, LYD_PARSE_ONLY | LYD_PARSE_STRICT | LYD_PARSE_NO_STATE, 0, &edit, err,
+			      errlen);
+	if (r < 0)
+		return r;
+	if (lyd_merge_tree(cfg, edit, LYD_MERGE_DESTRUCT) != LY_SUCCESS) {
+		lyd_free_all(edit);
+		return schema_ly_error(b->yang, "cannot merge the change", err, errlen);
+	}
+	/* a container merged into a default one keeps its flag: a diff would skip it */
+	schema_dflt_fix(*cfg);
+	return 0;
+}
+
+/* Frees the instances of rel below cfg that were given; how many. */
+static int schema_free_at(struct lyd_node *cfg, const char *rel)
+{
+	struct ly_set *set = NULL;
+	int n = 0;
+
+	if (lyd_find_xpath(cfg, rel, &set) != LY_SUCCESS)
+		return 0;
+	for (uint32_t i = 0; i < set->count; i++) {
+		if (schema_given(set->dnodes[i]))
+			n++;
+		lyd_free_tree(set->dnodes[i]);
+	}
+	ly_set_free(set, NULL);
+	return n;
+}
+
+int schema_edit(struct broker *b, const char *service, struct lyd_node **cfg, int verb, char **segs, int n,
+		struct json_object *body, struct schema_target *t, char *err, size_t errlen)
+{
+	const char *cube = schema_cfg_get(*cfg, "name");
+	struct json_object *doc = NULL, *at, *v = body, *entries = NULL;
+	const struct lysc_node *sn;
+	struct lyd_node *node = NULL, *edited;
+	char prel[2048], name[BK_NAME_MAX];
+	const char *where;
+	int r, nparent, found;
+
+	r = schema_walk(b, service, verb, segs, n, body, t, prel, sizeof(prel), err, errlen);
+	if (r < 0)
+		return r;
+	if (!cube) {
+		snprintf(err, errlen, "internal: a configuration without its name");
+		return -EINVAL;
+	}
+	snprintf(name, sizeof(name), "%s", cube);
+	sn = t->snode;
+	where = t->where[0] ? t->where : "cube";
+	/* entries on the way to a deeper node (ports p1 secondaryip ...) must exist, whatever the verb */
+	for (int w = 0; w < t->nway; w++) {
+		char wp[2048];
+
+		snprintf(wp, sizeof(wp), "%.*s", t->way_len[w], t->path);
+		if (lyd_find_path(*cfg, wp, 0, &node) != LY_SUCCESS) {
+			snprintf(err, errlen, "%.*s: not found", t->way_wlen[w], t->where);
+			return -ENOENT;
+		}
+	}
+	node = NULL;
+	if (t->kind == ST_CUBE)
+		node = *cfg;
+	else if (t->kind != ST_LIST && t->kind != ST_LEAFLIST)
+		node = schema_find(*cfg, t->path);
+	found = schema_given(node);
+
+	if (verb == CUBEBUS__VERB__DELETE) {
+		if (t->kind == ST_CUBE) {
+			snprintf(err, errlen, "internal: cube deletion is not an edit");
+			return -EINVAL;
+		}
+		if ((t->kind == ST_LIST || t->kind == ST_LEAFLIST) ? !schema_free_at(*cfg, t->path) : !found) {
+			snprintf(err, errlen, "%s: not found", where);
+			return -ENOENT;
+		}
+		if (node)
+			lyd_free_tree(node);
+		return 0;
+	}
+	/* CREATE, UPDATE, REPLACE */
+	if (t->kind == ST_ENTRY && !found && verb != CUBEBUS__VERB__CREATE && verb != CUBEBUS__VERB__REPLACE) {
+		snprintf(err, errlen, "%s: not found (use add to create it)", where);
+		return -ENOENT;
+	}
+	if (t->kind == ST_ENTRY && found && verb == CUBEBUS__VERB__CREATE) {
+		snprintf(err, errlen, "%s already exists", where);
+		return -EEXIST;
+	}
+	if (t->kind == ST_LEAF || t->kind == ST_LEAFLIST) {
+		if (body && json_object_is_type(body, json_type_object)) {
+			if (!json_object_object_get_ex(body, sn->name, &v) || json_object_object_length(body) != 1) {
+				snprintf(err, errlen, "%s: give the value as %s=VALUE", where, sn->name);
+				return -EINVAL;
+			}
+		}
+		if (!v) {
+			snprintf(err, errlen, "%s: no value given", where);
+			return -EINVAL;
+		}
+	} else if (!body) {
+		if (t->kind == ST_ENTRY && !found) {
+			if (lyd_new_path(*cfg, NULL, t->path, NULL, 0, NULL) != LY_SUCCESS ||
+			    lyd_find_path(*cfg, t->path, 0, &node) != LY_SUCCESS)
+				return schema_ly_error(b->yang, "cannot create it", err, errlen);
+			return schema_check_mandatory(node, err, errlen);
+		}
+		if (t->kind == ST_CUBE || t->kind == ST_CONTAINER || t->kind == ST_ENTRY)
+			return 0; /* creating an empty container/entry is fine */
+		snprintf(err, errlen, "%s: nothing to set", where);
+		return -EINVAL;
+	} else if (t->kind == ST_LIST) {
+		entries = body;
+		if (json_object_is_type(body, json_type_object)) {
+			entries = json_object_new_array();
+			json_object_array_add(entries, json_object_get(body));
+		} else {
+			json_object_get(entries);
+		}
+		if (!json_object_is_type(entries, json_type_array)) {
+			json_object_put(entries);
+			snprintf(err, errlen, "%s: expected an object or a list of objects", where);
+			return -EINVAL;
+		}
+	} else if (!json_object_is_type(body, json_type_object)) {
+		snprintf(err, errlen, "%s is a %s: give key=value pairs", where, schema_kind_name(sn));
+		return -EINVAL;
+	}
+
+	/* the body, checked in the user's words (mandatory leaves once merged) */
+	if (t->kind == ST_LEAF || t->kind == ST_LEAFLIST) {
+		struct json_object *o = json_object_new_object();
+		char pw[1024];
+
+		json_object_object_add(o, sn->name, json_object_get(v));
+		schema_coerce(lysc_data_parent(sn) ? lysc_data_parent(sn) : schema_top(b, service), o);
+		snprintf(pw, sizeof(pw), "%.*s", (int)(strlen(t->where) - strlen(sn->name)), t->where);
+		if (pw[0] && pw[strlen(pw) - 1] == ' ')
+			pw[strlen(pw) - 1] = 0;
+		r = schema_check(lysc_data_parent(sn) ? lysc_data_parent(sn) : schema_top(b, service), o, pw, 0, err,
+				 errlen);
+		if (r == 0)
+			schema_canon_values(lysc_data_parent(sn) ? lysc_data_parent(sn) : schema_top(b, service), o);
+		json_object_object_get_ex(o, sn->name, &v);
+		json_object_get(v);
+		json_object_put(o);
+		if (r < 0) {
+			json_object_put(v);
+			return r;
+		}
+	} else if (t->kind == ST_LIST) {
+		char lw[1024];
+
+		snprintf(lw, sizeof(lw), "%.*s", (int)(strlen(t->where) - strlen(sn->name)), t->where);
+		if (lw[0] && lw[strlen(lw) - 1] == ' ')
+			lw[strlen(lw) - 1] = 0;
+		for (size_t i = 0; i < json_object_array_length(entries); i++)
+			schema_coerce(sn, json_object_array_get_idx(entries, i));
+		r = schema_check_list(sn, entries, lw, 0, err, errlen);
+		for (size_t i = 0; r == 0 && i < json_object_array_length(entries); i++) {
+			struct json_object *e = json_object_array_get_idx(entries, i);
+			char pred[1024], ewhere[1024];
+			struct lyd_node *m = NULL;
+
+			schema_canon_values(sn, e);
+			snprintf(pred, sizeof(pred), "%s", t->path);
+			for (int k = 0; k < schema_nkeys(sn); k++) {
+				struct json_object *kv;
+
+				json_object_object_get_ex(e, schema_key(sn, k)->name, &kv);
+				if (schema_pred_cat(pred, sizeof(pred), schema_key(sn, k)->name,
+						    json_object_get_string(kv)) < 0) {
+					snprintf(err, errlen, "%s: a key cannot hold both kinds of quote", where);
+					r = -EINVAL;
+				}
+			}
+			if (r == 0 && verb == CUBEBUS__VERB__CREATE && lyd_find_path(*cfg, pred, 0, &m) == LY_SUCCESS &&
+			    schema_given(m)) {
+				schema_entry_where(sn, e, t->where, ewhere, sizeof(ewhere));
+				snprintf(err, errlen, "%s already exists", ewhere);
+				r = -EEXIST;
+			}
+		}
+		if (r < 0) {
+			json_object_put(entries);
+			return r;
+		}
+	} else {
+		schema_coerce(sn, body);
+		r = schema_check(sn, body, t->where, 0, err, errlen);
+		if (r < 0)
+			return r;
+		schema_canon_values(sn, body);
+		if (t->kind == ST_ENTRY || t->kind == ST_CUBE) {
+			int nk = schema_nkeys(sn);
+
+			for (int k = 0; k < nk; k++) {
+				const char *kn = schema_key(sn, k)->name;
+				const char *want = t->kind == ST_CUBE ? name : t->keys[k];
+				struct json_object *bk;
+				char canon[256];
+
+				if (json_object_object_get_ex(body, kn, &bk) &&
+				    (schema_canon(schema_key(sn, k), json_object_get_string(bk), canon, sizeof(canon)) <
+					     0 ||
+				     strcmp(canon, want))) {
+					if (t->kind == ST_ENTRY && verb == CUBEBUS__VERB__CREATE && !found)
+						snprintf(err, errlen, "%s: key %s in the body differs from the path",
+							 where, kn);
+					else
+						snprintf(err, errlen, "%s: the key %s cannot be changed", where, kn);
+					return -EINVAL;
+				}
+			}
+		}
+	}
+
+	/* what a replace replaces goes first */
+	if (verb == CUBEBUS__VERB__REPLACE && (t->kind == ST_LIST || t->kind == ST_CONTAINER || t->kind == ST_LEAFLIST))
+		schema_free_at(*cfg, t->path);
+	else if (t->kind == ST_LEAFLIST && verb != CUBEBUS__VERB__CREATE)
+		schema_free_at(*cfg, t->path);
+
+	/* the edit as a document merged into the tree */
+	nparent = n;
+	if (t->kind == ST_LEAF || t->kind == ST_LEAFLIST || t->kind == ST_LIST || t->kind == ST_CONTAINER)
+		nparent = n - 1;
+	at = schema_edit_doc(b, service, name, segs, nparent, &doc);
+	if (t->kind == ST_LEAF) {
+		json_object_object_add(at, sn->name, v);
+	} else if (t->kind == ST_LEAFLIST) {
+		struct json_object *a = v;
+
+		if (!json_object_is_type(v, json_type_array)) {
+			a = json_object_new_array();
+			json_object_array_add(a, v);
+		}
+		json_object_object_add(at, sn->name, a);
+	} else if (t->kind == ST_LIST) {
+		json_object_object_add(at, sn->name, entries);
+	} else if (t->kind == ST_CONTAINER) {
+		json_object_object_add(at, sn->name, json_object_get(body));
+	} else {
+		json_object_object_foreach(body, k, bv)
+		{
+			if (!json_object_object_get_ex(at, k, NULL))
+				json_object_object_add(at, k, json_object_get(bv));
+		}
+	}
+	r = schema_merge_doc(b, service, cfg, doc, err, errlen);
+	json_object_put(doc);
+	if (r < 0)
+		return r;
+	/* mandatory leaves of what the edit touched */
+	edited = NULL;
+	if (t->kind == ST_CUBE)
+		edited = *cfg;
+	else if (t->kind == ST_ENTRY || t->kind == ST_CONTAINER)
+		edited = schema_find(*cfg, t->path);
+	else if (prel[0])
+		edited = schema_find(*cfg, prel);
+	else
+		edited = *cfg;
+	return edited ? schema_check_mandatory(edited, err, errlen) : 0;
+}
+
+/* ---- edits in time proportional to what they touch -------------------------------- */
+
+/* The off-path children of src (no lists, containers the same way) into dst. */
+static void schema_prune_off(const struct lyd_node *src, struct lyd_node *dst, int ports)
+{
+	struct lyd_node *ch;
+
+	LY_LIST_FOR(lyd_child_no_keys(src), ch)
+	{
+		struct lyd_node *d = NULL;
+
+		if (ch->schema->nodetype == LYS_LIST) {
+			/* the cube's ports ride along whole: port references are
+			 * checked against them (schema_port_ref) */
+			if (ports && !strcmp(ch->schema->name, "ports"))
+				lyd_dup_single(ch, (struct lyd_node_inner *)dst, LYD_DUP_RECURSIVE | LYD_DUP_WITH_FLAGS,
+					       NULL);
+			continue;
+		}
+		if (ch->schema->nodetype == LYS_CONTAINER) {
+			if (lyd_dup_single(ch, (struct lyd_node_inner *)dst, LYD_DUP_WITH_FLAGS, &d) == LY_SUCCESS)
+				schema_prune_off(ch, d, 0);
+			continue;
+		}
+		lyd_dup_single(ch, (struct lyd_node_inner *)dst, LYD_DUP_WITH_FLAGS, NULL);
+	}
+}
+
+/* What an edit at segs[0..n) below src can touch, into dst (src's copy). */
+static int schema_prune_on(const struct lysc_node *sn, const struct lyd_node *src, struct lyd_node *dst, char **segs,
+			   int n)
+{
+	const struct lysc_node *c = schema_child(sn, segs[0]);
+	struct lyd_node *m = NULL, *d = NULL;
+	char pred[1024];
+	int nk;
+
+	if (!c || (c->flags & LYS_CONFIG_R) || !(c->nodetype & (LYS_CONTAINER | LYS_LIST | LYS_LEAF | LYS_LEAFLIST)))
+		return -1;
+	if ((c->nodetype & (LYS_LEAF | LYS_LEAFLIST)) && n != 1)
+		return -1;
+	{
+		/* src's other children: as off the path */
+		struct lyd_node *ch;
+
+		LY_LIST_FOR(lyd_child_no_keys(src), ch)
+		{
+			if (ch->schema == c)
+				continue;
+			if (ch->schema->nodetype == LYS_LIST) {
+				if (!src->parent && !strcmp(ch->schema->name, "ports"))
+					lyd_dup_single(ch, (struct lyd_node_inner *)dst,
+						       LYD_DUP_RECURSIVE | LYD_DUP_WITH_FLAGS, NULL);
+				continue;
+			}
+			if (ch->schema->nodetype == LYS_CONTAINER) {
+				if (lyd_dup_single(ch, (struct lyd_node_inner *)dst, LYD_DUP_WITH_FLAGS, &d) ==
+				    LY_SUCCESS)
+					schema_prune_off(ch, d, 0);
+				continue;
+			}
+			lyd_dup_single(ch, (struct lyd_node_inner *)dst, LYD_DUP_WITH_FLAGS, NULL);
+		}
+	}
+	if (c->nodetype & (LYS_LEAF | LYS_LEAFLIST)) {
+		struct lyd_node *ch;
+
+		LY_LIST_FOR(lyd_child_no_keys(src), ch)
+		if (ch->schema == c)
+			lyd_dup_single(ch, (struct lyd_node_inner *)dst, LYD_DUP_WITH_FLAGS, NULL);
+		return 0;
+	}
+	if (c->nodetype & LYS_CONTAINER) {
+		if (lyd_find_sibling_val(lyd_child(src), c, NULL, 0, &m) != LY_SUCCESS)
+			return 0;
+		if (n == 1)
+			return lyd_dup_single(m, (struct lyd_node_inner *)dst, LYD_DUP_RECURSIVE | LYD_DUP_WITH_FLAGS,
+					      NULL) == LY_SUCCESS
+				       ? 0
+				       : -1;
+		if (lyd_dup_single(m, (struct lyd_node_inner *)dst, LYD_DUP_WITH_FLAGS, &d) != LY_SUCCESS)
+			return -1;
+		return schema_prune_on(c, m, d, segs + 1, n - 1);
+	}
+	/* a list: an entry, named by its keys (a whole list is not a part) */
+	nk = schema_nkeys(c);
+	if (n - 1 < nk || nk > 8)
+		return -1;
+	snprintf(pred, sizeof(pred), "%s", c->name);
+	for (int k = 0; k < nk; k++) {
+		char canon[256];
+
+		if (schema_canon(schema_key(c, k), segs[1 + k], canon, sizeof(canon)) < 0 ||
+		    schema_pred_cat(pred, sizeof(pred), schema_key(c, k)->name, canon) < 0)
+			return -1;
+	}
+	if (lyd_find_path(src, pred, 0, &m) != LY_SUCCESS)
+		return 0; /* a new entry */
+	if (n - 1 == nk)
+		return lyd_dup_single(m, (struct lyd_node_inner *)dst, LYD_DUP_RECURSIVE | LYD_DUP_WITH_FLAGS, NULL) ==
+				       LY_SUCCESS
+			       ? 0
+			       : -1;
+	if (lyd_dup_single(m, (struct lyd_node_inner *)dst, LYD_DUP_WITH_FLAGS, &d) != LY_SUCCESS)
+		return -1;
+	return schema_prune_on(c, m, d, segs + 1 + nk, n - 1 - nk);
+}
+
+struct lyd_node *schema_prune(struct broker *b, const char *service, const struct lyd_node *cfg, char **segs, int n)
+{
+	const struct lysc_node *top = schema_top(b, service);
+	struct lyd_node *part = NULL;
+
+	if (!top || n <= 0 || !cfg || lyd_dup_single(cfg, NULL, LYD_DUP_WITH_FLAGS, &part) != LY_SUCCESS)
+		return NULL;
+	if (schema_prune_on(top, cfg, part, segs, n) < 0) {
+		lyd_free_all(part);
+		return NULL;
+	}
+	return part;
+}
+
+int schema_room(struct broker *b, const char *service, const struct lyd_node *cfg, const struct schema_target *t,
+		char *err, size_t errlen)
+{
+	const struct lysc_node *sn = t->snode;
+	const struct lyd_node *parent = cfg;
+	struct lyd_node *m = NULL, *ch;
+	uint32_t max, count = 0;
+	char prel[2048];
+
+	if (t->kind != ST_ENTRY || !(max = ((const struct lysc_node_list *)sn)->max))
+		return 0;
+	if (lyd_find_path(cfg, t->path, 0, &m) == LY_SUCCESS)
+		return 0; /* not a new entry */
+	/* the parent: the path without its last node */
+	snprintf(prel, sizeof(prel), "%s", t->path);
+	{
+		char *p = prel + strlen(prel);
+		int depth = 0;
+
+		while (p > prel) { /* the last '/' outside a predicate */
+			p--;
+			if (*p == ']')
+				depth++;
+			else if (*p == '[')
+				depth--;
+			else if (*p == '/' && !depth)
+				break;
+		}
+		*p = 0;
+	}
+	if (prel[0] && lyd_find_path(cfg, prel, 0, (struct lyd_node **)&parent) != LY_SUCCESS)
+		return 0;
+	LY_LIST_FOR(lyd_child(parent), ch)
+	if (ch->schema == sn)
+		count++;
+	if (count + 1 > max) {
+		char lw[1024];
+
+		snprintf(lw, sizeof(lw), "%s", t->where);
+		for (int k = 0; k < t->nkeys; k++) { /* the list's name, without the new entry's keys */
+			char *sp = strrchr(lw, ' ');
+
+			if (sp)
+				*sp = 0;
+		}
+		snprintf(err, errlen, "%s: holds at most %u entries", lw, max);
+		return -ENOSPC;
+	}
+	return 0;
+}
+
+int schema_diff(struct broker *b, const struct lyd_node *old, const struct lyd_node *new, struct lyd_node **diff,
+		char **text, char *err, size_t errlen)
+{
+	*diff = NULL;
+	*text = NULL;
+	/* defaults (and the containers libyang adds for them) are no change */
+	if (lyd_diff_siblings(old, new, 0, diff) != LY_SUCCESS)
+		return schema_ly_error(b->yang, "cannot compute the change", err, errlen);
+	if (*diff && lyd_print_mem(text, *diff, LYD_JSON, LYD_PRINT_WITHSIBLINGS | LYD_PRINT_SHRINK) != LY_SUCCESS) {
+		snprintf(err, errlen, "cannot print the change");
+		lyd_free_all(*diff);
+		*diff = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* After diff went into cfg: what it created replaces the default instance
+ * libyang had there (a diff made without defaults creates a container or leaf
+ * beside it; lyd_diff_apply's caution), and the flags of what it created and
+ * of their parents are set again. */
+static void schema_dflt_after(struct lyd_node *cfg, const struct lyd_node *diff)
+{
+	const struct lyd_node *d;
+
+	LY_LIST_FOR(diff, d)
+	{
+		struct lyd_meta *op = lyd_find_meta(d->meta, NULL, "yang:operation");
+		const char *v = op ? lyd_get_meta_value(op) : "none";
+		struct lyd_node *live = NULL, *parent = NULL, *first = NULL, *m, *next;
+		char *path;
+
+		if (!d->schema)
+			continue;
+		if (!strcmp(v, "none")) {
+			schema_dflt_after(cfg, lyd_child_no_keys(d));
+			continue;
+		}
+		if (!strcmp(v, "delete"))
+			continue;
+		if (!lyd_parent(d) || !(path = lyd_path(lyd_parent(d), LYD_PATH_STD, NULL, 0)))
+			continue;
+		if (lyd_find_path(cfg, path, 0, &parent) != LY_SUCCESS)
+			parent = NULL;
+		free(path);
+		if (!parent)
+			continue;
+		if (d->schema->nodetype & (LYS_CONTAINER | LYS_LEAF)) {
+			/* one instance: the given one stays */
+			if (lyd_find_sibling_val(lyd_child(parent), d->schema, NULL, 0, &first) != LY_SUCCESS)
+				continue;
+			for (m = first; m && m->schema == d->schema; m = m->next)
+				if (!schema_dflt_fix(m) && !live)
+					live = m;
+			if (!live)
+				live = first;
+			for (m = first; m && m->schema == d->schema; m = next) {
+				next = m->next;
+				if (m != live && (m->flags & LYD_DEFAULT))
+					lyd_free_tree(m);
+			}
+		} else {
+			path = lyd_path(d, LYD_PATH_STD, NULL, 0);
+			if (!path || lyd_find_path(cfg, path, 0, &live) != LY_SUCCESS)
+				live = NULL;
+			free(path);
+		}
+		if (live && !schema_dflt_fix(live))
+			for (struct lyd_node *p = lyd_parent(live); p; p = lyd_parent(p))
+				p->flags &= ~LYD_DEFAULT;
+	}
+}
+
+int schema_splice(struct broker *b, struct lyd_node **cfg, const struct lyd_node *diff, int reverse, char *err,
+		  size_t errlen)
+{
+	struct lyd_node *rev = NULL;
+	LY_ERR r;
+
+	if (!diff)
+		return 0;
+	if (reverse) {
+		if (lyd_diff_reverse_all(diff, &rev) != LY_SUCCESS)
+			return schema_ly_error(b->yang, "cannot reverse the change", err, errlen);
+		diff = rev;
+	}
+	r = lyd_diff_apply_all(cfg, diff);
+	if (r == LY_SUCCESS)
+		schema_dflt_after(*cfg, diff);
+	lyd_free_all(rev);
+	if (r != LY_SUCCESS)
+		return schema_ly_error(b->yang, "the change does not apply", err, errlen);
+	return 0;
+}
+
+int schema_parse_diff(struct broker *b, const char *service, const char *cube, const char *text, struct lyd_node **diff,
+		      char *err, size_t errlen)
+{
+	const char *name;
+
+	*diff = NULL;
+	if (lyd_parse_data_mem(b->yang, text, LYD_JSON, LYD_PARSE_ONLY | LYD_PARSE_STRICT, 0, diff) != LY_SUCCESS)
+		return schema_ly_error(b->yang, "the change does not parse", err, errlen);
+	/* one entry: the cube's own */
+	if (!*diff || (*diff)->next || !(*diff)->schema || strcmp((*diff)->schema->module->name, service) ||
+	    !(name = schema_cfg_get(*diff, "name")) || (cube && strcmp(name, cube))) {
+		snprintf(err, errlen, "the change is not one of cube %s", cube ? cube : "?");
+		lyd_free_all(*diff);
+		*diff = NULL;
 		return -EINVAL;
 	}
 	return 0;
 }
 
-static struct json_object *schema_print(struct broker *b, const char *service, struct lyd_node *tree, uint32_t opts)
+int schema_apply_diff(struct broker *b, struct lyd_node **cfg, const char *text, char *err, size_t errlen)
 {
-	struct json_object *root, *list, *entry = NULL;
-	char key[2 * BK_NAME_MAX + 2];
-	char *s = NULL;
-
-	if (lyd_print_mem(&s, tree, LYD_JSON, LYD_PRINT_WITHSIBLINGS | LYD_PRINT_SHRINK | opts) != LY_SUCCESS)
-		return NULL;
-	root = json_tokener_parse(s);
-	free(s);
-	snprintf(key, sizeof(key), "%s:%s", service, service);
-	if (root && json_object_object_get_ex(root, key, &list) && json_object_array_length(list) == 1)
-		entry = json_object_get(json_object_array_get_idx(list, 0));
-	json_object_put(root);
-	return entry;
-}
-
-int schema_validate(struct broker *b, const char *service, struct json_object *cfg, struct json_object **normalized,
-		    char *err, size_t errlen)
-{
-	struct lyd_node *tree = NULL;
+	struct lyd_node *d = NULL;
 	int r;
 
-	if (!schema_top(b, service)) {
-		snprintf(err, errlen, "unknown service %s", service);
-		return -ENOENT;
-	}
-	schema_coerce(schema_top(b, service), cfg);
-	r = schema_check(schema_top(b, service), cfg, "", err, errlen);
-	if (r < 0)
-		return r;
-	r = schema_parse(b, service, cfg, &tree, err, errlen);
-	if (r < 0)
-		return r;
-	if (normalized) {
-		*normalized = schema_print(b, service, tree, 0);
-		if (!*normalized) {
-			snprintf(err, errlen, "cannot print the configuration back");
-			r = -ENOMEM;
-		} else {
-			schema_canon_values(schema_top(b, service), *normalized);
-		}
-	}
-	lyd_free_all(tree);
+	if (lyd_parse_data_mem(b->yang, text, LYD_JSON, LYD_PARSE_ONLY | LYD_PARSE_STRICT, 0, &d) != LY_SUCCESS)
+		return schema_ly_error(b->yang, "the change does not parse", err, errlen);
+	r = schema_splice(b, cfg, d, 0, err, errlen);
+	lyd_free_all(d);
 	return r;
 }
 
@@ -1505,19 +2296,6 @@ void schema_add_default_entries(struct broker *b, const char *service, struct js
 			json_object_array_add(arr, e);
 		}
 	}
-}
-
-struct json_object *schema_with_defaults(struct broker *b, const char *service, struct json_object *cfg)
-{
-	struct lyd_node *tree = NULL;
-	struct json_object *o;
-	char err[BK_ERR_MAX];
-
-	if (schema_parse(b, service, cfg, &tree, err, sizeof(err)) < 0)
-		return schema_copy(cfg);
-	o = schema_print(b, service, tree, LYD_PRINT_WD_ALL);
-	lyd_free_all(tree);
-	return o ? o : schema_copy(cfg);
 }
 
 /* A description on one line: YANG's continuation indents collapsed. */
@@ -1780,13 +2558,37 @@ static int schema_type_refers(const struct lysc_type *t)
 	return 0;
 }
 
+/*
+ * Whether sn is a port reference: a leafref to the name of one of the cube's
+ * own ports ("../../ports/name" from a leaf of the cube's list entry, one
+ * ".." more per level below). A part carries the ports list whole
+ * (schema_prune), so such a leaf is checked within the part; the ports list
+ * itself only changes by a whole-path change, which checks every reference.
+ */
+static int schema_port_ref(const struct lysc_node *sn)
+{
+	const struct lysc_type *t = schema_leaf_type(sn);
+	const struct lysc_node *up = sn;
+	const char *x;
+
+	if (!t || t->basetype != LY_TYPE_LEAFREF)
+		return 0;
+	x = lyxp_get_expr(((const struct lysc_type_leafref *)t)->path);
+	while (x && !strncmp(x, "../", 3) && up) {
+		up = lysc_data_parent(up);
+		x += 3;
+	}
+	return x && up && !lysc_data_parent(up) && up->nodetype == LYS_LIST && !strcmp(x, "ports/name");
+}
+
 static int schema_node_local(const struct lysc_node *sn)
 {
 	const struct lysc_node *c;
 
 	if (lysc_node_musts(sn) || lysc_node_when(sn))
 		return 0;
-	if (sn->nodetype & (LYS_LEAF | LYS_LEAFLIST) && schema_type_refers(schema_leaf_type(sn)))
+	if (sn->nodetype & (LYS_LEAF | LYS_LEAFLIST) && schema_type_refers(schema_leaf_type(sn)) &&
+	    !schema_port_ref(sn))
 		return 0;
 	if (sn->nodetype == LYS_LIST &&
 	    (((const struct lysc_node_list *)sn)->uniques || ((const struct lysc_node_list *)sn)->min))
@@ -1801,381 +2603,28 @@ static int schema_node_local(const struct lysc_node *sn)
 	return 1;
 }
 
+static int schema_refs_below(const struct lysc_node *sn)
+{
+	const struct lysc_node *c;
+
+	if (sn->nodetype == LYS_LEAF && schema_port_ref(sn))
+		return 1;
+	LY_LIST_FOR(lysc_node_child(sn), c)
+	if (!(c->flags & LYS_CONFIG_R) && schema_refs_below(c))
+		return 1;
+	return 0;
+}
+
+static int schema_has_port_refs(struct broker *b, const char *service)
+{
+	const struct lysc_node *top = schema_top(b, service);
+
+	return top && schema_refs_below(top);
+}
+
 int schema_incremental(struct broker *b, const char *service)
 {
 	const struct lysc_node *top = schema_top(b, service);
 
 	return top && schema_node_local(top);
-}
-
-/* An off-path object: its leaves and containers (pruned the same way), no lists. */
-static struct json_object *schema_prune_off(const struct lysc_node *sn, struct json_object *obj)
-{
-	struct json_object *o = json_object_new_object();
-
-	json_object_object_foreach(obj, k, v)
-	{
-		const struct lysc_node *c = schema_child(sn, k);
-
-		if (c && (c->nodetype & LYS_LIST))
-			continue;
-		if (c && (c->nodetype & LYS_CONTAINER) && json_object_is_type(v, json_type_object))
-			json_object_object_add(o, k, schema_prune_off(c, v));
-		else
-			json_object_object_add(o, k, schema_copy(v));
-	}
-	return o;
-}
-
-/*
- * The index of the long list an edit last went to: a cube's configuration
- * is replaced whole by a whole-path change, and changed in place only by
- * schema_splice, which keeps the index right; the index holds a reference
- * to its array, so the address cannot come back as another array.
- */
-static struct {
-	struct json_object *array;
-	const struct lysc_node *list;
-	size_t len;
-	struct lh_table *t;
-} schema_cache;
-
-#define SCHEMA_CACHE_MIN 32 /* shorter lists are scanned */
-
-static void schema_cache_drop(void)
-{
-	if (schema_cache.t)
-		lh_table_free(schema_cache.t);
-	json_object_put(schema_cache.array);
-	memset(&schema_cache, 0, sizeof(schema_cache));
-}
-
-/* An entry appended to array: the index follows. */
-static void schema_cache_added(const struct lysc_node *c, struct json_object *array, struct json_object *entry)
-{
-	char key[1024];
-
-	if (schema_cache.array != array)
-		return;
-	if (schema_cache.len + 1 != json_object_array_length(array) ||
-	    schema_index_key(c, entry, key, sizeof(key)) < 0) {
-		schema_cache_drop();
-		return;
-	}
-	schema_index_add(schema_cache.t, key, (int)schema_cache.len);
-	schema_cache.len++;
-}
-
-/* Position of the entry with joined canonical keys key in array, or -1. */
-static int schema_cached_find(const struct lysc_node *c, struct json_object *array, const char *key)
-{
-	size_t len = json_object_array_length(array);
-
-	if (schema_cache.array != array || schema_cache.list != c || schema_cache.len != len) {
-		schema_cache_drop();
-		schema_cache.t = schema_index_of(c, array);
-		if (!schema_cache.t)
-			return -3;
-		schema_cache.array = json_object_get(array);
-		schema_cache.list = c;
-		schema_cache.len = len;
-	}
-	return schema_index_find(schema_cache.t, key);
-}
-
-/*
- * The entry of list c in array whose keys are segs[0..nk), canonical, or -1;
- * -2 if a key is not a value of its type (the whole path says why).
- */
-static int schema_path_entry(const struct lysc_node *c, struct json_object *array, char **segs)
-{
-	int nk = schema_nkeys(c), r;
-	char kbuf[8][256], *kvals[8], key[1024];
-	size_t len = 0;
-
-	if (nk > 8)
-		return -2;
-	key[0] = 0;
-	for (int k = 0; k < nk; k++) {
-		int n;
-
-		if (schema_canon(schema_key(c, k), segs[k], kbuf[k], sizeof(kbuf[k])) < 0)
-			return -2;
-		kvals[k] = kbuf[k];
-		n = snprintf(key + len, sizeof(key) - len, "%s%s", len ? "\x1f" : "", kbuf[k]);
-		len = n < 0 || (size_t)n >= sizeof(key) - len ? sizeof(key) : len + n;
-	}
-	if (json_object_is_type(array, json_type_array) && json_object_array_length(array) >= SCHEMA_CACHE_MIN &&
-	    len < sizeof(key) && (r = schema_cached_find(c, array, key)) != -3)
-		return r;
-	return schema_find_entry(c, array, kvals, 0);
-}
-
-/* obj at sn, the path segs[0..n) below it: what an edit there can touch. */
-static struct json_object *schema_prune_on(const struct lysc_node *sn, struct json_object *obj, char **segs, int n)
-{
-	const struct lysc_node *c;
-	struct json_object *o, *child = NULL, *arr;
-	int nk, idx;
-
-	if (n == 0)
-		return schema_copy(obj);
-	c = schema_child(sn, segs[0]);
-	if (!c || (c->flags & LYS_CONFIG_R) || !(c->nodetype & (LYS_CONTAINER | LYS_LIST | LYS_LEAF | LYS_LEAFLIST)))
-		return NULL;
-	if ((c->nodetype & (LYS_LEAF | LYS_LEAFLIST)) && n != 1)
-		return NULL;
-	o = json_object_new_object();
-	json_object_object_foreach(obj, k, v)
-	{
-		const struct lysc_node *kc = schema_child(sn, k);
-
-		if (kc == c || (kc && (kc->nodetype & LYS_LIST)))
-			continue;
-		if (kc && (kc->nodetype & LYS_CONTAINER) && json_object_is_type(v, json_type_object))
-			json_object_object_add(o, k, schema_prune_off(kc, v));
-		else
-			json_object_object_add(o, k, schema_copy(v));
-	}
-	json_object_object_get_ex(obj, c->name, &child);
-	if (c->nodetype & (LYS_LEAF | LYS_LEAFLIST)) {
-		if (child)
-			json_object_object_add(o, c->name, schema_copy(child));
-		return o;
-	}
-	if (c->nodetype & LYS_CONTAINER) {
-		if (child && json_object_is_type(child, json_type_object)) {
-			struct json_object *p = schema_prune_on(c, child, segs + 1, n - 1);
-
-			if (!p)
-				goto fail;
-			json_object_object_add(o, c->name, p);
-		}
-		return o;
-	}
-	/* a list: an entry, named by its keys (a whole list is not a part) */
-	nk = schema_nkeys(c);
-	if (n - 1 < nk)
-		goto fail;
-	idx = child ? schema_path_entry(c, child, segs + 1) : -1;
-	if (idx == -2)
-		goto fail;
-	arr = json_object_new_array();
-	json_object_object_add(o, c->name, arr);
-	if (idx >= 0) {
-		struct json_object *p =
-			schema_prune_on(c, json_object_array_get_idx(child, idx), segs + 1 + nk, n - 1 - nk);
-
-		if (!p)
-			goto fail;
-		json_object_array_add(arr, p);
-	}
-	return o;
-fail:
-	json_object_put(o);
-	return NULL;
-}
-
-struct json_object *schema_prune(struct broker *b, const char *service, struct json_object *cfg, char **segs, int n)
-{
-	const struct lysc_node *top = schema_top(b, service);
-
-	if (!top || n <= 0 || !json_object_is_type(cfg, json_type_object))
-		return NULL;
-	return schema_prune_on(top, cfg, segs, n);
-}
-
-/* Whether a non-presence container's object holds nothing. */
-static int schema_empty(struct json_object *o)
-{
-	return json_object_is_type(o, json_type_object) && json_object_object_length(o) == 0;
-}
-
-static void schema_splice_on(const struct lysc_node *sn, struct json_object *live, struct json_object *part,
-			     char **segs, int n)
-{
-	const struct lysc_node *c = schema_child(sn, segs[0]);
-	struct json_object *lc = NULL, *pc = NULL;
-
-	if (!c)
-		return;
-	json_object_object_get_ex(live, c->name, &lc);
-	if (part)
-		json_object_object_get_ex(part, c->name, &pc);
-	if (c->nodetype & (LYS_LEAF | LYS_LEAFLIST) || ((c->nodetype & LYS_CONTAINER) && n == 1)) {
-		if (pc)
-			json_object_object_add(live, c->name, schema_copy(pc));
-		else
-			json_object_object_del(live, c->name);
-		return;
-	}
-	if (c->nodetype & LYS_CONTAINER) {
-		if (!lc) {
-			if (pc)
-				json_object_object_add(live, c->name, schema_copy(pc));
-			return;
-		}
-		schema_splice_on(c, lc, pc, segs + 1, n - 1);
-		if (schema_empty(lc) && !(c->flags & LYS_PRESENCE))
-			json_object_object_del(live, c->name);
-		return;
-	}
-	/* a list entry */
-	{
-		int nk = schema_nkeys(c);
-		int li = lc ? schema_path_entry(c, lc, segs + 1) : -1;
-		int pi = pc ? schema_path_entry(c, pc, segs + 1) : -1;
-		struct json_object *pe = pi >= 0 ? json_object_array_get_idx(pc, pi) : NULL;
-
-		if (li == -2)
-			return;
-		if (n - 1 == nk || li < 0) {
-			/* the entry itself, or one the part brings new */
-			if (li >= 0 && pe) {
-				json_object_array_put_idx(lc, li, schema_copy(pe)); /* same keys, same place */
-			} else if (li >= 0) {
-				if (schema_cache.array == lc)
-					schema_cache_drop();
-				json_object_array_del_idx(lc, li, 1);
-			} else if (pe && lc) {
-				struct json_object *e = schema_copy(pe);
-
-				json_object_array_add(lc, e);
-				schema_cache_added(c, lc, e);
-			} else if (pe) {
-				lc = json_object_new_array();
-				json_object_array_add(lc, schema_copy(pe));
-				json_object_object_add(live, c->name, lc);
-			}
-		} else {
-			schema_splice_on(c, json_object_array_get_idx(lc, li), pe, segs + 1 + nk, n - 1 - nk);
-		}
-		if (lc && json_object_array_length(lc) == 0)
-			json_object_object_del(live, c->name);
-	}
-}
-
-void schema_splice(struct broker *b, const char *service, struct json_object *cfg, struct json_object *part,
-		   char **segs, int n)
-{
-	const struct lysc_node *top = schema_top(b, service);
-
-	if (top && n > 0)
-		schema_splice_on(top, cfg, part, segs, n);
-}
-
-int schema_room(struct broker *b, const char *service, struct json_object *cfg, char **segs, int n, char *err,
-		size_t errlen)
-{
-	const struct lysc_node *sn = schema_top(b, service), *c = NULL;
-	struct json_object *obj = cfg, *child = NULL;
-	char where[1024] = "";
-	int i = 0;
-
-	while (sn && obj && i < n) {
-		c = schema_child(sn, segs[i]);
-		if (!c || !(c->nodetype & (LYS_CONTAINER | LYS_LIST)))
-			return 0;
-		schema_cat(where, sizeof(where), "%s%s", where[0] ? " " : "", segs[i]);
-		child = NULL;
-		json_object_object_get_ex(obj, c->name, &child);
-		if (c->nodetype & LYS_CONTAINER) {
-			sn = c, obj = child, i++;
-			continue;
-		}
-		{
-			int nk = schema_nkeys(c), idx;
-			uint32_t max = ((const struct lysc_node_list *)c)->max;
-
-			if (i + nk >= n)
-				return 0;
-			idx = child ? schema_path_entry(c, child, segs + i + 1) : -1;
-			if (idx == -2)
-				return 0;
-			if (i + 1 + nk == n) {
-				/* the entry of the edit: does a new one fit? */
-				size_t len = child ? json_object_array_length(child) : 0;
-
-				if (idx < 0 && max && len + 1 > max) {
-					snprintf(err, errlen, "%s: holds at most %u entries", where, max);
-					return -ENOSPC;
-				}
-				return 0;
-			}
-			if (idx < 0)
-				return 0;
-			sn = c, obj = json_object_array_get_idx(child, idx), i += 1 + nk;
-		}
-	}
-	return 0;
-}
-
-/* A part (or whole) configuration of cube name as a libyang tree. */
-static int schema_part_tree(struct broker *b, const char *service, const char *name, struct json_object *part,
-			    struct lyd_node **tree, char *err, size_t errlen)
-{
-	struct json_object *p = schema_copy(part);
-	int r;
-
-	json_object_object_add(p, "name", json_object_new_string(name));
-	r = schema_parse(b, service, p, tree, err, errlen);
-	json_object_put(p);
-	return r;
-}
-
-int schema_diff(struct broker *b, const char *service, const char *name, struct json_object *old,
-		struct json_object *new, char **diff, char *err, size_t errlen)
-{
-	struct lyd_node *to = NULL, *tn = NULL, *d = NULL;
-	int r;
-
-	*diff = NULL;
-	r = schema_part_tree(b, service, name, old, &to, err, errlen);
-	if (r == 0)
-		r = schema_part_tree(b, service, name, new, &tn, err, errlen);
-	/* defaults (and the state containers libyang adds for them) are no change */
-	if (r == 0 && lyd_diff_siblings(to, tn, 0, &d) != LY_SUCCESS) {
-		snprintf(err, errlen, "cannot compute the change: %s", ly_errmsg(b->yang));
-		r = -EINVAL;
-	}
-	if (r == 0 && d && lyd_print_mem(diff, d, LYD_JSON, LYD_PRINT_WITHSIBLINGS | LYD_PRINT_SHRINK) != LY_SUCCESS) {
-		snprintf(err, errlen, "cannot print the change");
-		r = -ENOMEM;
-	}
-	lyd_free_all(d);
-	lyd_free_all(to);
-	lyd_free_all(tn);
-	return r;
-}
-
-int schema_apply_diff(struct broker *b, const char *service, const char *name, struct json_object **cfg,
-		      const char *diff, char *err, size_t errlen)
-{
-	struct lyd_node *tree = NULL, *d = NULL;
-	struct json_object *out;
-	int r;
-
-	r = schema_part_tree(b, service, name, *cfg, &tree, err, errlen);
-	if (r < 0)
-		return r;
-	if (lyd_parse_data_mem(b->yang, diff, LYD_JSON, LYD_PARSE_ONLY | LYD_PARSE_STRICT, 0, &d) != LY_SUCCESS ||
-	    lyd_diff_apply_all(&tree, d) != LY_SUCCESS ||
-	    lyd_validate_all(&tree, b->yang, LYD_VALIDATE_PRESENT, NULL) != LY_SUCCESS) {
-		snprintf(err, errlen, "a change does not apply: %s", ly_errmsg(b->yang));
-		r = -EINVAL;
-		goto out;
-	}
-	out = schema_print(b, service, tree, 0);
-	if (!out) {
-		snprintf(err, errlen, "cannot print the configuration back");
-		r = -ENOMEM;
-		goto out;
-	}
-	schema_canon_values(schema_top(b, service), out);
-	json_object_put(*cfg);
-	*cfg = out;
-out:
-	lyd_free_all(d);
-	lyd_free_all(tree);
-	return r;
 }

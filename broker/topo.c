@@ -42,25 +42,27 @@ int topo_port_up(struct bk_cube *c, int port)
 
 int topo_ports_from_config(struct bk_cube *c, char *err, size_t errlen)
 {
-	struct json_object *ports = NULL;
+	struct lyd_node *p;
 	int seen[CB_MAX_PORTS] = { 0 };
 	size_t n = 0;
 
-	if (c->config && json_object_object_get_ex(c->config, "ports", &ports))
-		n = json_object_array_length(ports);
+	LY_LIST_FOR(c->config ? lyd_child(c->config) : NULL, p)
+	n += p->schema->nodetype == LYS_LIST && !strcmp(p->schema->name, "ports");
 	if (n > CB_MAX_PORTS) {
 		snprintf(err, errlen, "%s: at most %d ports", c->name, CB_MAX_PORTS);
 		return -ENOSPC;
 	}
-	for (size_t i = 0; i < n; i++) {
-		struct json_object *p = json_object_array_get_idx(ports, i), *v;
-		const char *name = "", *peer = "";
+	LY_LIST_FOR(c->config ? lyd_child(c->config) : NULL, p)
+	{
+		const char *name, *peer = "";
+		struct lyd_node *v = NULL;
 		struct bk_port *bp;
 
-		if (json_object_object_get_ex(p, "name", &v))
-			name = json_object_get_string(v);
-		if (json_object_object_get_ex(p, "peer", &v))
-			peer = json_object_get_string(v);
+		if (p->schema->nodetype != LYS_LIST || strcmp(p->schema->name, "ports"))
+			continue;
+		name = lyd_get_value(lyd_child(p)); /* the key */
+		if (lyd_find_path(p, "peer", 0, &v) == LY_SUCCESS)
+			peer = lyd_get_value(v);
 		bp = topo_port(c, name);
 		if (!bp) {
 			for (int k = 0; k < CB_MAX_PORTS && !bp; k++)

@@ -9,6 +9,7 @@ pkgs=(
 	libzmq3-dev libczmq-dev libprotobuf-c-dev protobuf-c-compiler
 	libyang2-dev libsqlite3-dev libjson-c-dev libmicrohttpd-dev
 	iproute2 iputils-ping netcat-openbsd tcpdump python3-scapy iperf3 procps jq sqlite3 ethtool
+	iptables nftables
 )
 missing=()
 for p in "${pkgs[@]}"; do

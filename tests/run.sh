@@ -15,13 +15,15 @@ pass=0 fail=0 skip=0
 failed_names=()
 
 run_one() {
-	local name=$1 log="$logdir/$1.log" rc p f s
+	local name=$1 log="$logdir/$1.log" rc p f s t0 took
 	shift
 	[ -n "$filter" ] && [[ "$name" != *"$filter"* ]] && return 0
 	mkdir -p "$(dirname "$log")"
 	printf '%-40s ' "$name"
+	t0=$SECONDS
 	timeout --kill-after=10 600 "$@" </dev/null >"$log" 2>&1
 	rc=$?
+	took="$((SECONDS - t0)) s"
 	p=$(grep -cE '^ok - ' "$log" | tr -d ' ')
 	s=$(grep -cE '^ok - .*# SKIP' "$log" | tr -d ' ')
 	f=$(grep -cE '^not ok - ' "$log" | tr -d ' ')
@@ -33,12 +35,12 @@ run_one() {
 	pass=$((pass + p)) fail=$((fail + f)) skip=$((skip + s))
 	if [ "$f" -gt 0 ]; then
 		failed_names+=("$name")
-		echo "FAIL ($p passed, $f failed, $s skipped; log: $log)"
+		echo "FAIL ($p passed, $f failed, $s skipped, $took; log: $log)"
 		grep -E '^not ok - ' "$log" | head -20 | sed 's/^/    /'
 		# the end of the log says why
 		tail -n 15 "$log" | sed 's/^/    | /'
 	else
-		if [ "$s" -gt 0 ]; then echo "ok ($p passed, $s skipped)"; else echo "ok ($p passed)"; fi
+		if [ "$s" -gt 0 ]; then echo "ok ($p passed, $s skipped, $took)"; else echo "ok ($p passed, $took)"; fi
 	fi
 }
 

@@ -13,11 +13,32 @@
 #define CUBE_TRANSPARENT
 #include "cubebus/cube.bpf.h"
 #include "cubebus/parsing.bpf.h"
+#include "cubebus/ct.bpf.h"
 #include "firewall_shared.h"
 
 /* Until the process says otherwise, every matcher: correct for any rules. */
 const volatile __u32 fw_matchers_ingress = 0x7f;
 const volatile __u32 fw_matchers_egress = 0x7f;
+/* Connection tracking in the program: conntrack ON, or a rule matches a
+ * state. 0: the verifier removes it all. */
+const volatile __u32 fw_track = 1;
+
+/* the sessions of both chains: a connection opened through one chain is
+ * found by its replies through the other */
+CB_CT_MAP(fw_ct, FW_CT_MAX);
+
+/* a packet's tracking, off the stack (cb_ct_pkt and cb_ct_ref are ~200 bytes) */
+struct fw_ct_scratch {
+	struct cb_ct_pkt pkt;
+	struct cb_ct_ref ref;
+	__u32 parsed;
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct fw_ct_scratch);
+} fw_ct_scratch SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -117,6 +138,8 @@ static __always_inline __u32 fw_ctz(__u64 x)
 struct fw_match {
 	__u32 all, src, dst, proto, sport, dport, flags, ct;
 	__u32 matchers;
+	__u32 first; /* the first summary word with a candidate */
+	__u64 top;   /* the AND of the summaries' summaries */
 	__u32 found; /* position + 1, 0 none */
 };
 
@@ -127,7 +150,7 @@ static __always_inline __u64 fw_word(__u32 k)
 	return w ? *w : 0;
 }
 
-/* Word i of the AND of the vectors (off 0: the summary, FW_SUMS: the words). */
+/* Word i of the AND of the vectors (0: the top, 1 + i: summary i, 1 + FW_SUMS + w: word w). */
 static __always_inline __u64 fw_and(const struct fw_match *m, __u32 i)
 {
 	__u32 ms = m->matchers;
@@ -153,14 +176,17 @@ static __always_inline __u64 fw_and(const struct fw_match *m, __u32 i)
 /* One summary word: the candidate words every vector has non-zero, in
  * order; the first with a bit in the AND is the rule. A bpf_loop callback,
  * so the verifier checks it once. */
-static long fw_and_word(__u32 i, void *data)
+static long fw_and_word(__u32 n, void *data)
 {
 	struct fw_match *m = data;
+	__u32 i = n + m->first;
 	__u64 s;
 
 	if (i >= FW_SUMS)
 		return 1;
-	s = fw_and(m, i);
+	if (!(m->top & (1ull << i)))
+		return 0;
+	s = fw_and(m, 1 + i);
 	for (int k = 0; k < 64; k++) {
 		__u32 wi;
 		__u64 w;
@@ -169,7 +195,7 @@ static long fw_and_word(__u32 i, void *data)
 			return 0;
 		wi = i * 64 + fw_ctz(s);
 		s &= s - 1;
-		w = fw_and(m, FW_SUMS + wi);
+		w = fw_and(m, 1 + FW_SUMS + wi);
 		if (w) {
 			m->found = wi * 64 + fw_ctz(w) + 1;
 			return 1;
@@ -255,13 +281,18 @@ static __always_inline __u32 fw_classify(__u32 chain, const struct fw_chain_conf
 	if ((m.matchers & FW_M_CT) &&
 	    fw_small_vec(chain, FW_SMALL_CT + (p->ct < 5 ? p->ct : FW_CT_UNTRACKED), &m.ct) < 0)
 		return 0;
-	bpf_loop(FW_SUMS, fw_and_word, &m, 0);
+	/* the summaries' summary first: most packets stop here, with no candidate */
+	m.top = fw_and(&m, 0);
+	if (!m.top)
+		return 0;
+	m.first = fw_ctz(m.top);
+	bpf_loop(FW_SUMS - m.first, fw_and_word, &m, 0);
 	return m.found;
 }
 
 /* Fills p from the frame: 0, or a negative value for a packet to drop
  * (counted). 1: not IP, accepted unchecked. */
-static __always_inline int fw_parse(struct cube_ctx *ctx, struct fw_pkt *p)
+static __always_inline int fw_parse(struct cube_ctx *ctx, struct fw_pkt *p, __u32 *l3_off, __be16 *l3_proto)
 {
 	void *data = cube_data(ctx), *end = cube_data_end(ctx);
 	struct cb_pkt pk;
@@ -307,6 +338,8 @@ static __always_inline int fw_parse(struct cube_ctx *ctx, struct fw_pkt *p)
 		return 1;
 	}
 	p->proto = pk.l4_proto;
+	*l3_off = pk.l3_off & 0xff;
+	*l3_proto = pk.proto;
 	if (pk.later_frag) {
 		fw_pstat(FW_PS_FRAG);
 		return 0; /* no L4 header: rules with ports or flags do not match */
@@ -329,9 +362,53 @@ static __always_inline int fw_parse(struct cube_ctx *ctx, struct fw_pkt *p)
 	return 0;
 }
 
+/*
+ * The tracking is in global functions: the verifier checks each once, apart
+ * from the classification (inlined, the two multiply past its limit).
+ * fw_ct_look: the packet's state (enum cb_ct_state, or FW_CT_UNTRACKED);
+ * ct->parsed says whether ct->pkt / ct->ref are there for the commit.
+ */
+__noinline int fw_ct_look(struct cube_ctx *ctx, struct fw_ct_scratch *ct, __u32 l3_off, __u32 l3_proto, __u64 now)
+{
+	void *data, *end;
+	int pr;
+
+	if (!ctx || !ct)
+		return FW_CT_UNTRACKED;
+	ct->parsed = 0;
+	data = cube_data(ctx);
+	end = cube_data_end(ctx);
+	pr = cb_ct_parse(cb_ct_rebase(data, data + (l3_off & 0xff)), end, (__be16)l3_proto, &ct->pkt);
+	if (pr != CB_CT_P_OK)
+		return pr == CB_CT_P_SHORT || pr == CB_CT_P_BAD ? CB_CT_INVALID : FW_CT_UNTRACKED;
+	ct->parsed = 1;
+	return cb_ct_lookup(fw_ct, &ct->pkt, now, &ct->ref);
+}
+
+__noinline int fw_ct_commit_one(struct fw_ct_scratch *ct, __u64 now)
+{
+	if (!ct || !ct->parsed)
+		return 0;
+	return cb_ct_commit(fw_ct, &ct->pkt, &ct->ref, now);
+}
+
+static __always_inline int fw_ct_parsed(const struct fw_ct_scratch *ct)
+{
+	return ct->parsed;
+}
+
+static __always_inline void fw_ct_commit(struct fw_ct_scratch *ct, __u32 state, __u64 now)
+{
+	if (state != CB_CT_INVALID && fw_ct_commit_one(ct, now) == -E2BIG)
+		fw_pstat(FW_PS_CT_FULL);
+}
+
 static __always_inline int handle_rx(struct cube_ctx *ctx, struct cb_md *md)
 {
-	__u32 chain = cube_is_ingress(md) ? FW_INGRESS : FW_EGRESS, zero = 0, found, action, slot, key;
+	__u32 chain = cube_is_ingress(md) ? FW_INGRESS : FW_EGRESS, zero = 0, found, action, slot, key, l3_off = 0;
+	struct fw_ct_scratch *ct = NULL;
+	__be16 l3_proto = 0;
+	__u64 now = 0;
 	struct fw_chain_conf *cc;
 	struct fw_counter *cnt;
 	struct fw_pkt p = {};
@@ -339,7 +416,7 @@ static __always_inline int handle_rx(struct cube_ctx *ctx, struct cb_md *md)
 
 	if (md->in_port > CUBE_PORT_OUTER)
 		return cube_drop(ctx, md); /* a transparent cube has two ports */
-	r = fw_parse(ctx, &p);
+	r = fw_parse(ctx, &p, &l3_off, &l3_proto);
 	if (r > 0)
 		return cube_pass(ctx, md);
 	if (r < 0)
@@ -347,7 +424,24 @@ static __always_inline int handle_rx(struct cube_ctx *ctx, struct cb_md *md)
 	cc = bpf_map_lookup_elem(&fw_chains, &chain);
 	if (!cc)
 		return cube_pass(ctx, md); /* not configured yet: the model's default */
-	(void)zero;
+	if (fw_track) {
+		struct fw_conf *conf = bpf_map_lookup_elem(&fw_conf, &zero);
+
+		ct = bpf_map_lookup_elem(&fw_ct_scratch, &zero);
+		if (!conf || !conf->conntrack) {
+			ct = NULL;
+		} else if (ct) {
+			now = bpf_ktime_get_ns();
+			p.ct = fw_ct_look(ctx, ct, l3_off, l3_proto, now);
+			if (p.ct > CB_CT_INVALID || !fw_ct_parsed(ct))
+				ct = NULL; /* not tracked: nothing to commit */
+			if (ct && conf->accept_established && (p.ct == CB_CT_ESTABLISHED || p.ct == CB_CT_RELATED)) {
+				fw_pstat(FW_PS_CT_ACCEPTED);
+				fw_ct_commit(ct, p.ct, now);
+				return cube_pass(ctx, md);
+			}
+		}
+	}
 	found = cc->nrules ? fw_classify(chain, cc, &p) : 0;
 	if (found) {
 		__u32 pk = chain * FW_POS_BITS + ((found - 1) & (FW_POS_BITS - 1));
@@ -373,6 +467,8 @@ static __always_inline int handle_rx(struct cube_ctx *ctx, struct cb_md *md)
 	cube_log(md, CB_LOG_TRACE, "verdict", chain, slot, action);
 	if (action == FW_DROP)
 		return cube_drop(ctx, md);
+	if (fw_track && ct)
+		fw_ct_commit(ct, p.ct, now); /* an accepted packet opens or advances its session */
 	if (action == FW_LOG) {
 		md->words[0] = chain;
 		md->words[1] = slot;

@@ -17,6 +17,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "ct.h"
 #include "firewall.h"
 #include "firewall_cfg.h" /* the Makefile links the generated code of a service that includes it */
 #include "firewall_tc.skel.h"
@@ -60,25 +61,42 @@ struct fwc *fw_compiler(struct cube *c)
 int fw_specialise(struct cube *c, const uint32_t want[FW_NCHAINS])
 {
 	struct fw_priv *p = cube_priv(c);
+	/* the tracking: for conntrack ON, or for a rule that matches a state */
+	bool track = p->conntrack || ((want[FW_INGRESS] | want[FW_EGRESS]) & FW_M_CT);
 	int r;
 
-	if (p->specialised && want[FW_INGRESS] == p->loaded[FW_INGRESS] && want[FW_EGRESS] == p->loaded[FW_EGRESS])
+	if (p->specialised && want[FW_INGRESS] == p->loaded[FW_INGRESS] && want[FW_EGRESS] == p->loaded[FW_EGRESS] &&
+	    track == p->loaded_track)
 		return 0; /* a map update only */
 	cube_set_rodata_u32(c, "fw_matchers_ingress", want[FW_INGRESS]);
 	cube_set_rodata_u32(c, "fw_matchers_egress", want[FW_EGRESS]);
+	cube_set_rodata_u32(c, "fw_track", track);
 	r = cube_reload_fastpath(c);
 	if (r < 0) {
 		/* the old program runs on: it still has what it had */
 		cube_set_rodata_u32(c, "fw_matchers_ingress", p->loaded[FW_INGRESS]);
 		cube_set_rodata_u32(c, "fw_matchers_egress", p->loaded[FW_EGRESS]);
+		cube_set_rodata_u32(c, "fw_track", p->loaded_track);
 		return r;
 	}
 	p->loaded[FW_INGRESS] = want[FW_INGRESS];
 	p->loaded[FW_EGRESS] = want[FW_EGRESS];
+	p->loaded_track = track;
 	p->specialised = true;
-	cube_log(c, LOG_DEBUG, "fast path specialised: matchers ingress 0x%x egress 0x%x", want[FW_INGRESS],
-		 want[FW_EGRESS]);
+	cube_log(c, LOG_INFO, "fast path specialised: matchers ingress 0x%x egress 0x%x, tracking %s", want[FW_INGRESS],
+		 want[FW_EGRESS], track ? "on" : "off");
 	return 0;
+}
+
+/* The program as the rules and the conntrack leaf want it now. */
+static int fw_specialise_now(struct cube *c)
+{
+	struct fw_priv *p = cube_priv(c);
+	struct fwc *f = p->fwc;
+
+	if (!f)
+		return 0;
+	return fw_specialise(c, (const uint32_t[FW_NCHAINS]){ fwc_matchers(f, FW_INGRESS), fwc_matchers(f, FW_EGRESS) });
 }
 
 int fw_chain_index(struct cube *c, enum firewall_chain_name name)
@@ -96,6 +114,7 @@ int fw_chain_index(struct cube *c, enum firewall_chain_name name)
 
 static int fw_conf_write(struct cube *c, const struct firewall_cube *cfg)
 {
+	struct fw_priv *p = cube_priv(c);
 	struct fw_conf conf = {
 		.conntrack = !cfg || !cfg->has_conntrack || cfg->conntrack == FIREWALL_CUBE_CONNTRACK_ON,
 		.accept_established = !cfg || !cfg->has_accept_established ||
@@ -108,6 +127,13 @@ static int fw_conf_write(struct cube *c, const struct firewall_cube *cfg)
 
 		cube_fail(c, "cannot write the firewall's settings: %s", strerror(-r));
 		return r;
+	}
+	if (p->conntrack != (bool)conf.conntrack) {
+		/* the program gains or loses the tracking (specialise-and-swap) */
+		p->conntrack = conf.conntrack;
+		if (p->specialised)
+			return fw_specialise_now(c);
+		p->shrink_due = true;
 	}
 	return 0;
 }
@@ -171,42 +197,24 @@ static int fw_state_chain(struct cube *c, struct cube_state *st, struct fwc *f, 
 		const struct fwc_rule *x = fwc_get(f, chain, id);
 
 		fw_counter(c, chain, fwc_slot(f, chain, id), &pk, &by);
-		r = firewall_chain_rule_emit(st, &(struct firewall_chain_rule_state){
-							 .chain_name = cn,
-							 .id = id,
-							 .src = x->src_family ? x->src_txt : NULL,
-							 .dst = x->dst_family ? x->dst_txt : NULL,
-							 .l4proto = x->proto >= 0 ? x->proto_txt : NULL,
-							 .sport = x->sport,
-							 .no_sport = x->sport < 0,
-							 .dport = x->dport,
-							 .no_dport = x->dport < 0,
-							 .tcpflags = x->has_flags ? x->flags_txt : NULL,
-							 .conntrack = x->ct,
-							 .no_conntrack = x->ct < 0,
-							 .action = x->action,
-							 .description = x->description[0] ? x->description : NULL,
-						 });
-		if (r == 0)
-			r = firewall_chain_stats_emit(st,
-						      &(struct firewall_chain_stats_state){
-							      .chain_name = cn,
-							      .id = id,
-							      .pkts = pk,
-							      .bytes = by,
-							      .src = x->src_family ? x->src_txt : NULL,
-							      .dst = x->dst_family ? x->dst_txt : NULL,
-							      .l4proto = x->proto >= 0 ? x->proto_txt : NULL,
-							      .sport = x->sport,
-							      .no_sport = x->sport < 0,
-							      .dport = x->dport,
-							      .no_dport = x->dport < 0,
-							      .tcpflags = x->has_flags ? x->flags_txt : NULL,
-							      .conntrack = x->ct,
-							      .no_conntrack = x->ct < 0,
-							      .action = x->action,
-							      .description = x->description[0] ? x->description : NULL,
-						      });
+		r = firewall_chain_stats_emit(st, &(struct firewall_chain_stats_state){
+							  .chain_name = cn,
+							  .id = fw_rule_id(c, chain, id),
+							  .pkts = pk,
+							  .bytes = by,
+							  .src = x->src_family ? x->src_txt : NULL,
+							  .dst = x->dst_family ? x->dst_txt : NULL,
+							  .l4proto = x->proto >= 0 ? x->proto_txt : NULL,
+							  .sport = x->sport,
+							  .no_sport = x->sport < 0,
+							  .dport = x->dport,
+							  .no_dport = x->dport < 0,
+							  .tcpflags = x->has_flags ? x->flags_txt : NULL,
+							  .conntrack = x->ct,
+							  .no_conntrack = x->ct < 0,
+							  .action = x->action,
+							  .description = x->description[0] ? x->description : NULL,
+						  });
 	}
 	if (r < 0)
 		return r;
@@ -214,7 +222,7 @@ static int fw_state_chain(struct cube *c, struct cube_state *st, struct fwc *f, 
 	fw_counter(c, chain, FW_RULES_MAX, &pk, &by);
 	return firewall_chain_stats_emit(st, &(struct firewall_chain_stats_state){
 						     .chain_name = cn,
-						     .id = n,
+						     .id = n ? fw_rule_id(c, chain, n - 1) + 1 : 0,
 						     .pkts = pk,
 						     .bytes = by,
 						     .no_sport = true,
@@ -223,6 +231,19 @@ static int fw_state_chain(struct cube *c, struct cube_state *st, struct fwc *f, 
 						     .action = def,
 						     .description = "Default Policy",
 					     });
+}
+
+static int fw_session(const struct cb_ct_session *s, void *arg)
+{
+	return firewall_session_table_emit(arg, &(struct firewall_session_table_state){
+							.src = s->src,
+							.dst = s->dst,
+							.l4proto = s->l4proto,
+							.sport = s->sport,
+							.dport = s->dport,
+							.state = s->state,
+							.eta = s->eta,
+						});
 }
 
 static int fw_state(struct cube *c, struct cube_state *st)
@@ -237,7 +258,37 @@ static int fw_state(struct cube *c, struct cube_state *st)
 		if (r < 0)
 			return r;
 	}
-	return 0;
+	r = cb_ct_foreach(cube_map_fd(c, "fw_ct"), cb_ct_now(), fw_session, st);
+	if (r < 0)
+		return r;
+	{
+		uint64_t ps[FW_PS_MAX] = { 0 }, live = 0;
+		int ncpu = libbpf_num_possible_cpus(), fd = cube_map_fd(c, "fw_pstats");
+		struct cb_ct_counts n;
+
+		for (uint32_t k = 0; k < FW_PS_MAX && ncpu > 0; k++) {
+			uint64_t v[ncpu];
+
+			if (bpf_map_lookup_elem(fd, &k, v) == 0)
+				for (int i = 0; i < ncpu; i++)
+					ps[k] += v[i];
+		}
+		if (cb_ct_sweep(cube_map_fd(c, "fw_ct"), -1, cb_ct_now(), &n) == 0)
+			live = n.entries;
+		r = firewall_cube_emit(st, &(struct firewall_cube_state){
+						   .packets_not_ip = ps[FW_PS_NONIP],
+						   .packets_truncated = ps[FW_PS_SHORT],
+						   .packets_bad_tcp = ps[FW_PS_BADTCP],
+						   .packets_fragments = ps[FW_PS_FRAG],
+						   .packets_ip_options = ps[FW_PS_IPOPT],
+						   .packets_logged = ps[FW_PS_LOGGED],
+						   .packets_established = ps[FW_PS_CT_ACCEPTED],
+						   .sessions = live,
+						   .sessions_max = FW_CT_MAX,
+						   .sessions_refused = ps[FW_PS_CT_FULL],
+					   });
+	}
+	return r < 0 ? r : 0;
 }
 
 /* ---- LOG ------------------------------------------------------------------- */
@@ -272,6 +323,25 @@ static void fw_pktin(struct cube *c, const struct cb_pktin_hdr *h, const void *f
 	p->log_unlogged = 0;
 }
 
+/* The program exact again after rules given lazily (fw_fit). */
+static void fw_tick(struct cube *c)
+{
+	struct fw_priv *p = cube_priv(c);
+
+	/* expired sessions out, every second */
+	if (++p->ticks % 5 == 0) {
+		struct cb_ct_counts n;
+
+		if (cb_ct_sweep(cube_map_fd(c, "fw_ct"), cube_map_fd(c, "fw_ct_stats"), cb_ct_now(), &n) == 0 &&
+		    n.expired)
+			cube_log(c, LOG_DEBUG, "sessions: %" PRIu64 " expired, %" PRIu64 " live", n.expired, n.entries);
+	}
+	if (!p->shrink_due || !p->fwc)
+		return;
+	p->shrink_due = false;
+	fw_specialise_now(c);
+}
+
 static const struct cube_ops firewall_ops = {
 	.service = "firewall",
 	CUBE_PROGRAMS(firewall),
@@ -279,6 +349,8 @@ static const struct cube_ops firewall_ops = {
 	.state = fw_state,
 	.actions = &firewall_actions,
 	.pktin = fw_pktin,
+	.tick = fw_tick,
+	.tick_ms = 200,
 	.priv_size = sizeof(struct fw_priv),
 };
 

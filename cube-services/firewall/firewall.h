@@ -15,7 +15,13 @@ struct fw_priv {
 	struct fwc *fwc;	     /* NULL until the first change that needs it */
 	uint32_t loaded[FW_NCHAINS]; /* matchers of the loaded program */
 	bool specialised;	     /* loaded[] holds what the program was built with */
+	bool shrink_due;	     /* the loaded program has more than the rules use */
+	bool conntrack;		     /* the cube's conntrack leaf (absent: ON) */
+	bool loaded_track;	     /* the loaded program tracks connections */
+	unsigned ticks;
 	uint64_t logged, log_last_ms, log_unlogged;
+	/* the configured id of each rule, by rank (fwc's order): ascending */
+	uint32_t ids[FW_NCHAINS][FW_RULES_MAX];
 };
 
 /* The compiler of the cube, made on first use (it takes the maps over);
@@ -30,4 +36,6 @@ struct fwc *fw_compiler(struct cube *c);
 int fw_specialise(struct cube *c, const uint32_t want[FW_NCHAINS]);
 /* The chain of a chain name, or -EINVAL after cube_fail() for INVALID. */
 int fw_chain_index(struct cube *c, enum firewall_chain_name name);
+/* The configured id of the rule of rank rank. */
+uint32_t fw_rule_id(struct cube *c, int chain, uint32_t rank);
 #endif

@@ -9,8 +9,9 @@
  * table of that field (an LPM trie for addresses, arrays for the rest) that
  * gives a bit vector of the rules matching that value. The vectors of the
  * fields the chain uses are ANDed; the first set bit is the rule. A vector
- * carries a summary (one bit per non-zero word), so the AND reads only the
- * words that every vector has non-zero. Positions leave gaps, so an insert
+ * carries a summary (one bit per non-zero word) and a summary of that, so
+ * the AND reads only the words that every vector has non-zero, and a packet
+ * no rule can match stops after one word per field. Positions leave gaps, so an insert
  * rarely moves another rule (fwc.c).
  */
 #ifndef FIREWALL_SHARED_H
@@ -36,10 +37,11 @@ enum fw_action { FW_DROP = 0, FW_LOG = 1, FW_ACCEPT = 2 };
  * v * FW_VLEN (map keys, not pointer offsets: the verifier need not track
  * the values they come from). */
 struct fw_vec {
+	__u64 top;	    /* bit i: sum[i] != 0 */
 	__u64 sum[FW_SUMS]; /* bit i: w[i] != 0 */
 	__u64 w[FW_WORDS];
 };
-#define FW_VLEN (FW_SUMS + FW_WORDS)
+#define FW_VLEN (1 + FW_SUMS + FW_WORDS)
 
 /* The tables of a chain, one per field (and address family). */
 enum fw_table {
@@ -122,6 +124,11 @@ struct fw_chain_conf {
 	__u32 pad;
 };
 
+/* Sessions the firewall tracks (fw_ct): a full table refuses new ones, counted. */
+#ifndef FW_CT_MAX
+#define FW_CT_MAX 65536
+#endif
+
 /* fw_conf[0] */
 struct fw_conf {
 	__u32 conntrack; /* 1: on */
@@ -137,6 +144,7 @@ enum fw_pstat {
 	FW_PS_IPOPT,   /* IPv4 with options */
 	FW_PS_CT_FULL, /* sessions not created: the table was full */
 	FW_PS_LOGGED,  /* copies sent to the process (LOG) */
+	FW_PS_CT_ACCEPTED, /* accepted as ESTABLISHED or RELATED before the chain (accept-established) */
 	FW_PS_MAX,
 };
 #endif

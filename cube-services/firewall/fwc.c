@@ -282,21 +282,27 @@ uint32_t fwc_rule_matchers(const struct fwc_rule *r)
 
 static inline void fwc_bit_set(struct fw_vec *v, uint32_t pos)
 {
-	uint32_t w = pos / 64;
+	uint32_t w = pos / 64, sw = w / 64;
 
 	__atomic_store_n(&v->w[w], v->w[w] | 1ull << (pos % 64), __ATOMIC_RELEASE);
-	if (!(v->sum[w / 64] & 1ull << (w % 64)))
-		__atomic_store_n(&v->sum[w / 64], v->sum[w / 64] | 1ull << (w % 64), __ATOMIC_RELEASE);
+	if (!(v->sum[sw] & 1ull << (w % 64)))
+		__atomic_store_n(&v->sum[sw], v->sum[sw] | 1ull << (w % 64), __ATOMIC_RELEASE);
+	if (!(v->top & 1ull << sw))
+		__atomic_store_n(&v->top, v->top | 1ull << sw, __ATOMIC_RELEASE);
 }
 
 static inline void fwc_bit_clear(struct fw_vec *v, uint32_t pos)
 {
-	uint32_t w = pos / 64;
-	uint64_t nw = v->w[w] & ~(1ull << (pos % 64));
+	uint32_t w = pos / 64, sw = w / 64;
+	uint64_t nw = v->w[w] & ~(1ull << (pos % 64)), ns;
 
 	__atomic_store_n(&v->w[w], nw, __ATOMIC_RELEASE);
-	if (!nw)
-		__atomic_store_n(&v->sum[w / 64], v->sum[w / 64] & ~(1ull << (w % 64)), __ATOMIC_RELEASE);
+	if (nw)
+		return;
+	ns = v->sum[sw] & ~(1ull << (w % 64));
+	__atomic_store_n(&v->sum[sw], ns, __ATOMIC_RELEASE);
+	if (!ns)
+		__atomic_store_n(&v->top, v->top & ~(1ull << sw), __ATOMIC_RELEASE);
 }
 
 static uint32_t fwc_vec_alloc(struct fwc *f)

@@ -46,7 +46,7 @@ const char *cb_ct_entry_state_name(const struct cb_ct_entry *e)
 	case CB_CT_S_UDP_UNREPLIED:
 	case CB_CT_S_UDP_REPLIED:
 	case CB_CT_S_ICMP:
-	case CB_CT_S_GENERIC: return (e->flags & CB_CT_F_REPLIED) ? "ESTABLISHED" : "NEW";
+	case CB_CT_S_GENERIC: return cb_ct_replied(e) ? "ESTABLISHED" : "NEW";
 	}
 	return cb_ct_l4state_name(e->l4state);
 }

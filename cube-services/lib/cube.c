@@ -72,6 +72,9 @@ struct cube {
 	struct lyd_node *cfg_tree;
 	char *apply_err; /* the sentence of the change being applied */
 	size_t apply_errlen;
+	/* during an action: what it changed in cfg_tree (a libyang diff) */
+	int in_action;
+	struct lyd_node *effect;
 	/* the service's own read-only data (cube_set_rodata), set at every load */
 	struct {
 		char name[64];
@@ -754,7 +757,8 @@ static int cube_hello(struct cube *c)
 	return cube_send(c, &m);
 }
 
-static void cube_reply(struct cube *c, uint64_t seq, int status, const char *error, const char *body)
+static void cube_reply_diff(struct cube *c, uint64_t seq, int status, const char *error, const char *body,
+			    const char *diff)
 {
 	Cubebus__CubeMsg m = CUBEBUS__CUBE_MSG__INIT;
 
@@ -763,7 +767,13 @@ static void cube_reply(struct cube *c, uint64_t seq, int status, const char *err
 	m.status = status;
 	m.error = (char *)(error ? error : "");
 	m.body = (char *)(body ? body : "");
+	m.diff = (char *)(diff ? diff : "");
 	cube_send(c, &m);
+}
+
+static void cube_reply(struct cube *c, uint64_t seq, int status, const char *error, const char *body)
+{
+	cube_reply_diff(c, seq, status, error, body, NULL);
 }
 
 /* body: {"config": {...}, "ports": [{"name": "p1", "index": 0}, ...]} */
@@ -1094,27 +1104,194 @@ static int cube_on_read(struct cube *c, char **body, char *err, size_t errlen)
 	return r;
 }
 
+/* ---- what an action changes in the configuration (cube_cfg_put / _remove) ---- */
+
+static int cube_cfg_fail(struct cube *c, int r, const char *fmt, const char *path, const char *why)
+{
+	if (c->apply_err)
+		snprintf(c->apply_err, c->apply_errlen, fmt, path, why ? why : "");
+	return r;
+}
+
+/* The top of a node duplicated with its parents. */
+static struct lyd_node *cube_cfg_top(struct lyd_node *n)
+{
+	while (n && lyd_parent(n))
+		n = lyd_parent(n);
+	return n;
+}
+
+/* A copy of node (recursive) or of node's ancestors only (its parent), with the cube's entry on top. */
+static struct lyd_node *cube_cfg_snap(const struct lyd_node *node, int with_node)
+{
+	struct lyd_node *dup = NULL;
+	const struct lyd_node *at = with_node ? node : lyd_parent(node);
+
+	if (!at)
+		return NULL;
+	if (lyd_dup_single(at, NULL, (with_node ? LYD_DUP_RECURSIVE : 0) | LYD_DUP_WITH_PARENTS, &dup) != LY_SUCCESS)
+		return NULL;
+	return cube_cfg_top(dup);
+}
+
+/* old and new (copies with the cube's entry on top) into c->effect. */
+static int cube_cfg_record(struct cube *c, struct lyd_node *old, struct lyd_node *new)
+{
+	struct lyd_node *d = NULL;
+	int r = -ENOMEM;
+
+	if (old && new &&lyd_diff_tree(old, new, 0, &d) == LY_SUCCESS) {
+		r = 0;
+		if (d && lyd_diff_merge_all(&c->effect, d, 0) != LY_SUCCESS)
+			r = -ENOMEM;
+	}
+	lyd_free_all(d);
+	lyd_free_all(old);
+	lyd_free_all(new);
+	return r;
+}
+
+static int cube_cfg_ready(struct cube *c, const char *path)
+{
+	if (!c->in_action)
+		return cube_cfg_fail(c, -EINVAL, "%s: the configuration changes by an action only%s", path, NULL);
+	if (!c->cfg_tree)
+		return cube_cfg_fail(c, -EAGAIN, "%s: the cube has no configuration yet%s", path, NULL);
+	return 0;
+}
+
+int cube_cfg_remove(struct cube *c, const char *path)
+{
+	struct lyd_node *node = NULL, *old, *new;
+	int r = cube_cfg_ready(c, path);
+
+	if (r < 0)
+		return r;
+	if (lyd_find_path(c->cfg_tree, path, 0, &node) != LY_SUCCESS || !lyd_parent(node))
+		return cube_cfg_fail(c, -ENOENT, "%s: not in the configuration%s", path, NULL);
+	old = cube_cfg_snap(node, 1);
+	new = cube_cfg_snap(node, 0);
+	r = cube_cfg_record(c, old, new);
+	if (r < 0)
+		return cube_cfg_fail(c, r, "%s: cannot record the change%s", path, NULL);
+	lyd_free_tree(node);
+	return 0;
+}
+
+/* Writes the node at path below at with the leaves of o; 0 or -EINVAL. */
+static int cube_cfg_build(struct lyd_node *at, const char *path, struct json_object *o, struct lyd_node **out)
+{
+	struct lyd_node *node = NULL;
+
+	*out = NULL;
+	if (lyd_new_path(at, NULL, path, NULL, 0, NULL) != LY_SUCCESS ||
+	    lyd_find_path(at, path, 0, &node) != LY_SUCCESS)
+		return -EINVAL;
+	json_object_object_foreach(o, k, v)
+	{
+		const struct lysc_node *sk = lys_find_child(node->schema, NULL, k, 0, 0, 0);
+
+		if (sk && lysc_is_key(sk))
+			continue; /* a key: the path has it */
+		if (lyd_new_path(node, NULL, k, json_object_get_string(v), LYD_NEW_PATH_UPDATE, NULL) != LY_SUCCESS)
+			return -EINVAL;
+	}
+	*out = node;
+	return 0;
+}
+
+int cube_cfg_put(struct cube *c, const char *path, const char *leaves)
+{
+	struct lyd_node *node = NULL, *created = NULL, *scratch = NULL, *old;
+	struct json_object *o;
+	int r = cube_cfg_ready(c, path);
+
+	if (r < 0)
+		return r;
+	o = leaves ? json_tokener_parse(leaves) : json_object_new_object();
+	if (!o || !json_object_is_type(o, json_type_object)) {
+		json_object_put(o);
+		return cube_cfg_fail(c, -EINVAL, "%s: the leaves are not a JSON object%s", path, NULL);
+	}
+	/* first on a copy of the cube's entry alone: a path or a value libyang
+	 * refuses leaves the tree as it is */
+	if (lyd_dup_single(c->cfg_tree, NULL, 0, &scratch) != LY_SUCCESS) {
+		json_object_put(o);
+		return cube_cfg_fail(c, -ENOMEM, "%s: out of memory%s", path, NULL);
+	}
+	r = cube_cfg_build(scratch, path, o, &node);
+	if (r < 0)
+		cube_cfg_fail(c, r, "%s: %s", path, ly_errmsg(LYD_CTX(c->cfg_tree)));
+	lyd_free_all(scratch);
+	if (r < 0) {
+		json_object_put(o);
+		return r;
+	}
+	/* the tree before: the entry, or the nodes above where it will be */
+	if (lyd_find_path(c->cfg_tree, path, 0, &node) == LY_SUCCESS) {
+		old = cube_cfg_snap(node, 1);
+		lyd_free_tree(node);
+	} else if (lyd_new_path(c->cfg_tree, NULL, path, NULL, 0, &created) == LY_SUCCESS && created) {
+		old = cube_cfg_snap(created, 0); /* created: the first node the path lacked */
+		lyd_free_tree(created);
+	} else {
+		json_object_put(o);
+		return cube_cfg_fail(c, -EINVAL, "%s: %s", path, ly_errmsg(LYD_CTX(c->cfg_tree)));
+	}
+	r = cube_cfg_build(c->cfg_tree, path, o, &node);
+	json_object_put(o);
+	if (r == 0)
+		r = cube_cfg_record(c, old, cube_cfg_snap(node, 1));
+	else
+		lyd_free_all(old);
+	if (r < 0)
+		cube_cfg_fail(c, r, "%s: cannot record the change%s", path, NULL);
+	return r;
+}
+
 /* An action through the generated table (ops->actions): typed handlers. */
-static int cube_action_typed(struct cube *c, const char *path, const char *body, char **result, char *err,
+static int cube_action_typed(struct cube *c, const char *path, const char *body, char **result, char **diff, char *err,
 			     size_t errlen)
 {
 	struct ly_ctx *ctx = cube_models(c, c->ops->actions->module, err, errlen);
 	int r;
 
+	*diff = NULL;
 	if (!ctx)
 		return -ENOENT;
 	c->apply_err = err;
 	c->apply_errlen = errlen;
+	c->in_action = 1;
+	c->effect = NULL;
 	r = cubeop_action_run(c->ops->actions, c, ctx, c->name, c->cfg_tree, path, body, result, err, errlen);
+	c->in_action = 0;
 	c->apply_err = NULL;
+	if (c->effect && r < 0) {
+		/* the tree as it was */
+		struct lyd_node *rev = NULL;
+
+		if (lyd_diff_reverse_all(c->effect, &rev) != LY_SUCCESS ||
+		    lyd_diff_apply_all(&c->cfg_tree, rev) != LY_SUCCESS)
+			cube_log(c, LOG_ERR, "action %s failed and its change of the configuration cannot be undone",
+				 path);
+		lyd_free_all(rev);
+	} else if (c->effect &&
+		   lyd_print_mem(diff, c->effect, LYD_JSON, LYD_PRINT_WITHSIBLINGS | LYD_PRINT_SHRINK) != LY_SUCCESS) {
+		*diff = NULL;
+		cube_log(c, LOG_ERR, "action %s: cannot print its change of the configuration", path);
+	}
+	lyd_free_all(c->effect);
+	c->effect = NULL;
 	cube_log(c, r < 0 ? LOG_INFO : LOG_DEBUG, "action %s: %s", path, r < 0 ? err : "done");
 	return r;
 }
 
-static int cube_on_action(struct cube *c, const char *path, const char *body, char **result, char *err, size_t errlen)
+static int cube_on_action(struct cube *c, const char *path, const char *body, char **result, char **diff, char *err,
+			  size_t errlen)
 {
+	*diff = NULL;
 	if (c->ops->actions)
-		return cube_action_typed(c, path, body, result, err, errlen);
+		return cube_action_typed(c, path, body, result, diff, err, errlen);
 	snprintf(err, errlen, "service %s has no action %s", c->ops->service, path);
 	return -ENOENT;
 }
@@ -1149,10 +1326,14 @@ static int cube_on_bus(zloop_t *loop, zsock_t *sock, void *arg)
 		r = cube_on_read(c, &body, err, sizeof(err));
 		cube_reply(c, m->seq, r, err, body);
 		break;
-	case CUBEBUS__CUBE_MSG__KIND__ACTION:
-		r = cube_on_action(c, m->path, m->body, &body, err, sizeof(err));
-		cube_reply(c, m->seq, r, err, body);
+	case CUBEBUS__CUBE_MSG__KIND__ACTION: {
+		char *diff = NULL;
+
+		r = cube_on_action(c, m->path, m->body, &body, &diff, err, sizeof(err));
+		cube_reply_diff(c, m->seq, r, err, body, diff);
+		free(diff);
 		break;
+	}
 	case CUBEBUS__CUBE_MSG__KIND__REHELLO: cube_hello(c); break;
 	case CUBEBUS__CUBE_MSG__KIND__STOP: cube_stop = 1; break;
 	default:

@@ -105,6 +105,21 @@ int cube_is_xdp(const struct cube *c);
  * configured entries there instead of keeping copies of them.
  */
 const struct lyd_node *cube_config(const struct cube *c);
+/*
+ * An action that changes the cube's own configuration (DESIGN 4.4: a firewall
+ * append is a rule) says so with these, while it runs: libcube changes the
+ * applied tree (no handler is called: the action did the work) and the broker
+ * stores the change as if the user had made it, so a restart gets it back
+ * through the handlers. path is below the cube's entry, keys as predicates:
+ * "chain[name='INGRESS']/rule[id='3']". cube_cfg_put writes the list entry
+ * (or container) at path afresh with the leaves of leaves, a JSON object of
+ * leaf names and values ({"src": "10.0.0.0/8", "action": "DROP"}; a value is
+ * its text, as in a request); cube_cfg_remove deletes the node at path. If
+ * the action then fails, libcube undoes them. 0, or a negative errno with the
+ * sentence as the action's error (the action should return it).
+ */
+int cube_cfg_put(struct cube *c, const char *path, const char *leaves);
+int cube_cfg_remove(struct cube *c, const char *path);
 /* fd of the cube's map called name (owned by libcube), or -ENOENT. */
 int cube_map_fd(const struct cube *c, const char *name);
 const char *cube_name(const struct cube *c);

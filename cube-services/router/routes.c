@@ -435,7 +435,10 @@ const struct rt_sroute *rt_routes_via_addr(const struct rt_priv *pv, const struc
 static int rt_emit_route(struct cube_state *st, const struct rt_addr *net, unsigned plen, const struct rt_addr *nh,
 			 const char *ifname, __u32 cost, bool active)
 {
-	struct router_route_state e = { .interface = ifname, .pathcost = cost, .active = active };
+	/* an inactive route may be on no port: no interface then (a port name is never empty) */
+	struct router_route_state e = { .interface = ifname && ifname[0] ? ifname : NULL,
+					.pathcost = cost,
+					.active = active };
 
 	rt_ip_from_addr(net, plen, &e.network);
 	rt_ip_from_addr(nh, rt_is_v4(nh) ? 32 : 128, &e.nexthop);

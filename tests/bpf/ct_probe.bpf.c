@@ -5,8 +5,8 @@
  * -DCUBE_XDP) like a service.
  *
  * probe_ct: parses the frame (Ethernet, VLAN tags, then cb_ct_parse), looks
- * it up at in[0].now and, when the state is not INVALID and in[0].commit is
- * set, commits it. Everything lands in out[0]; the program returns the
+ * it up at in[0].now and, as in[0].commit says (PROBE_*), commits it when
+ * it is not INVALID, or keeps it to commit later (two CPUs interleaved). Everything lands in out[0]; the program returns the
  * state (0..3), or 10 + the parse result when the frame is not trackable.
  * probe_live does the same on a device (test_ct's netns suite) with the
  * kernel's clock, and passes every packet.
@@ -40,6 +40,29 @@ struct {
 	__type(value, struct probe_out);
 } out SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct probe_bad);
+} bad SEC(".maps");
+
+/* two packets' lookups and commits interleaved, as on two CPUs */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct probe_stash);
+} stash SEC(".maps");
+
+/* probe_live's out, per CPU */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct probe_out);
+} live_out SEC(".maps");
+
 /* the test sets max_entries before load for the full-table cases */
 CB_CT_MAP(ct, 1024);
 
@@ -55,13 +78,22 @@ static __always_inline int probe(struct probe_ctx *ctx, int live)
 	__u64 now;
 	__u32 k = 0;
 
-	o = bpf_map_lookup_elem(&out, &k);
+	/* on a device, packets run on every CPU at once: each its own */
+	o = live ? bpf_map_lookup_elem(&live_out, &k) : bpf_map_lookup_elem(&out, &k);
 	i = bpf_map_lookup_elem(&in, &k);
 	if (!o || !i)
 		return 100;
 	o->runs++;
 	o->commit = 1;
 	o->state = -1;
+	if (i->commit == PROBE_COMMIT_STASHED) {
+		struct probe_stash *st = bpf_map_lookup_elem(&stash, &k);
+
+		if (!st)
+			return 100;
+		o->commit = cb_ct_commit(ct, &st->pkt, &st->ref, i->now);
+		return st->ref.state;
+	}
 	eth = cb_parse_eth(&c, end);
 	if (!eth) {
 		o->parse = CB_CT_P_SHORT;
@@ -77,8 +109,28 @@ static __always_inline int probe(struct probe_ctx *ctx, int live)
 		return 10 + o->parse;
 	now = live ? bpf_ktime_get_ns() : i->now;
 	o->state = cb_ct_lookup(ct, &o->pkt, now, &o->ref);
-	if (o->state != CB_CT_INVALID && i->commit)
+	if (live && o->state == CB_CT_INVALID) {
+		struct probe_bad *b = bpf_map_lookup_elem(&bad, &k);
+		struct cb_ct_entry *e = bpf_map_lookup_elem(&ct, &o->ref.key);
+
+		if (b) {
+			b->pkt = o->pkt;
+			b->had_entry = !!e;
+			if (e)
+				b->entry = *e;
+			b->n++;
+		}
+	}
+	if (i->commit == PROBE_STASH) {
+		struct probe_stash *st = bpf_map_lookup_elem(&stash, &k);
+
+		if (st) {
+			st->pkt = o->pkt;
+			st->ref = o->ref;
+		}
+	} else if (o->state != CB_CT_INVALID && i->commit == PROBE_COMMIT) {
 		o->commit = cb_ct_commit(ct, &o->pkt, &o->ref, now);
+	}
 	return o->state;
 }
 

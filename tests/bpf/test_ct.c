@@ -749,6 +749,45 @@ static void suite_tcp(struct env *e, int v6)
 	}
 }
 
+/*
+ * The two directions on two CPUs: a's lookup, b's lookup and commit, then
+ * a's commit. a's commit must not undo what b's recorded (b's data, b's
+ * FIN): the next packets, acking them, stay valid.
+ */
+static void suite_interleaved(struct env *e, int v6)
+{
+	struct flow fl = flow(v6, 1, 2, 40005, 8080);
+	static const struct tstep hs[] = { HS_STEPS };
+	struct probe_out o;
+	struct frame fa, fb, f;
+	char name[160];
+	int r1, r2, r3;
+
+	run_tcp_table(e, &fl, "interleaved-handshake", hs, 3, 1000, 5000);
+	tcp_frame(&fa, &fl, 0, PSH | ACK, 1001, 5001, 100);
+	tcp_frame(&fb, &fl, 1, PSH | ACK, 5001, 1001, 300);
+	r1 = run(e, &fa, PROBE_STASH, &o);
+	r2 = run(e, &fb, PROBE_COMMIT, &o);
+	r3 = run(e, &fa, PROBE_COMMIT_STASHED, &o);
+	snprintf(name, sizeof(name), "%s/%s/tcp/interleaved/data-both-ways", hook_name[e->hook], fam(&fl));
+	report(r1 == ST_EST && r2 == ST_EST && r3 == ST_EST && o.commit == 0, name, "%s %s %s commit %d", ret_name(r1),
+	       ret_name(r2), ret_name(r3), o.commit);
+	tcp_frame(&f, &fl, 0, ACK, 1101, 5301, 0);
+	step(e, "tcp/interleaved/ack-of-the-other-direction's-data", &fl, IPPROTO_TCP, &f, ST_EST, CB_CT_S_ESTABLISHED);
+	tcp_frame(&f, &fl, 1, ACK, 5301, 1101, 0);
+	step(e, "tcp/interleaved/ack-back", &fl, IPPROTO_TCP, &f, ST_EST, CB_CT_S_ESTABLISHED);
+	/* both FINs at once */
+	tcp_frame(&fa, &fl, 0, FIN | ACK, 1101, 5301, 0);
+	tcp_frame(&fb, &fl, 1, FIN | ACK, 5301, 1101, 0);
+	run(e, &fa, PROBE_STASH, &o);
+	run(e, &fb, PROBE_COMMIT, &o);
+	run(e, &fa, PROBE_COMMIT_STASHED, &o);
+	tcp_frame(&f, &fl, 0, ACK, 1102, 5302, 0);
+	step(e, "tcp/interleaved/ack-of-the-crossing-fin", &fl, IPPROTO_TCP, &f, ST_EST, CB_CT_S_LAST_ACK);
+	tcp_frame(&f, &fl, 1, ACK, 5302, 1102, 0);
+	step(e, "tcp/interleaved/both-fins-acked", &fl, IPPROTO_TCP, &f, ST_EST, CB_CT_S_TIME_WAIT);
+}
+
 /* The timeouts set by the service replace the defaults. */
 static void suite_timeouts(struct env *e, int v6)
 {
@@ -1259,8 +1298,9 @@ static void figures(struct env *e)
 
 /*
  * Names as tests/net/lib.sh makes them ("cbt" + 5 hex digits), so that
- * tests/net/cleanup.sh finds what a crashed run left; /tmp/<id>.X/owner
- * holds our pid meanwhile. The veths live only inside the two netns.
+ * tests/net/cleanup.sh finds what a crashed run left; /tmp/<id>.ct/owner
+ * names a bash that lives while we do (and stops when the directory goes).
+ * The veths live only inside the two netns.
  */
 static char live_id[16], live_dir[64];
 
@@ -1347,15 +1387,15 @@ static void suite_live(void)
 	atexit(live_cleanup);
 	signal(SIGINT, live_signal);
 	signal(SIGTERM, live_signal);
-	if (mkdir(live_dir, 0700) == 0) {
-		snprintf(path, sizeof(path), "%s/owner", live_dir);
-		FILE *f = fopen(path, "w");
-
-		if (f) {
-			fprintf(f, "%d\n", getpid());
-			fclose(f);
-		}
-	}
+	/* cleanup.sh takes a run for alive while its owner is a bash: one that
+	 * lives as long as this process, and writes its own pid there */
+	if (mkdir(live_dir, 0700) == 0)
+		sh("bash -c 'echo $$ > %s/owner; while kill -0 %d 2>/dev/null && [ -d %s ]; do sleep 1; done' "
+		   "</dev/null >/dev/null 2>&1 &",
+		   live_dir, (int)getpid(), live_dir);
+	snprintf(path, sizeof(path), "%s/owner", live_dir);
+	for (int i = 0; i < 200 && access(path, F_OK) != 0; i++)
+		usleep(10000);
 	r = sh("set -e; A=%s-a; B=%s-b; ip netns add $A; ip netns add $B;"
 	       "ip link add cta netns $A type veth peer name ctb netns $B;"
 	       "ip -n $A addr add 10.9.0.1/24 dev cta; ip -n $B addr add 10.9.0.2/24 dev ctb;"
@@ -1433,6 +1473,18 @@ static void suite_live(void)
 	r = cb_ct_read_stats(e.stats, &st);
 	report(r == 0 && st.invalid == 0, "tc/live/no-packet-invalid", "%llu packets of real stacks were INVALID",
 	       (unsigned long long)st.invalid);
+	if (st.invalid) {
+		struct probe_bad b;
+		int fd = bpf_object__find_map_fd_by_name(e.obj, "bad");
+
+		if (fd >= 0 && bpf_map_lookup_elem(fd, &k, &b) == 0)
+			printf("#   last INVALID: proto %u sport %u dport %u flags %02x seq %u ack %u len %u frag %u; "
+			       "entry %s state %u dflags %02x/%02x end %u/%u acked %u/%u fin_end %u/%u\n",
+			       b.pkt.t.l4proto, ntohs(b.pkt.t.sport), ntohs(b.pkt.t.dport), b.pkt.tcp_flags, b.pkt.seq,
+			       b.pkt.ack, b.pkt.payload, b.pkt.fragment, b.had_entry ? "yes" : "no", b.entry.l4state,
+			       b.entry.dflags[0], b.entry.dflags[1], b.entry.end[0], b.entry.end[1], b.entry.acked[0],
+			       b.entry.acked[1], b.entry.fin_end[0], b.entry.fin_end[1]);
+	}
 	report(r == 0 && st.related >= 1, "tc/live/port-unreachable-related", "related %llu",
 	       (unsigned long long)st.related);
 	env_close(&e);
@@ -1454,6 +1506,7 @@ int main(void)
 		for (int v6 = 0; v6 < 2; v6++) {
 			suite_tcp(&e, v6);
 			suite_timeouts(&e, v6);
+			suite_interleaved(&e, v6);
 			suite_udp(&e, v6);
 			suite_echo(&e, v6);
 			suite_generic(&e, v6);

@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <linux/if_ether.h>
 #include <linux/in.h>
 #include <bpf/bpf.h>
@@ -718,6 +719,83 @@ static void suite_odd(struct cbrig *rig, enum cbrig_hook hook)
 	fw_unload(&x);
 }
 
+/* ---- figures (printed, not checked: the benchmarks are bench/'s) ---------- */
+
+static __u64 now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+/* ns per packet with n rules "src=172.a.b.c dport=443 ACCEPT": a packet no
+ * rule matches (the default), and one the last rule matches; and the time of
+ * one insert at the front of the n rules. */
+static void figures(struct cbrig *rig, enum cbrig_hook hook)
+{
+	static const uint32_t sizes[] = { 10, 1000, 10000 };
+
+	for (size_t k = 0; k < ARRAY_SIZE(sizes); k++) {
+		struct fw x;
+		char err[256], src[64];
+		struct pkt p = { .proto = IPPROTO_TCP, .sport = 40000, .dport = 443, .flags = 0x10, .ingress = true };
+		uint8_t f[128];
+		size_t len;
+		uint32_t n = sizes[k];
+		double miss = 0, hit = 0, ins_us = 0, ins_max = 0;
+
+		if (fw_load(&x, rig, hook, FW_M_SRC | FW_M_DPORT, FW_M_SRC | FW_M_DPORT, err, sizeof(err)) < 0)
+			return;
+		fwc_set_default(x.fwc, FW_INGRESS, FW_DROP);
+		for (uint32_t i = 0; i < n; i++) {
+			struct fwc_rule rule;
+			struct fwc_rule_text t = {
+				.src = src, .has_dport = true, .dport = 443, .has_action = true, .action = FW_ACCEPT
+			};
+
+			if (i + 1 == n)
+				snprintf(src, sizeof(src), "10.9.9.9");
+			else
+				snprintf(src, sizeof(src), "172.%u.%u.%u", 16 + (i >> 16), (i >> 8) & 0xff, i & 0xff);
+			fwc_rule_parse(&rule, &t, err, sizeof(err));
+			fwc_insert(x.fwc, FW_INGRESS, i, &rule, err, sizeof(err));
+		}
+		inet_pton(AF_INET, "10.0.0.2", p.dst);
+		for (int pass = 0; pass < 2; pass++) {
+			struct cbrig_run run = { .hook = hook, .in_port = 1, .repeat = 200000 };
+
+			inet_pton(AF_INET, pass ? "10.9.9.9" : "10.8.8.8", p.src);
+			len = build(f, &p);
+			run.pkt = f;
+			run.len = len;
+			if (cbrig_run(rig, x.prog, &run) == 0)
+				*(pass ? &hit : &miss) = run.duration_ns;
+		}
+		for (int i = 0; i < 50 && n > 10; i++) {
+			struct fwc_rule rule;
+			struct fwc_rule_text t = {
+				.src = src, .has_dport = true, .dport = 22, .has_action = true, .action = FW_ACCEPT
+			};
+			__u64 t0;
+			double us;
+
+			snprintf(src, sizeof(src), "192.168.%d.%d", i / 256, i % 256);
+			fwc_rule_parse(&rule, &t, err, sizeof(err));
+			t0 = now_ns();
+			fwc_insert(x.fwc, FW_INGRESS, 0, &rule, err, sizeof(err));
+			us = (now_ns() - t0) / 1000.0;
+			ins_us += us / 50;
+			if (us > ins_max)
+				ins_max = us;
+		}
+		printf("# figures %s: %5u rules: %4.0f ns/packet no match, %4.0f ns last rule; insert at the front "
+		       "%.1f us mean, %.1f us max (compiler only), %llu moves\n",
+		       hook_name(hook), n, miss, hit, ins_us, ins_max, (unsigned long long)fwc_moves(x.fwc));
+		fw_unload(&x);
+	}
+}
+
 int main(void)
 {
 	static const enum cbrig_hook hooks[] = { CBRIG_TC, CBRIG_XDP };
@@ -737,6 +815,8 @@ int main(void)
 		suite_counters(&rig, hooks[i]);
 		suite_odd(&rig, hooks[i]);
 		suite_big(&rig, hooks[i]);
+		if (getenv("FW_FIGURES"))
+			figures(&rig, hooks[i]);
 	}
 	cbrig_fini(&rig);
 	printf("# %d failed\n", failed);

@@ -214,8 +214,20 @@ said "missing mandatory leaf" \
 	"rx: arp-table 10.0.9.5: mac is missing: it is mandatory, give mac=VALUE, a MAC address (xx:xx:xx:xx:xx:xx)" \
 	cubectl rx arp-table add 10.0.9.5 interface=up
 said "missing mandatory leaf (fdb entry port)" \
-	"br1: fdb entry aa:bb:cc:dd:ee:01: port is missing: it is mandatory, give port=VALUE, text" \
+	"br1: fdb entry aa:bb:cc:dd:ee:01: port is missing: it is mandatory, give port=VALUE, the name of one of the cube's ports" \
 	cubectl br1 fdb entry add AA:BB:CC:DD:EE:01
+# port references are leafrefs to the cube's ports: said by the broker, in the user's words
+said "route on a port the router lacks" "rx: route 10.0.7.0/24 10.0.9.2 interface: p7 is not a port of this cube (its ports: up)" \
+	cubectl rx route add 10.0.7.0/24 10.0.9.2 interface=p7
+said "static neighbour on a port the router lacks" "rx: arp-table 10.0.9.7 interface: zz is not a port of this cube (its ports: up)" \
+	cubectl rx arp-table add 10.0.9.7 mac=aa:bb:cc:dd:ee:07 interface=zz
+if cubectl rx route add 10.0.8.0/24 10.0.9.2 interface=up; then
+	said "deleting a port a route names" "rx: port up is in use: route 10.0.8.0/24 10.0.9.2 interface names it; delete or change that first" \
+		cubectl rx ports del up
+	cubectl rx route del 10.0.8.0/24 10.0.9.2 || not_ok "route 10.0.8.0/24 deleted"
+else
+	not_ok "a route on the router's port accepted"
+fi
 said "duplicate keys on create (one value, two spellings)" "route 10.0.4.0/24 10.0.9.2: given twice" \
 	sh -c 'echo "{\"route\":[{\"network\":\"10.0.4.1/24\",\"nexthop\":\"10.0.9.2\"},
 		{\"network\":\"10.0.4.2/24\",\"nexthop\":\"10.0.9.2\"}]}" | cubectl router add rdup'

@@ -201,7 +201,7 @@ for T in TC XDP_SKB; do
 	r=$?
 	log "$T: ports del p3 under a static entry: $(echo "$reply" | head -1)"
 	check "$T: deleting the port of a static entry refused with a sentence" \
-		eval "[ $r != 0 ] && echo \"\$reply\" | matches -q 'has the static fdb entry'"
+		eval "[ $r != 0 ] && echo \"\$reply\" | matches -q 'port p3 is in use: fdb entry 02:cb:00:00:00:03 port names it'"
 	check "$T: p3 and its static entry still there" \
 		eval "cubectl br1 ports show -json | matches -q '\"p3\"' && [ \"\$(static_val $M3)\" = \"$v0\" ]"
 	# exactly the capacity fits

@@ -68,13 +68,20 @@
  *   For callers: cb_ct_pkt is 108 bytes and cb_ct_ref 96, on the caller's
  *   stack (or in a per-CPU map, which lets lookup and commit sit in
  *   different tail calls: ref holds a copy of the entry, never a pointer).
- *   Entries are updated in place without a lock, as Polycube does: two CPUs
- *   advancing one connection at once may lose one transition, which the
- *   next packet redoes. The service's cookie (NAT: its binding) is kept by
+ *   Entries are updated in place without a lock (see struct cb_ct_entry):
+ *   past the handshake each direction writes only its own fields, and
+ *   those only forward (read again at commit: the window left is the few
+ *   instructions between that read and the write; BPF's default CPU has no
+ *   compare-and-swap), so the CPUs running a connection do not undo each
+ *   other's sequence numbers;
+ *   the state shown may lag one packet behind (it is derived again from
+ *   both directions' flags at the next one). The service's cookie (NAT: its binding) is kept by
  *   every update, including a TCP reopen; a new or replaced entry has 0.
- *   The probe (tests/bpf/ct_probe.bpf.c: parse, lookup, commit) costs the
- *   verifier 14 203 instructions on kernel 6.18, and ~75 ns a packet
- *   (TCP data on an established flow, lookup + commit, test_ct's figures).
+ *   The probe (tests/bpf/ct_probe.bpf.c: parse, lookup, commit, and its
+ *   test paths) costs the verifier 15 915 instructions on kernel 6.18; a
+ *   TCP data packet of an established flow costs ~75 ns (lookup + commit,
+ *   over the probe's own ~30 ns) on an idle machine, ~120 ns at load 4 on
+ *   the 2 CPUs (test_ct's figures).
  *   Pointer differences need CAP_PERFMON (cubes run as root).
  *
  * ---- Timeouts (seconds; defaults as Linux's nf_conntrack sysctls) ----------
@@ -143,7 +150,7 @@ enum cb_ct_l4state {
 	CB_CT_S_CLOSE,
 	CB_CT_S_UDP_UNREPLIED,
 	CB_CT_S_UDP_REPLIED,
-	CB_CT_S_ICMP, /* echo; replied or not: the entry's CB_CT_F_REPLIED */
+	CB_CT_S_ICMP, /* echo; replied or not: cb_ct_replied() */
 	CB_CT_S_GENERIC,
 	CB_CT_S_MAX,
 };
@@ -174,26 +181,35 @@ struct cb_ct_key {
 	__u16 pad;
 };
 
-/* entry flags */
-#define CB_CT_F_ORIG_B	   0x01 /* the connection was opened from side b */
-#define CB_CT_F_REPLIED	   0x02 /* a packet of the reply direction was seen */
-#define CB_CT_F_FIN0	   0x04 /* originator sent its FIN */
-#define CB_CT_F_FIN1	   0x08 /* replier sent its FIN */
-#define CB_CT_F_FIN0_ACKED 0x10
-#define CB_CT_F_FIN1_ACKED 0x20
+/* cb_ct_entry.flags: set when the entry is made */
+#define CB_CT_F_ORIG_B 0x01 /* the connection was opened from side b */
 
-/* Direction 0 is the originator's, 1 the replier's. */
+/* cb_ct_entry.dflags[dir]: what direction dir did */
+#define CB_CT_D_SEEN	  0x01 /* a packet of it was accepted (dflags[1]: replied) */
+#define CB_CT_D_FIN	  0x02 /* it sent its FIN */
+#define CB_CT_D_FIN_ACKED 0x04 /* it acked the other direction's FIN */
+#define CB_CT_D_RST	  0x08 /* it sent an RST */
+
+/*
+ * Direction 0 is the originator's, 1 the replier's. Once a connection is
+ * established, a packet's commit writes only its own direction's fields
+ * (end, acked, fin_end, dflags) and the state, so that the two directions,
+ * often on two CPUs at once, never undo each other's progress; the state
+ * is derived again from the dflags of both at every TCP packet.
+ */
 struct cb_ct_entry {
 	__u64 expires;	  /* ns, CLOCK_MONOTONIC */
 	__u64 cookie;	  /* the service's (NAT: its binding), kept across updates */
 	__u32 end[2];	  /* TCP: seq after the last byte (SYN, FIN count 1) sent */
 	__u32 acked[2];	  /* TCP: highest ack sent */
 	__u32 fin_end[2]; /* TCP: the ack that completes the direction's FIN */
+	__u32 isn;	  /* TCP: the originator's initial sequence number */
 	__u8 l4state;	  /* enum cb_ct_l4state */
 	__u8 flags;	  /* CB_CT_F_* */
-	__u16 pad;
-	__u32 isn; /* TCP: the originator's initial sequence number */
+	__u8 dflags[2];	  /* CB_CT_D_*, by direction */
 };
+
+#define cb_ct_replied(e) ((e)->dflags[1] & CB_CT_D_SEEN)
 
 struct cb_ct_stats {
 	__u64 created; /* entries created by commit */
@@ -253,7 +269,7 @@ struct cb_ct_ref {
 	__u8 state;		 /* enum cb_ct_state lookup returned */
 	__u8 dir;		 /* 0: originator -> replier */
 	__u8 action;		 /* CB_CT_A_* */
-	__u8 pad;
+	__u8 partial;		 /* update: write only direction dir's fields */
 };
 
 #define CB_CT_A_NONE   0 /* nothing to write (INVALID, RELATED) */
@@ -643,6 +659,7 @@ static __always_inline void cb_ct_tcp_open(const struct cb_ct_pkt *p, struct cb_
 	n->cookie = cookie;
 	n->l4state = CB_CT_S_SYN_SENT;
 	n->flags = src_b ? CB_CT_F_ORIG_B : 0;
+	n->dflags[0] = CB_CT_D_SEEN;
 	n->isn = p->seq;
 	n->end[0] = p->seq + 1 + p->payload;
 	n->acked[1] = p->seq; /* an RST from the originator: seq isn or isn + 1 */
@@ -667,6 +684,10 @@ static __always_inline int cb_ct_tcp_step(const struct cb_ct_pkt *p, struct cb_c
 	int od = !dir;
 	__u32 s_end;
 
+	/* an RST's state may have been overwritten by the other direction */
+	if ((n->dflags[0] | n->dflags[1]) & CB_CT_D_RST)
+		st = n->l4state = CB_CT_S_CLOSE;
+
 	if (f & CB_TCP_RST) {
 		if (f & (CB_TCP_SYN | CB_TCP_FIN))
 			return -1;
@@ -682,6 +703,7 @@ static __always_inline int cb_ct_tcp_step(const struct cb_ct_pkt *p, struct cb_c
 				return -1;
 		}
 		n->l4state = CB_CT_S_CLOSE;
+		n->dflags[dir] |= CB_CT_D_RST;
 		return 0;
 	}
 	if (f & CB_TCP_SYN) {
@@ -731,12 +753,12 @@ static __always_inline int cb_ct_tcp_step(const struct cb_ct_pkt *p, struct cb_c
 	if (st == CB_CT_S_CLOSE)
 		return 0; /* late segments after an RST: known, nothing to advance */
 	s_end = p->seq + p->payload + ((f & CB_TCP_FIN) ? 1 : 0);
-	if (n->flags & (dir ? CB_CT_F_FIN1 : CB_CT_F_FIN0)) {
+	if (n->dflags[dir] & CB_CT_D_FIN) {
 		/* nothing after the FIN; a FIN again is a retransmission */
 		if (cb_ct_seq_after(s_end, n->fin_end[dir]) || ((f & CB_TCP_FIN) && s_end != n->fin_end[dir]))
 			return -1;
 	} else if (f & CB_TCP_FIN) {
-		n->flags |= dir ? CB_CT_F_FIN1 : CB_CT_F_FIN0;
+		n->dflags[dir] |= CB_CT_D_FIN;
 		n->fin_end[dir] = s_end;
 	}
 	/* the first fragment of a segment tells the segment's start, not its
@@ -747,12 +769,13 @@ static __always_inline int cb_ct_tcp_step(const struct cb_ct_pkt *p, struct cb_c
 		n->end[dir] = s_end;
 	if (cb_ct_seq_after(p->ack, n->acked[dir]))
 		n->acked[dir] = p->ack;
-	if ((n->flags & (od ? CB_CT_F_FIN1 : CB_CT_F_FIN0)) && p->ack == n->fin_end[od])
-		n->flags |= od ? CB_CT_F_FIN1_ACKED : CB_CT_F_FIN0_ACKED;
+	if ((n->dflags[od] & CB_CT_D_FIN) && p->ack == n->fin_end[od])
+		n->dflags[dir] |= CB_CT_D_FIN_ACKED;
 	if (n->l4state == CB_CT_S_ESTABLISHED || n->l4state >= CB_CT_S_FIN_WAIT) {
-		__u8 fl = n->flags;
-		int f0 = !!(fl & CB_CT_F_FIN0), f1 = !!(fl & CB_CT_F_FIN1);
-		int a0 = !!(fl & CB_CT_F_FIN0_ACKED), a1 = !!(fl & CB_CT_F_FIN1_ACKED);
+		__u8 d0 = n->dflags[0], d1 = n->dflags[1];
+		/* fX: X sent its FIN; aX: X's FIN was acked (by the other) */
+		int f0 = !!(d0 & CB_CT_D_FIN), f1 = !!(d1 & CB_CT_D_FIN);
+		int a0 = !!(d1 & CB_CT_D_FIN_ACKED), a1 = !!(d0 & CB_CT_D_FIN_ACKED);
 
 		if (!f0 && !f1)
 			n->l4state = CB_CT_S_ESTABLISHED;
@@ -828,6 +851,7 @@ static __always_inline enum cb_ct_state cb_ct_lookup_(void *map, void *tmap, voi
 			n->l4state = p->t.l4proto == IPPROTO_UDP ? CB_CT_S_UDP_UNREPLIED : CB_CT_S_GENERIC;
 		}
 		n->flags |= src_b ? CB_CT_F_ORIG_B : 0;
+		n->dflags[0] = CB_CT_D_SEEN;
 		ref->action = CB_CT_A_CREATE;
 		ref->state = CB_CT_NEW;
 		return CB_CT_NEW;
@@ -835,12 +859,15 @@ static __always_inline enum cb_ct_state cb_ct_lookup_(void *map, void *tmap, voi
 	ref->next = *e;
 	dir = src_b != !!(e->flags & CB_CT_F_ORIG_B);
 	ref->dir = dir;
+	/* past the handshake, a packet advances only its own direction */
+	ref->partial = p->t.l4proto != IPPROTO_TCP || e->l4state >= CB_CT_S_ESTABLISHED;
 	switch (p->t.l4proto) {
 	case IPPROTO_TCP:
 		if (cb_ct_tcp_step(p, &ref->next, dir, src_b, &reopen) < 0)
 			return cb_ct_invalid(smap, ref);
 		if (reopen) {
 			ref->dir = 0;
+			ref->partial = 0;
 			ref->action = CB_CT_A_UPDATE;
 			ref->state = CB_CT_NEW;
 			return CB_CT_NEW;
@@ -853,15 +880,14 @@ static __always_inline enum cb_ct_state cb_ct_lookup_(void *map, void *tmap, voi
 			return cb_ct_invalid(smap, ref);
 		break;
 	case IPPROTO_UDP:
-		if (dir)
+		if (dir || cb_ct_replied(&ref->next))
 			ref->next.l4state = CB_CT_S_UDP_REPLIED;
 		break;
 	default: break;
 	}
-	if (dir)
-		ref->next.flags |= CB_CT_F_REPLIED;
+	ref->next.dflags[dir] |= CB_CT_D_SEEN;
 	ref->action = CB_CT_A_UPDATE;
-	ref->state = (ref->next.flags & CB_CT_F_REPLIED) ? CB_CT_ESTABLISHED : CB_CT_NEW;
+	ref->state = cb_ct_replied(&ref->next) ? CB_CT_ESTABLISHED : CB_CT_NEW;
 	return ref->state;
 }
 
@@ -893,6 +919,23 @@ static __always_inline int cb_ct_commit_(void *map, void *tmap, void *smap, stru
 	ref->next.expires = now + cb_ct_timeout_ns(tmap, ref->next.l4state);
 	if (ref->action == CB_CT_A_UPDATE) {
 		e = bpf_map_lookup_elem(map, &ref->key);
+		if (e && ref->partial) {
+			int d = ref->dir & 1;
+
+			/* only forward: another packet of this direction (the
+			 * sender's CPUs take turns) may have gone further since
+			 * this one's lookup */
+			if (cb_ct_seq_after(ref->next.end[d], e->end[d]))
+				e->end[d] = ref->next.end[d];
+			if (cb_ct_seq_after(ref->next.acked[d], e->acked[d]))
+				e->acked[d] = ref->next.acked[d];
+			if ((ref->next.dflags[d] & CB_CT_D_FIN) && !(e->dflags[d] & CB_CT_D_FIN))
+				e->fin_end[d] = ref->next.fin_end[d];
+			e->dflags[d] |= ref->next.dflags[d];
+			e->l4state = ref->next.l4state;
+			e->expires = ref->next.expires;
+			return 0;
+		}
 		if (e) {
 			/* in place: the service's cookie stays */
 			e->end[0] = ref->next.end[0];
@@ -904,6 +947,8 @@ static __always_inline int cb_ct_commit_(void *map, void *tmap, void *smap, stru
 			e->isn = ref->next.isn;
 			e->l4state = ref->next.l4state;
 			e->flags = ref->next.flags;
+			e->dflags[0] = ref->next.dflags[0];
+			e->dflags[1] = ref->next.dflags[1];
 			e->expires = ref->next.expires;
 			return 0;
 		}
