@@ -96,7 +96,8 @@ static int fw_specialise_now(struct cube *c)
 
 	if (!f)
 		return 0;
-	return fw_specialise(c, (const uint32_t[FW_NCHAINS]){ fwc_matchers(f, FW_INGRESS), fwc_matchers(f, FW_EGRESS) });
+	return fw_specialise(c,
+			     (const uint32_t[FW_NCHAINS]){ fwc_matchers(f, FW_INGRESS), fwc_matchers(f, FW_EGRESS) });
 }
 
 int fw_chain_index(struct cube *c, enum firewall_chain_name name)

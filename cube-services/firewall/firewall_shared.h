@@ -137,13 +137,13 @@ struct fw_conf {
 
 /* fw_pstats (per CPU): what the parser saw. */
 enum fw_pstat {
-	FW_PS_NONIP,   /* accepted unchecked */
-	FW_PS_SHORT,   /* truncated IP or L4 header: dropped */
-	FW_PS_FRAG,    /* fragments after the first: classified without L4 */
-	FW_PS_BADTCP,  /* TCP data offset below 5: dropped */
-	FW_PS_IPOPT,   /* IPv4 with options */
-	FW_PS_CT_FULL, /* sessions not created: the table was full */
-	FW_PS_LOGGED,  /* copies sent to the process (LOG) */
+	FW_PS_NONIP,	   /* accepted unchecked */
+	FW_PS_SHORT,	   /* truncated IP or L4 header: dropped */
+	FW_PS_FRAG,	   /* fragments after the first: classified without L4 */
+	FW_PS_BADTCP,	   /* TCP data offset below 5: dropped */
+	FW_PS_IPOPT,	   /* IPv4 with options */
+	FW_PS_CT_FULL,	   /* sessions not created: the table was full */
+	FW_PS_LOGGED,	   /* copies sent to the process (LOG) */
 	FW_PS_CT_ACCEPTED, /* accepted as ESTABLISHED or RELATED before the chain (accept-established) */
 	FW_PS_MAX,
 };
