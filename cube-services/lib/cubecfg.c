@@ -135,67 +135,118 @@ static int cubecfg_plan_add(struct cubecfg_plan *p, const struct cubecfg_node *n
 	return 0;
 }
 
-/* The node at the same data path in another tree, or NULL. */
-static const struct lyd_node *cubecfg_same(const struct lyd_node *tree, const struct lyd_node *n)
+/* Whether the service's own leaves (not keys, not base leaves) of two
+ * instances of one entry differ: a leaf there in one only, or with another
+ * value; a leaf-list with another set of values. */
+static int cubecfg_own_differ(const struct cubecfg_model *m, const struct lyd_node *o, const struct lyd_node *n)
 {
-	struct lyd_node *found = NULL;
-	char *path;
+	const struct lyd_node *a, *b;
+	int no = 0, nn = 0;
 
-	if (!tree)
-		return NULL;
-	path = lyd_path(n, LYD_PATH_STD, NULL, 0);
-	if (!path)
-		return NULL;
-	if (lyd_find_path(tree, path, 0, &found) != LY_SUCCESS)
-		found = NULL;
-	free(path);
-	return found;
+	LY_LIST_FOR(lyd_child(o), a)
+	{
+		struct lyd_node *match = NULL;
+
+		if (!a->schema || !(a->schema->nodetype & LYD_NODE_TERM) || (a->schema->flags & LYS_KEY) ||
+		    strcmp(a->schema->module->name, m->module))
+			continue;
+		no++;
+		if (a->schema->nodetype == LYS_LEAF)
+			lyd_find_sibling_val(lyd_child(n), a->schema, NULL, 0, &match);
+		else
+			lyd_find_sibling_first(lyd_child(n), a, &match);
+		if (!match || strcmp(lyd_get_value(a), lyd_get_value(match)))
+			return 1;
+	}
+	LY_LIST_FOR(lyd_child(n), b)
+	{
+		if (b->schema && (b->schema->nodetype & LYD_NODE_TERM) && !(b->schema->flags & LYS_KEY) &&
+		    !strcmp(b->schema->module->name, m->module))
+			nn++;
+	}
+	return no != nn;
 }
 
 /*
- * Walks the diff: every list entry or container of the table that was created
- * or deleted, and every one whose own leaves changed, becomes one call.
- * Whether an entry came or went is read from the two trees (present in one
- * only), which also holds for an entry whose diff operation is "none".
+ * Walks two instances of one node (o in the old tree, n in the new; one
+ * may be NULL): every list entry or container of the table that came or
+ * went, or whose own leaves changed, becomes one call, as a walk of their
+ * diff would. The counterpart of each child is found by libyang's
+ * hashes, so the walk is linear in the trees: lyd_diff_siblings() of
+ * libyang 2.1 keeps a cache of matched list instances that it searches
+ * linearly, which makes a diff of a list of 100 000 entries take seconds.
  */
-static int cubecfg_walk(const struct cubecfg_model *m, struct cubecfg_plan *p, const struct lyd_node *d,
-			const struct lyd_node *old, const struct lyd_node *new, int depth)
+static int cubecfg_twalk(const struct cubecfg_model *m, struct cubecfg_plan *p, const struct lyd_node *o,
+			 const struct lyd_node *n, int depth)
 {
-	const struct lyd_node *c;
-	const struct cubecfg_node *node = cubecfg_node_of(m, d->schema);
-	int r;
+	const struct lyd_node *any = o ? o : n, *c;
+	const struct cubecfg_node *node = cubecfg_node_of(m, any->schema);
+	int r = 0;
 
 	if (node) {
-		const struct lyd_node *o = cubecfg_same(old, d), *n = cubecfg_same(new, d);
-		int changed = 0;
-
-		/*
-		 * A leaf of the service's own changed: an update. Keys are in the
-		 * diff of every entry on the way to a change, and base leaves (a
-		 * port's peer) are libcube's: neither is a change of the entry.
-		 */
-		LY_LIST_FOR(lyd_child(d), c)
-		{
-			if (c->schema && (c->schema->nodetype & (LYS_LEAF | LYS_LEAFLIST)) &&
-			    !(c->schema->flags & LYS_KEY) && !strcmp(c->schema->module->name, m->module))
-				changed = 1;
-		}
 		if (o && !n)
 			r = cubecfg_plan_add(p, node, OP_DELETE, o, NULL, depth);
 		else if (!o && n)
 			r = cubecfg_plan_add(p, node, OP_CREATE, NULL, n, depth);
-		else if (o && n && changed)
+		else if (cubecfg_own_differ(m, o, n))
 			r = cubecfg_plan_add(p, node, OP_UPDATE, o, n, depth);
-		else
-			r = 0;
 		if (r < 0)
 			return r;
 	}
-	LY_LIST_FOR(lyd_child(d), c)
+	/* what o holds, with its counterpart in n; then what only n holds */
+	LY_LIST_FOR(o ? lyd_child(o) : NULL, c)
 	{
+		struct lyd_node *match = NULL;
+
 		if (!c->schema || !(c->schema->nodetype & (LYS_LIST | LYS_CONTAINER)))
 			continue;
-		r = cubecfg_walk(m, p, c, old, new, depth + 1);
+		if (n && lyd_find_sibling_first(lyd_child(n), c, &match) != LY_SUCCESS)
+			match = NULL;
+		r = cubecfg_twalk(m, p, c, match, depth + 1);
+		if (r < 0)
+			return r;
+	}
+	LY_LIST_FOR(n ? lyd_child(n) : NULL, c)
+	{
+		struct lyd_node *match = NULL;
+
+		if (!c->schema || !(c->schema->nodetype & (LYS_LIST | LYS_CONTAINER)))
+			continue;
+		if (o && lyd_find_sibling_first(lyd_child(o), c, &match) == LY_SUCCESS && match)
+			continue;
+		r = cubecfg_twalk(m, p, NULL, c, depth + 1);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* cubecfg_twalk() of two sibling lists (the tops of two trees). */
+static int cubecfg_twalk_top(const struct cubecfg_model *m, struct cubecfg_plan *p, const struct lyd_node *old,
+			     const struct lyd_node *new)
+{
+	const struct lyd_node *c;
+	int r;
+
+	LY_LIST_FOR(old, c)
+	{
+		struct lyd_node *match = NULL;
+
+		if (!c->schema)
+			continue;
+		if (new &&lyd_find_sibling_first(new, c, &match) != LY_SUCCESS)
+			match = NULL;
+		r = cubecfg_twalk(m, p, c, match, 0);
+		if (r < 0)
+			return r;
+	}
+	LY_LIST_FOR(new, c)
+	{
+		struct lyd_node *match = NULL;
+
+		if (!c->schema || (old && lyd_find_sibling_first(old, c, &match) == LY_SUCCESS && match))
+			continue;
+		r = cubecfg_twalk(m, p, NULL, c, 0);
 		if (r < 0)
 			return r;
 	}
@@ -231,25 +282,15 @@ int cubecfg_apply(const struct cubecfg_model *m, void *cube, const struct lyd_no
 		  char *err, size_t errlen)
 {
 	struct cubecfg_plan p = { 0 };
-	struct lyd_node *diff = NULL;
-	const struct lyd_node *d;
 	size_t done = 0;
 	int r;
 
 	if (errlen)
 		err[0] = '\0';
-	if (lyd_diff_siblings(old, new, LYD_DIFF_DEFAULTS, &diff) != LY_SUCCESS) {
-		snprintf(err, errlen, "cannot compute the configuration change: %s",
-			 ly_errmsg(LYD_CTX(old ? old : new)));
-		return -EINVAL;
-	}
-	LY_LIST_FOR(diff, d)
-	{
-		r = cubecfg_walk(m, &p, d, old, new, 0);
-		if (r < 0) {
-			snprintf(err, errlen, "out of memory");
-			goto out;
-		}
+	r = cubecfg_twalk_top(m, &p, old, new);
+	if (r < 0) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
 	}
 	qsort(p.calls, p.n, sizeof(*p.calls), cubecfg_order);
 	/* decode everything before the first call: a bad value changes nothing */
@@ -292,7 +333,6 @@ out:
 		free(p.calls[i].new_s);
 	}
 	free(p.calls);
-	lyd_free_all(diff);
 	return r;
 }
 

@@ -45,7 +45,7 @@ cubectl router add r1 && cubectl router add r9 && cubectl r1 ports add up ip=10.
 check "cubectl ? answers" cubectl '?'
 top=$(cubectl '?' -json)
 check "it lists the services" test "$(jq -c '[.services[].name] | sort' <<<"$top")" = \
-	'["firewall","helloworld","router","simplebridge","simpleforwarder","transparenthelloworld"]'
+	'["ddosmitigator","firewall","helloworld","router","simplebridge","simpleforwarder","synflood","transparenthelloworld"]'
 check "each service with its description" jq -e '.services | all(.description | length > 0)' <<<"$top"
 check "it lists the cubes with their service" test "$(jq -c '[.cubes[] | .name + ":" + .service] | sort' <<<"$top")" = \
 	'["br1:simplebridge","r1:router","r9:router"]'
