@@ -81,7 +81,7 @@ for T in TC XDP_SKB; do
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("10.0.0.2", '$LPORT')); s.listen(1024); time.sleep(60)' &
 	lpid=$!
-	wait_for 3 eval "ns h2 ss -ltn | grep -q ':$LPORT '"
+	wait_for 3 eval "ns h2 ss -ltn | matches -q ':$LPORT '"
 	fail0=$(stat_of s1 tcpattemptfails)
 	resp0=$(stat_of s1 responseratio)
 	check "$T: 300 SYNs to a listening port (scapy)" syn_flood $LPORT 300
